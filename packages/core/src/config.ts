@@ -1,0 +1,127 @@
+import { z } from 'zod'
+import { ConfigError, boolFlag, byteSize, httpUrl, logLevel, parseEnv, port, positiveInt, type Env } from './env.js'
+
+export const DEFAULT_DB_PATH = './data/metrics.db'
+
+/** Every variable the proxy reads, with its default. The README's table is checked against this. */
+export const proxyEnvSchema = z.object({
+  BACKEND_URL: httpUrl.optional(),
+  BACKEND_HOST: z.string().default('localhost'),
+  BACKEND_PORT: port(11434),
+  BACKEND_API_KEY: z.string().optional(),
+  PROXY_HOST: z.string().default('0.0.0.0'),
+  PROXY_PORT: port(8001),
+  DB_PATH: z.string().default(DEFAULT_DB_PATH),
+  BODY_LIMIT: byteSize(50 * 1024 * 1024),
+  STREAM_USAGE: z.enum(['inject', 'passthrough'], { error: 'expected inject or passthrough' }).default('inject'),
+  UPSTREAM_CONNECT_TIMEOUT_MS: positiveInt(10_000),
+  UPSTREAM_HEADERS_TIMEOUT_MS: positiveInt(600_000),
+  UPSTREAM_IDLE_TIMEOUT_MS: positiveInt(300_000),
+  TRUST_PROXY: boolFlag(false),
+  SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
+  RETENTION_DAYS: positiveInt(1).optional(),
+  LOG_LEVEL: logLevel,
+})
+
+export interface ProxyConfig {
+  /** Backend origin plus optional base path, without a trailing slash, e.g. `http://localhost:11434`. */
+  backendUrl: string
+  backendApiKey?: string
+  host: string
+  port: number
+  dbPath: string
+  bodyLimit: number
+  streamUsage: 'inject' | 'passthrough'
+  connectTimeoutMs: number
+  headersTimeoutMs: number
+  idleTimeoutMs: number
+  trustProxy: boolean
+  shutdownTimeoutMs: number
+  retentionDays?: number
+  logLevel: z.infer<typeof logLevel>
+}
+
+export function loadProxyConfig(env: Env): ProxyConfig {
+  const e = parseEnv(proxyEnvSchema, env)
+  const backendUrl = (e.BACKEND_URL ?? `http://${e.BACKEND_HOST}:${e.BACKEND_PORT}`).replace(/\/+$/, '')
+  return {
+    backendUrl,
+    backendApiKey: e.BACKEND_API_KEY,
+    host: e.PROXY_HOST,
+    port: e.PROXY_PORT,
+    dbPath: e.DB_PATH,
+    bodyLimit: e.BODY_LIMIT,
+    streamUsage: e.STREAM_USAGE,
+    connectTimeoutMs: e.UPSTREAM_CONNECT_TIMEOUT_MS,
+    headersTimeoutMs: e.UPSTREAM_HEADERS_TIMEOUT_MS,
+    idleTimeoutMs: e.UPSTREAM_IDLE_TIMEOUT_MS,
+    trustProxy: e.TRUST_PROXY,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    retentionDays: e.RETENTION_DAYS,
+    logLevel: e.LOG_LEVEL,
+  }
+}
+
+export const metricsEnvSchema = z.object({
+  METRICS_HOST: z.string().default('127.0.0.1'),
+  METRICS_PORT: port(8002),
+  DB_PATH: z.string().default(DEFAULT_DB_PATH),
+  CORS_ORIGINS: z.string().default('http://localhost:3000,http://127.0.0.1:3000'),
+  METRICS_API_TOKEN: z.string().min(16, 'expected at least 16 characters').optional(),
+  LOG_LEVEL: logLevel,
+})
+
+export interface MetricsApiConfig {
+  host: string
+  port: number
+  dbPath: string
+  corsOrigins: string[]
+  apiToken?: string
+  logLevel: z.infer<typeof logLevel>
+}
+
+export function loadMetricsApiConfig(env: Env): MetricsApiConfig {
+  const e = parseEnv(metricsEnvSchema, env)
+  const corsOrigins = e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean)
+  if (corsOrigins.includes('*')) {
+    throw new ConfigError('Invalid configuration:\n  CORS_ORIGINS: "*" is not allowed; list the dashboard origins')
+  }
+  return {
+    host: e.METRICS_HOST,
+    port: e.METRICS_PORT,
+    dbPath: e.DB_PATH,
+    corsOrigins,
+    apiToken: e.METRICS_API_TOKEN,
+    logLevel: e.LOG_LEVEL,
+  }
+}
+
+export const dashboardEnvSchema = z.object({
+  DASHBOARD_HOST: z.string().default('127.0.0.1'),
+  DASHBOARD_PORT: port(3000),
+  METRICS_API_URL: httpUrl.default('http://127.0.0.1:8002'),
+  METRICS_API_TOKEN: z.string().optional(),
+  PROXY_PUBLIC_URL: httpUrl.default('http://localhost:8001'),
+  LOG_LEVEL: logLevel,
+})
+
+export interface DashboardConfig {
+  host: string
+  port: number
+  metricsApiUrl: string
+  metricsApiToken?: string
+  proxyPublicUrl: string
+  logLevel: z.infer<typeof logLevel>
+}
+
+export function loadDashboardConfig(env: Env): DashboardConfig {
+  const e = parseEnv(dashboardEnvSchema, env)
+  return {
+    host: e.DASHBOARD_HOST,
+    port: e.DASHBOARD_PORT,
+    metricsApiUrl: e.METRICS_API_URL.replace(/\/+$/, ''),
+    metricsApiToken: e.METRICS_API_TOKEN,
+    proxyPublicUrl: e.PROXY_PUBLIC_URL.replace(/\/+$/, ''),
+    logLevel: e.LOG_LEVEL,
+  }
+}

@@ -1,0 +1,27 @@
+import Database from 'better-sqlite3'
+import { existsSync, mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { migrate } from './migrations.js'
+
+/** Opens (creating if needed) the database for the proxy, the only writer, and migrates it. */
+export function openWriterDb(file: string): Database.Database {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
+  const db = new Database(file)
+  // WAL lets the metrics API read while the proxy writes [better-sqlite3: docs/performance.md].
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = NORMAL')
+  db.pragma('busy_timeout = 5000')
+  migrate(db)
+  return db
+}
+
+/**
+ * Opens the database read-only for the metrics API. Returns null while the file does not exist yet,
+ * so the API can start before the proxy has created it.
+ */
+export function openReaderDb(file: string): Database.Database | null {
+  if (!existsSync(file)) return null
+  const db = new Database(file, { readonly: true, fileMustExist: true })
+  db.pragma('busy_timeout = 5000')
+  return db
+}

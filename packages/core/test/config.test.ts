@@ -1,0 +1,55 @@
+import { describe, expect, test } from 'vitest'
+import { ConfigError, loadMetricsApiConfig, loadProxyConfig } from '../src/index.js'
+
+describe('loadProxyConfig', () => {
+  test('defaults match the documented ones', () => {
+    const c = loadProxyConfig({})
+    expect(c.backendUrl).toBe('http://localhost:11434')
+    expect(c.port).toBe(8001)
+    expect(c.dbPath).toBe('./data/metrics.db')
+    expect(c.bodyLimit).toBe(50 * 1024 * 1024)
+    expect(c.streamUsage).toBe('inject')
+  })
+
+  test('BACKEND_URL overrides host and port and loses its trailing slash', () => {
+    const c = loadProxyConfig({ BACKEND_URL: 'https://api.openai.com/', BACKEND_HOST: 'x', BACKEND_PORT: '1' })
+    expect(c.backendUrl).toBe('https://api.openai.com')
+  })
+
+  test('host and port build the backend URL', () => {
+    expect(loadProxyConfig({ BACKEND_HOST: 'ollama', BACKEND_PORT: '1234' }).backendUrl).toBe('http://ollama:1234')
+  })
+
+  test('sizes accept units', () => {
+    expect(loadProxyConfig({ BODY_LIMIT: '2mb' }).bodyLimit).toBe(2 * 1024 * 1024)
+    expect(loadProxyConfig({ BODY_LIMIT: '1000' }).bodyLimit).toBe(1000)
+  })
+
+  test('empty values fall back to defaults', () => {
+    expect(loadProxyConfig({ PROXY_PORT: '' }).port).toBe(8001)
+  })
+
+  test.each([
+    ['PROXY_PORT', 'abc'],
+    ['PROXY_PORT', '70000'],
+    ['BACKEND_URL', 'ftp://x'],
+    ['BODY_LIMIT', 'lots'],
+    ['STREAM_USAGE', 'always'],
+    ['TRUST_PROXY', 'maybe'],
+  ])('a bad %s names the variable', (name, value) => {
+    expect(() => loadProxyConfig({ [name]: value })).toThrowError(ConfigError)
+    expect(() => loadProxyConfig({ [name]: value })).toThrowError(new RegExp(`${name}: .*got "${value}"`))
+  })
+})
+
+describe('loadMetricsApiConfig', () => {
+  test('binds to loopback and allows the dashboard origin by default', () => {
+    const c = loadMetricsApiConfig({})
+    expect(c.host).toBe('127.0.0.1')
+    expect(c.corsOrigins).toContain('http://localhost:3000')
+  })
+
+  test('refuses a wildcard CORS origin', () => {
+    expect(() => loadMetricsApiConfig({ CORS_ORIGINS: '*' })).toThrowError(/CORS_ORIGINS/)
+  })
+})

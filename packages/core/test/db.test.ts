@@ -1,0 +1,77 @@
+import Database from 'better-sqlite3'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, expect, test } from 'vitest'
+import { LATEST_SCHEMA_VERSION, createRequestStore, openReaderDb, openWriterDb, type RequestRow } from '../src/index.js'
+
+const dirs: string[] = []
+afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })))
+function tmpDb() {
+  const dir = mkdtempSync(join(tmpdir(), 'core-db-'))
+  dirs.push(dir)
+  return join(dir, 'nested', 'metrics.db')
+}
+
+export function sampleRow(over: Partial<RequestRow> = {}): RequestRow {
+  return {
+    id: crypto.randomUUID(), ts: Date.now(), endpoint: '/v1/chat/completions', stream: true,
+    model_requested: 'm', model: 'm', status_code: 200, outcome: 'success', error_type: null,
+    error_message: null, finish_reason: 'stop', ttft_ms: 10, ttlt_ms: 20, total_ms: 21, tpot_ms: 1,
+    output_tps: 100, prompt_tokens: 5, completion_tokens: 11, total_tokens: 16, cached_tokens: null,
+    reasoning_tokens: null, tokens_estimated: false, client_ip: '127.0.0.1', user: null,
+    user_agent: 'test', chunk_count: 12, request_bytes: 100, response_bytes: 1000, key_id: null, ...over,
+  }
+}
+
+test('the writer creates the directory, enables WAL and migrates to the latest version', () => {
+  const file = tmpDb()
+  const db = openWriterDb(file)
+  expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
+  expect(db.pragma('user_version', { simple: true })).toBe(LATEST_SCHEMA_VERSION)
+  db.close()
+  // Reopening is a no-op migration.
+  const again = openWriterDb(file)
+  expect(again.pragma('user_version', { simple: true })).toBe(LATEST_SCHEMA_VERSION)
+  again.close()
+})
+
+test('a batch is written in one transaction and readable by a read-only connection', () => {
+  const file = tmpDb()
+  const db = openWriterDb(file)
+  const store = createRequestStore(db)
+  const rows = [sampleRow(), sampleRow({ outcome: 'cancelled', stream: false, tokens_estimated: true })]
+  store.insertBatch(rows)
+  const reader = openReaderDb(file)!
+  const got = reader.prepare('SELECT id, stream, outcome, tokens_estimated FROM requests ORDER BY seq').all()
+  expect(got).toEqual([
+    { id: rows[0].id, stream: 1, outcome: 'success', tokens_estimated: 0 },
+    { id: rows[1].id, stream: 0, outcome: 'cancelled', tokens_estimated: 1 },
+  ])
+  expect(() => reader.prepare('DELETE FROM requests').run()).toThrow(/readonly/)
+  reader.close()
+  db.close()
+})
+
+test('a failing batch leaves nothing behind', () => {
+  const db = openWriterDb(tmpDb())
+  const store = createRequestStore(db)
+  const bad = { ...sampleRow(), total_ms: null } as unknown as RequestRow
+  expect(() => store.insertBatch([sampleRow(), bad])).toThrow()
+  expect(db.prepare('SELECT count(*) AS n FROM requests').get()).toEqual({ n: 0 })
+  db.close()
+})
+
+test('deleteBefore removes only older rows', () => {
+  const db = openWriterDb(tmpDb())
+  const store = createRequestStore(db)
+  store.insertBatch([sampleRow({ ts: 1000 }), sampleRow({ ts: 3000 })])
+  expect(store.deleteBefore(2000)).toBe(1)
+  expect(db.prepare('SELECT ts FROM requests').all()).toEqual([{ ts: 3000 }])
+  db.close()
+})
+
+test('the reader returns null for a missing file', () => {
+  expect(openReaderDb(join(tmpdir(), 'does-not-exist-' + Date.now(), 'x.db'))).toBeNull()
+  expect(Database).toBeDefined()
+})
