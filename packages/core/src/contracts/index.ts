@@ -1,2 +1,10 @@
-// Zod contracts of the metrics API, shared by the API (route schemas) and the dashboard (parse()).
-export {}
+// Zod contracts of the metrics API: the API's tests validate every response against these, and the
+// dashboard parses every response with them. One schema per shape; types come from z.infer.
+// This entry point must stay free of Node-only imports: the browser bundles it.
+export * from './common.js'
+export * from './filters.js'
+export * from './summary.js'
+export * from './timeseries.js'
+export * from './requests.js'
+export * from './models.js'
+export * from './health.js'

@@ -1,0 +1,13 @@
+import { z } from 'zod'
+
+/** `GET /health` of the metrics API. */
+export const MetricsHealth = z.object({
+  status: z.enum(['ok', 'degraded']),
+  database: z.object({
+    /** False until the proxy has created the file, or when it cannot be read. */
+    readable: z.boolean(),
+    schema_version: z.number().int().nullable(),
+  }),
+  version: z.string(),
+})
+export type MetricsHealth = z.infer<typeof MetricsHealth>
