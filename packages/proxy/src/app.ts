@@ -1,0 +1,124 @@
+import { METERED_ENDPOINTS, type ProxyConfig, type RequestRow } from '@llm-proxy/core'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { Dispatcher } from 'undici'
+import { ProxyError, toProxyError, unknownUrl } from './errors.js'
+import { Exchange } from './metering/exchange.js'
+import { createRowWriter, type RowSink, type RowWriter } from './recording/row-writer.js'
+import { meteredRoute } from './routes/metered.js'
+import { passthroughRoute } from './routes/passthrough.js'
+import { createBackendDispatcher } from './upstream/dispatcher.js'
+
+export type ProxyAppConfig = Pick<
+  ProxyConfig,
+  'backendUrl' | 'backendApiKey' | 'bodyLimit' | 'streamUsage' | 'connectTimeoutMs' | 'headersTimeoutMs' | 'idleTimeoutMs' | 'trustProxy'
+>
+
+export interface ProxyOptions {
+  config: ProxyAppConfig
+  /** Where rows are written in batches (createRequestStore(openWriterDb(file)) in production). */
+  store: RowSink
+  /** Injected in tests; otherwise one pooled keep-alive dispatcher for the backend. */
+  dispatcher?: Dispatcher
+  logger?: FastifyServerOptions['logger'] | FastifyBaseLogger
+  /** Called for each row as it is queued. */
+  onRecorded?: (row: RequestRow) => void
+  /** Row batching; defaults suit production. */
+  batchSize?: number
+  flushIntervalMs?: number
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    rows: RowWriter
+    /** Resolves once no metered request is in flight, or after `timeoutMs`; then aborts the rest. */
+    drain(timeoutMs: number): Promise<void>
+  }
+  interface FastifyRequest {
+    exchange: Exchange | null
+  }
+}
+
+/** Splits BACKEND_URL into the origin undici connects to and a base path prepended to every request. */
+export function splitBackendUrl(backendUrl: string): { origin: string; basePath: string } {
+  const url = new URL(backendUrl)
+  // Clients already send /v1/...; a base URL ending in /v1 (as SDKs are configured) would double it.
+  const basePath = url.pathname.replace(/\/+$/, '').replace(/\/v1$/, '')
+  return { origin: url.origin, basePath }
+}
+
+export function buildProxy(options: ProxyOptions): FastifyInstance {
+  const { config } = options
+  const isLogger = options.logger && typeof options.logger === 'object' && 'child' in options.logger
+  const app = Fastify({
+    ...(isLogger ? { loggerInstance: options.logger as FastifyBaseLogger } : { logger: options.logger ?? false }),
+    // One line per request is written when its row is made (see onResponse below for the rest).
+    disableRequestLogging: true,
+    bodyLimit: config.bodyLimit,
+    trustProxy: config.trustProxy,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  })
+
+  const { origin, basePath } = splitBackendUrl(config.backendUrl)
+  const ownsDispatcher = !options.dispatcher
+  const dispatcher = options.dispatcher ?? createBackendDispatcher(origin, config)
+  const rows = createRowWriter({
+    sink: options.store,
+    logger: app.log,
+    onRecorded: options.onRecorded,
+    batchSize: options.batchSize,
+    flushIntervalMs: options.flushIntervalMs,
+  })
+  const shutdown = new AbortController()
+  const inflight = new Set<Promise<void>>()
+
+  app.decorate('rows', rows)
+  app.decorateRequest('exchange', null)
+  app.decorate('drain', async (timeoutMs: number) => {
+    if (inflight.size > 0) {
+      let timer: NodeJS.Timeout | undefined
+      const timeout = new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))
+      await Promise.race([Promise.allSettled([...inflight]), timeout])
+      clearTimeout(timer)
+    }
+    shutdown.abort()
+    await Promise.allSettled([...inflight])
+  })
+
+  // The body is kept as bytes: it is forwarded unchanged, and parsed once by the route.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
+
+  app.setErrorHandler((err: Error, request, reply) => {
+    const error = toProxyError(err, config.bodyLimit)
+    if (error.statusCode >= 500) request.log.error({ err }, 'request failed')
+    // Failures talking to the backend were already recorded as network errors; the first reason wins.
+    request.exchange?.fail(error.statusCode >= 500 ? 'backend_error' : 'client_error', error.code, error.message)
+    return reply.code(error.statusCode).send(error.toBody())
+  })
+  app.setNotFoundHandler((request, reply) => {
+    const error = unknownUrl(request.method, request.url)
+    return reply.code(404).send(error.toBody())
+  })
+
+  // Unmetered requests get their log line here; metered ones when their row is made.
+  app.addHook('onResponse', (request, reply, done) => {
+    if (!request.exchange) request.log.info({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request completed')
+    done()
+  })
+
+  const forwardDeps = { dispatcher, basePath, backendApiKey: config.backendApiKey, shutdownSignal: shutdown.signal }
+  for (const endpoint of METERED_ENDPOINTS) {
+    app.register(meteredRoute, { endpoint, streamUsage: config.streamUsage, forwardDeps, rows, inflight })
+  }
+  app.register(passthroughRoute, { forwardDeps })
+  app.get('/health', async () => ({ status: 'ok' }))
+
+  app.addHook('onClose', async () => {
+    await rows.close()
+    if (ownsDispatcher) await dispatcher.close()
+  })
+  return app
+}
+
+export { ProxyError }

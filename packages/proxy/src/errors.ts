@@ -1,0 +1,57 @@
+import type { ApiError } from '@llm-proxy/core/contracts'
+
+/** An error the proxy answers itself, in OpenAI's shape; `code` is also the row's `error_type`. */
+export class ProxyError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly type: string,
+    readonly code: string,
+    message: string,
+    readonly param: string | null = null,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options)
+    this.name = 'ProxyError'
+  }
+
+  toBody(): ApiError {
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } }
+  }
+}
+
+export const invalidJson = (detail: string) =>
+  new ProxyError(400, 'invalid_request_error', 'invalid_json', `We could not parse the JSON body of your request: ${detail}`)
+
+export const notAnObject = () =>
+  new ProxyError(400, 'invalid_request_error', 'invalid_body', 'The request body must be a JSON object.')
+
+export const bodyTooLarge = (limit: number) =>
+  new ProxyError(413, 'invalid_request_error', 'request_too_large', `The request body is larger than the limit of ${limit} bytes.`)
+
+export const unknownUrl = (method: string, url: string) =>
+  new ProxyError(404, 'invalid_request_error', 'unknown_url', `Invalid URL (${method} ${url.split('?')[0]})`)
+
+/** Maps a failure talking to the backend, before any response byte was sent, to 502 or 504. */
+export function upstreamFailure(err: Error & { code?: string }): ProxyError {
+  const cause = { cause: err }
+  switch (err.code) {
+    case 'UND_ERR_HEADERS_TIMEOUT':
+      return new ProxyError(504, 'upstream_error', 'backend_timeout', 'The backend did not start answering in time.', null, cause)
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return new ProxyError(502, 'upstream_error', 'backend_unreachable', 'Timed out connecting to the backend.', null, cause)
+    default:
+      return new ProxyError(502, 'upstream_error', 'backend_unreachable', `The backend could not be reached (${err.code ?? err.message}).`, null, cause)
+  }
+}
+
+/** Turns any error reaching Fastify's error handler into a ProxyError. */
+export function toProxyError(err: Error & { code?: string; statusCode?: number }, bodyLimit: number): ProxyError {
+  if (err instanceof ProxyError) return err
+  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return bodyTooLarge(bodyLimit)
+  if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return invalidJson(err.message)
+  const status = err.statusCode ?? 500
+  if (status >= 400 && status < 500) {
+    return new ProxyError(status, 'invalid_request_error', (err.code ?? 'bad_request').toLowerCase(), err.message)
+  }
+  return new ProxyError(500, 'server_error', 'internal_error', 'The proxy failed to handle the request.', null, { cause: err })
+}

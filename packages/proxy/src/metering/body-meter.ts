@@ -1,0 +1,82 @@
+import { readErrorMessage, readUsage, type Usage } from './usage.js'
+
+/** Bodies larger than this are passed on but not parsed; a usage block at the end is still found. */
+const MAX_PARSED_BYTES = 4 * 1024 * 1024
+const TAIL_BYTES = 4096
+
+export interface BodySummary {
+  model: string | null
+  finishReason: string | null
+  usage: Usage | null
+  errorMessage: string | null
+  errorType: string | null
+}
+
+/** Keeps a copy of a non-streamed response body (bounded) to read usage, model and errors at its end. */
+export class BodyMeter {
+  private chunks: Buffer[] = []
+  private size = 0
+  private tail: Buffer | null = null
+
+  push(chunk: Buffer): void {
+    this.size += chunk.length
+    if (this.size <= MAX_PARSED_BYTES) {
+      this.chunks.push(chunk)
+      return
+    }
+    // Too big to parse whole (e.g. many embeddings): keep only the end, where `usage` sits.
+    const joined = Buffer.concat([...this.chunks, ...(this.tail ? [this.tail] : []), chunk])
+    this.chunks = []
+    this.tail = joined.subarray(Math.max(0, joined.length - TAIL_BYTES))
+  }
+
+  summarize(isError: boolean): BodySummary {
+    const summary: BodySummary = { model: null, finishReason: null, usage: null, errorMessage: null, errorType: null }
+    if (this.tail !== null) {
+      summary.usage = usageFromTail(this.tail.toString('utf8'))
+      return summary
+    }
+    const text = Buffer.concat(this.chunks).toString('utf8')
+    let body: any
+    try {
+      body = JSON.parse(text)
+    } catch {
+      if (isError) summary.errorMessage = readErrorMessage(text).message
+      return summary
+    }
+    if (isError) {
+      const { message, type } = readErrorMessage(body)
+      summary.errorMessage = message
+      summary.errorType = type
+      return summary
+    }
+    if (body && typeof body === 'object') {
+      summary.model = typeof body.model === 'string' ? body.model : null
+      const reason = body.choices?.[0]?.finish_reason
+      summary.finishReason = typeof reason === 'string' ? reason : null
+      summary.usage = readUsage(body.usage)
+    }
+    return summary
+  }
+}
+
+/** Finds a `"usage": {...}` object in the last bytes of a JSON body by matching braces. */
+function usageFromTail(text: string): Usage | null {
+  const key = text.lastIndexOf('"usage"')
+  if (key === -1) return null
+  const open = text.indexOf('{', key)
+  if (open === -1) return null
+  let depth = 0
+  for (let i = open; i < text.length; i++) {
+    const c = text[i]
+    if (c === '{') depth++
+    else if (c === '}' && --depth === 0) {
+      try {
+        return readUsage(JSON.parse(text.slice(open, i + 1)))
+      } catch {
+        return null
+      }
+    }
+  }
+  return null
+}

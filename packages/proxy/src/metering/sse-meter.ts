@@ -1,0 +1,191 @@
+import { readErrorMessage, readUsage, type Usage } from './usage.js'
+
+const LF = 0x0a
+const EMPTY = Buffer.alloc(0)
+const BLANK_LINE = Buffer.from('\n\n')
+const MAX_EVENT_BYTES = 1024 * 1024
+const CR = 0x0d
+
+/**
+ * Reads a copy of an OpenAI-style SSE stream and keeps only what the metrics need: when output
+ * events arrive, finish_reason, usage, the model, error events and `[DONE]`.
+ *
+ * Events may be split across chunks or packed several to a chunk; lines may end in `\n` or `\r\n`;
+ * comment lines and multi-line `data:` are handled. JSON is parsed only for the rare events that
+ * carry usage or an error; the rest is scanned with indexOf, because this runs once per event on
+ * the hot path.
+ *
+ * With `stripUsageChunk`, the usage-only chunk (`"choices":[]` plus `usage`) that the proxy asked
+ * for on the client's behalf is removed; then only whole events are passed on, so a split event waits
+ * for its end (which the client needs anyway before it can use it).
+ */
+export class SseMeter {
+  firstOutputAt: number | null = null
+  lastOutputAt: number | null = null
+  outputEvents = 0
+  dataEvents = 0
+  finishReason: string | null = null
+  model: string | null = null
+  usage: Usage | null = null
+  done = false
+  errorMessage: string | null = null
+  errorType: string | null = null
+  sawError = false
+
+  private tail: Buffer | null = null
+
+  constructor(private readonly stripUsageChunk: boolean) {}
+
+  /**
+   * Measures one chunk that arrived at `now`. Returns what to send to the client: the chunk itself
+   * when nothing is stripped, otherwise the complete events of it that are kept (maybe empty).
+   */
+  push(chunk: Buffer, now: number): Buffer {
+    const data = this.tail === null ? chunk : Buffer.concat([this.tail, chunk])
+    let eventStart = 0
+    let lineStart = 0
+    let dataText: string | null = null
+    let isErrorEvent = false
+    const kept: Buffer[] | null = this.stripUsageChunk ? [] : null
+    let keptFrom = 0
+
+    for (let lf = data.indexOf(LF); lf !== -1; lf = data.indexOf(LF, lineStart)) {
+      const lineEnd = lf > lineStart && data[lf - 1] === CR ? lf - 1 : lf
+      if (lineEnd === lineStart) {
+        // Blank line: the event that began at eventStart is complete.
+        if (dataText !== null) {
+          const strip = this.onEvent(dataText, isErrorEvent, now)
+          if (strip && kept !== null) {
+            if (eventStart > keptFrom) kept.push(data.subarray(keptFrom, eventStart))
+            keptFrom = lf + 1
+          }
+        }
+        dataText = null
+        isErrorEvent = false
+        eventStart = lf + 1
+      } else if (isDataField(data, lineStart)) {
+        let valueStart = lineStart + 5
+        if (data[valueStart] === 0x20) valueStart++
+        const value = data.toString('utf8', valueStart, lineEnd)
+        dataText = dataText === null ? value : dataText + '\n' + value
+      } else if (data[lineStart] === 0x65 /* e */ && data.toString('latin1', lineStart, lineEnd).replace(/^event: ?/, '') === 'error') {
+        isErrorEvent = true
+      }
+      // Comment lines (":...") and id:/retry: fields carry nothing we measure.
+      lineStart = lf + 1
+    }
+
+    this.tail = eventStart < data.length ? Buffer.from(data.subarray(eventStart)) : null
+    if (this.tail !== null && this.tail.length > MAX_EVENT_BYTES) {
+      // Not an SSE stream we understand; stop holding bytes rather than grow without bound.
+      this.tail = null
+      eventStart = data.length
+    }
+    if (kept === null) return chunk
+    if (eventStart > keptFrom) kept.push(data.subarray(keptFrom, eventStart))
+    return kept.length === 1 ? kept[0] : Buffer.concat(kept)
+  }
+
+  /** At the end of the stream: an event left without its closing blank line still counts. */
+  end(now: number): Buffer {
+    const rest = this.tail
+    this.tail = null
+    if (rest === null) return EMPTY
+    const kept = this.push(Buffer.concat([rest, BLANK_LINE]), now)
+    // Without stripping, these bytes already went out with the chunks they came in.
+    if (!this.stripUsageChunk) return EMPTY
+    return kept.length > 0 ? rest : EMPTY
+  }
+
+  /** Returns true when this event is the usage-only chunk and should be stripped. */
+  private onEvent(text: string, isErrorEvent: boolean, now: number): boolean {
+    if (text === '[DONE]') {
+      this.done = true
+      return false
+    }
+    this.dataEvents++
+    if (this.model === null) this.model = readStringField(text, '"model"')
+
+    if (isErrorEvent || hasObjectField(text, '"error"')) {
+      this.sawError = true
+      const parsed = tryParse(text)
+      const { message, type } = readErrorMessage(parsed ?? text)
+      this.errorMessage = message
+      this.errorType = type
+      return false
+    }
+
+    if (carriesOutput(text)) {
+      if (this.firstOutputAt === null) this.firstOutputAt = now
+      this.lastOutputAt = now
+      this.outputEvents++
+    }
+    const finish = readStringField(text, '"finish_reason"')
+    if (finish !== null) this.finishReason = finish
+
+    if (hasObjectField(text, '"usage"')) {
+      const parsed = tryParse(text) as { usage?: unknown; choices?: unknown[] } | null
+      const usage = readUsage(parsed?.usage)
+      if (usage) this.usage = usage
+      return this.stripUsageChunk && Array.isArray(parsed?.choices) && parsed.choices.length === 0
+    }
+    return false
+  }
+}
+
+/** `data:` at `i`, compared byte by byte to avoid a string per line. */
+function isDataField(b: Buffer, i: number): boolean {
+  return b[i] === 0x64 && b[i + 1] === 0x61 && b[i + 2] === 0x74 && b[i + 3] === 0x61 && b[i + 4] === 0x3a
+}
+
+function tryParse(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return null
+  }
+}
+
+/** Index just past `key:` and any whitespace, or -1. Keys cannot occur inside JSON strings unescaped. */
+function valueIndex(text: string, key: string, from = 0): number {
+  const at = text.indexOf(key, from)
+  if (at === -1) return -1
+  let i = at + key.length
+  while (text.charCodeAt(i) === 0x20) i++
+  if (text.charCodeAt(i) !== 0x3a /* : */) return valueIndex(text, key, at + key.length)
+  i++
+  while (text.charCodeAt(i) === 0x20) i++
+  return i
+}
+
+function hasObjectField(text: string, key: string): boolean {
+  const i = valueIndex(text, key)
+  return i !== -1 && text.charCodeAt(i) === 0x7b /* { */
+}
+
+/** A non-empty string value for `key` (first occurrence), or null. */
+function readStringField(text: string, key: string): string | null {
+  const i = valueIndex(text, key)
+  if (i === -1 || text.charCodeAt(i) !== 0x22 /* " */) return null
+  const end = text.indexOf('"', i + 1)
+  return end > i + 1 ? text.slice(i + 1, end) : null
+}
+
+function hasNonEmptyString(text: string, key: string): boolean {
+  for (let from = 0; ; ) {
+    const i = valueIndex(text, key, from)
+    if (i === -1) return false
+    if (text.charCodeAt(i) === 0x22 && text.charCodeAt(i + 1) !== 0x22) return true
+    from = i
+  }
+}
+
+/** DESIGN.md §4: content, reasoning, refusal or tool calls count as generated output; a role-only chunk does not. */
+function carriesOutput(text: string): boolean {
+  if (hasNonEmptyString(text, '"content"')) return true
+  if (hasNonEmptyString(text, '"text"')) return true // /v1/completions
+  if (hasNonEmptyString(text, '"reasoning_content"') || hasNonEmptyString(text, '"reasoning"')) return true
+  if (hasNonEmptyString(text, '"refusal"')) return true
+  const tools = valueIndex(text, '"tool_calls"')
+  return tools !== -1 && text.charCodeAt(tools) === 0x5b /* [ */ && text.charCodeAt(tools + 1) !== 0x5d /* ] */
+}

@@ -1,0 +1,87 @@
+import type { FastifyPluginAsync } from 'fastify'
+import { performance } from 'node:perf_hooks'
+import { invalidJson, notAnObject } from '../errors.js'
+import { Exchange } from '../metering/exchange.js'
+import type { RowWriter } from '../recording/row-writer.js'
+import { forward, type ForwardDeps } from '../upstream/forward.js'
+
+export interface MeteredRouteOptions {
+  endpoint: string
+  streamUsage: 'inject' | 'passthrough'
+  forwardDeps: ForwardDeps
+  rows: RowWriter
+  /** Settles when each in-flight request has its row; awaited at shutdown. */
+  inflight: Set<Promise<void>>
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/**
+ * Asks the backend for usage in a stream the client did not ask it for. The flag is spliced into the
+ * original bytes when the body has no `stream_options`, so a large body is not serialized again.
+ */
+export function withIncludeUsage(raw: Buffer, body: Record<string, unknown>): Buffer {
+  if (body.stream_options === undefined) {
+    const open = raw.indexOf(0x7b /* { */)
+    const insert = Buffer.from(Object.keys(body).length === 0 ? '"stream_options":{"include_usage":true}' : '"stream_options":{"include_usage":true},')
+    return Buffer.concat([raw.subarray(0, open + 1), insert, raw.subarray(open + 1)])
+  }
+  const options = isObject(body.stream_options) ? body.stream_options : {}
+  return Buffer.from(JSON.stringify({ ...body, stream_options: { ...options, include_usage: true } }))
+}
+
+/** A metered endpoint: every request that reaches it yields exactly one row, whatever happens. */
+export const meteredRoute: FastifyPluginAsync<MeteredRouteOptions> = async (app, o) => {
+  const supportsStreamOptions = o.endpoint !== '/v1/embeddings'
+
+  app.post(o.endpoint, {
+    onRequest(request, reply, done) {
+      const ua = request.headers['user-agent']
+      const ex = new Exchange(o.endpoint, request.ip ?? null, ua ? ua.slice(0, 256) : null)
+      request.exchange = ex
+      // 'close' comes after the last byte was written, or when the client went away: the row is made
+      // then, once, whatever path the request took (proxied, refused by the parser, failed).
+      let settle!: () => void
+      const pending = new Promise<void>((resolve) => (settle = resolve))
+      o.inflight.add(pending)
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) ex.clientGone = true
+        if (ex.statusCode === null && reply.raw.headersSent) ex.statusCode = reply.raw.statusCode
+        const row = ex.toRow(performance.now())
+        o.rows.record(row)
+        request.log.info(
+          { statusCode: row.status_code, outcome: row.outcome, model: row.model ?? row.model_requested, ms: Math.round(row.total_ms) },
+          `POST ${o.endpoint} completed`,
+        )
+        o.inflight.delete(pending)
+        settle()
+      })
+      done()
+    },
+    async handler(request, reply) {
+      const ex = request.exchange!
+      const raw = request.body as Buffer | undefined
+      ex.requestBytes = raw?.length ?? 0
+      if (!raw || raw.length === 0) throw invalidJson('the body is empty.')
+      let parsed: unknown
+      try {
+        parsed = JSON.parse(raw.toString('utf8'))
+      } catch (err) {
+        throw invalidJson((err as Error).message)
+      }
+      if (!isObject(parsed)) throw notAnObject()
+      ex.readRequest(parsed, raw.length)
+
+      let body = raw
+      let strip = false
+      if (ex.stream && supportsStreamOptions && o.streamUsage === 'inject') {
+        const asked = isObject(parsed.stream_options) && parsed.stream_options.include_usage === true
+        if (!asked) {
+          body = withIncludeUsage(raw, parsed)
+          strip = true
+        }
+      }
+      await forward(request, reply, { ...o.forwardDeps, body, exchange: ex, stripUsageChunk: strip })
+    },
+  })
+}

@@ -1,0 +1,53 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
+
+// RFC 9110 §7.6.1 hop-by-hop headers, plus the legacy ones proxies still see.
+const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer',
+  'transfer-encoding', 'upgrade',
+])
+
+function connectionTokens(headers: IncomingHttpHeaders): Set<string> | null {
+  const value = headers.connection
+  if (!value) return null
+  return new Set(String(value).toLowerCase().split(',').map((t) => t.trim()))
+}
+
+export interface ForwardHeaderOptions {
+  /** Replaces the client's Authorization when set, so the backend's key never leaves the server. */
+  backendApiKey?: string
+  remoteAddress: string | undefined
+  protocol: string
+  bodyLength: number | null
+}
+
+/** Headers sent to the backend: the client's, minus hop-by-hop, `host` and encodings we could not read. */
+export function backendRequestHeaders(client: IncomingHttpHeaders, o: ForwardHeaderOptions): Record<string, string | string[]> {
+  const listed = connectionTokens(client)
+  const out: Record<string, string | string[]> = {}
+  for (const name in client) {
+    if (HOP_BY_HOP.has(name) || name === 'host' || name === 'content-length' || name === 'expect') continue
+    if (listed !== null && listed.has(name)) continue
+    const value = client[name]
+    if (value !== undefined) out[name] = value
+  }
+  // The proxy reads a copy of the response, so it must be uncompressed; the client still gets it byte for byte.
+  out['accept-encoding'] = 'identity'
+  if (o.backendApiKey) out.authorization = `Bearer ${o.backendApiKey}`
+  const forwardedFor = client['x-forwarded-for']
+  if (o.remoteAddress) out['x-forwarded-for'] = forwardedFor ? `${forwardedFor}, ${o.remoteAddress}` : o.remoteAddress
+  out['x-forwarded-proto'] = o.protocol
+  if (o.bodyLength !== null) out['content-length'] = String(o.bodyLength)
+  return out
+}
+
+/** Headers sent to the client: the backend's, minus hop-by-hop (and the length when the body changes). */
+export function clientResponseHeaders(backend: IncomingHttpHeaders, dropContentLength: boolean): OutgoingHttpHeaders {
+  const listed = connectionTokens(backend)
+  const out: OutgoingHttpHeaders = {}
+  for (const name in backend) {
+    if (HOP_BY_HOP.has(name) || (listed !== null && listed.has(name))) continue
+    if (dropContentLength && name === 'content-length') continue
+    out[name] = backend[name]
+  }
+  return out
+}
