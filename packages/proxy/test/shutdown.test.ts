@@ -1,0 +1,77 @@
+import { startMockBackend } from '@llm-proxy/mock-backend'
+import Database from 'better-sqlite3'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import OpenAI from 'openai'
+import { expect, test } from 'vitest'
+import { chatBody, freePort, streamBody, tmpDir } from './helpers.js'
+
+const serverJs = fileURLToPath(new URL('../dist/server.js', import.meta.url))
+
+/** Starts the built proxy as a real process; resolves once it logs that it is ready. */
+async function startProcess(env: Record<string, string>) {
+  const child = spawn(process.execPath, [serverJs], { env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  child.stdout.on('data', (c) => (out += c))
+  child.stderr.on('data', (c) => (out += c))
+  await new Promise<void>((resolve, reject) => {
+    const onData = () => out.includes('proxy ready') && (child.stdout.off('data', onData), resolve())
+    child.stdout.on('data', onData)
+    child.once('exit', (code) => reject(new Error(`proxy exited with ${code}: ${out}`)))
+  })
+  return { child, output: () => out }
+}
+
+test('SIGTERM: in-flight streams finish, every row is stored, exit 0', async () => {
+  const backend = await startMockBackend({ ttftMs: 50, tokensPerSecond: 40, answerTokens: 30 })
+  const tmp = tmpDir()
+  const dbFile = join(tmp.dir, 'metrics.db')
+  const port = await freePort()
+  const { child, output } = await startProcess({ PROXY_HOST: '127.0.0.1', PROXY_PORT: String(port), BACKEND_URL: backend.url, DB_PATH: dbFile })
+  try {
+    const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'k', maxRetries: 0 })
+    await client.chat.completions.create(chatBody()) // one finished before the signal
+
+    const inFlight = 5
+    const firstTokens: Promise<void>[] = []
+    const results = Array.from({ length: inFlight }, async (_, i) => {
+      const stream = await client.chat.completions.create(streamBody({ user: `u${i}` }))
+      let tokens = 0
+      let gotFirst!: () => void
+      firstTokens.push(new Promise((r) => (gotFirst = r)))
+      for await (const c of stream) if (c.choices[0]?.delta.content && ++tokens === 1) gotFirst()
+      return tokens
+    })
+    // Signal once every stream is under way.
+    while (firstTokens.length < inFlight) await new Promise((r) => setImmediate(r))
+    await Promise.all(firstTokens)
+    const exited = once(child, 'exit')
+    child.kill('SIGTERM')
+
+    expect(await Promise.all(results)).toEqual(Array(inFlight).fill(30))
+    const [code] = await exited
+    expect(code, output()).toBe(0)
+
+    const db = new Database(dbFile, { readonly: true })
+    const rows = db.prepare('SELECT outcome, stream, completion_tokens FROM requests').all() as any[]
+    db.close()
+    expect(rows).toHaveLength(inFlight + 1)
+    expect(rows.every((r) => r.outcome === 'success')).toBe(true)
+  } finally {
+    child.kill('SIGKILL')
+    await backend.close()
+    tmp.remove()
+  }
+})
+
+test('a bad variable stops the process with a message naming it', async () => {
+  const child = spawn(process.execPath, [serverJs], { env: { ...process.env, PROXY_PORT: 'eighty' }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let err = ''
+  child.stderr.on('data', (c) => (err += c))
+  const [code] = await once(child, 'exit')
+  expect(code).toBe(1)
+  expect(err).toContain('PROXY_PORT')
+  expect(err).toContain('"eighty"')
+})
