@@ -1,5 +1,5 @@
 import { METERED_ENDPOINTS, type ProxyConfig, type RequestRow } from '@llm-proxy/core'
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Dispatcher } from 'undici'
 import { ProxyError, toProxyError, unknownUrl } from './errors.js'
 import { Exchange } from './metering/exchange.js'
@@ -52,7 +52,7 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
   const app = Fastify({
     ...(isLogger ? { loggerInstance: options.logger as FastifyBaseLogger } : { logger: options.logger ?? false }),
     // One line per request is written when its row is made (see onResponse below for the rest).
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
     return503OnClosing: true,

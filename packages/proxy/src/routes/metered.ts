@@ -46,7 +46,11 @@ export const meteredRoute: FastifyPluginAsync<MeteredRouteOptions> = async (app,
       o.inflight.add(pending)
       reply.raw.once('close', () => {
         if (!reply.raw.writableFinished) ex.clientGone = true
-        if (ex.statusCode === null && reply.raw.headersSent) ex.statusCode = reply.raw.statusCode
+        if (ex.statusCode === null && reply.raw.headersSent) {
+          // Answered by the proxy itself (an error): its status and body size.
+          ex.statusCode = reply.raw.statusCode
+          ex.responseBytes = Number(reply.getHeader('content-length') ?? 0)
+        }
         const row = ex.toRow(performance.now())
         o.rows.record(row)
         request.log.info(
