@@ -36,6 +36,8 @@ async function shutdown(signal: string) {
   // Stop accepting first, then give in-flight requests time to finish before aborting them.
   const closed = app.close()
   await app.drain(config.shutdownTimeoutMs)
+  // Keep-alive connections that went idle after close() began would otherwise hold it open.
+  app.server.closeAllConnections()
   await closed
   db.close()
   app.log.info('stopped; all rows stored')

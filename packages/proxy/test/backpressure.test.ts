@@ -47,8 +47,14 @@ test('a client that stops reading makes the backend wait instead of the proxy bu
 
     // Now read everything: every byte arrives and one row is recorded.
     let received = 0
-    socket.on('data', (c: Buffer) => (received += c.length))
+    const all = new Promise<void>((resolve) =>
+      socket.on('data', (c: Buffer) => {
+        received += c.length
+        if (received > TOTAL) resolve() // body plus the status line and headers
+      }),
+    )
     socket.resume()
+    await all
     const row = await stack.rows.next()
     expect(row.outcome).toBe('success')
     expect(row.response_bytes).toBe(TOTAL)

@@ -1,0 +1,200 @@
+// pnpm bench:overhead — what metering costs. Starts the simulated backend in fast mode, a bare
+// Fastify + undici pass-through (the floor), the real proxy with metering and SQLite, and nginx when
+// installed; drives them interleaved (A B C A B C ...) with a load generator in its own process; prints
+// req/s, p50/p99, proxy CPU per request and peak RSS, with ratios taken pair by pair within the run.
+import { spawn, execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import Database from '../packages/core/node_modules/better-sqlite3/lib/index.js'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const { values: opts } = parseArgs({ options: { repeats: { type: 'string', default: '3' }, quick: { type: 'boolean', default: false } } })
+const REPEATS = Number(opts.repeats)
+const scale = opts.quick ? 0.2 : 1
+const tmp = mkdtempSync(join(tmpdir(), 'bench-overhead-'))
+const children = []
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address()
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+function start(name, cmd, args, env, readyText) {
+  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  children.push(child)
+  let out = ''
+  return new Promise((resolve, reject) => {
+    const onData = (c) => {
+      out += c
+      if (out.includes(readyText)) resolve(child)
+    }
+    child.stdout.on('data', onData)
+    child.stderr.on('data', onData)
+    child.once('exit', (code) => reject(new Error(`${name} exited (${code}): ${out.slice(-2000)}`)))
+  })
+}
+
+/** On-CPU nanoseconds of every thread of a process (ns resolution, unlike utime/stime ticks). */
+function cpuNs(pid) {
+  let total = 0
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0])
+    } catch {}
+  }
+  return total
+}
+const peakRssMb = (pid) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024
+
+function load(url, { requests, concurrency, stream, headers = [] }) {
+  const args = [join(root, 'bench/load.mjs'), '--url', url, '--requests', String(requests), '--concurrency', String(concurrency)]
+  if (stream) args.push('--stream')
+  for (const h of headers) args.push('--header', h)
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (c) => (out += c))
+    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load exited ${code}`))))
+  })
+}
+
+const cleanup = () => {
+  for (const c of children) c.kill('SIGKILL')
+  rmSync(tmp, { recursive: true, force: true })
+}
+process.on('exit', cleanup)
+process.on('SIGINT', () => process.exit(130))
+
+// --- start everything -------------------------------------------------------------------------
+const backendPort = await freePort()
+const backendUrl = `http://127.0.0.1:${backendPort}`
+await start('backend', process.execPath, [join(root, 'packages/mock-backend/dist/cli.js'), '--port', String(backendPort), '--ttft-ms', '0', '--tps', '0', '--answer-tokens', '64'], {}, 'http://')
+
+const barePort = await freePort()
+const bare = await start('bare', process.execPath, [join(root, 'bench/bare-proxy.mjs')], { BACKEND_URL: backendUrl, PROXY_PORT: String(barePort) }, 'bare proxy ready')
+
+const proxyPort = await freePort()
+const dbFile = join(tmp, 'metrics.db')
+const proxy = await start('proxy', process.execPath, [join(root, 'packages/proxy/dist/server.js')], {
+  BACKEND_URL: backendUrl, PROXY_HOST: '127.0.0.1', PROXY_PORT: String(proxyPort), DB_PATH: dbFile, LOG_LEVEL: 'warn',
+}, '"msg":"proxy ready"')
+
+const targets = [
+  { name: 'direct', url: backendUrl, pid: null },
+  { name: 'bare', url: `http://127.0.0.1:${barePort}`, pid: bare.pid },
+  { name: 'proxy', url: `http://127.0.0.1:${proxyPort}`, pid: proxy.pid },
+]
+
+let nginxNote = 'nginx: not installed (apt-get install nginx to include it)'
+const nginxBin = ['/usr/sbin/nginx', '/usr/bin/nginx'].find(existsSync)
+if (nginxBin) {
+  const nginxPort = await freePort()
+  writeFileSync(join(tmp, 'nginx.conf'), `
+daemon off; master_process off; worker_processes 1; error_log ${tmp}/nginx-error.log warn; pid ${tmp}/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${tmp}; proxy_temp_path ${tmp}; fastcgi_temp_path ${tmp}; uwsgi_temp_path ${tmp}; scgi_temp_path ${tmp};
+  upstream backend { server 127.0.0.1:${backendPort}; keepalive 256; }
+  server {
+    listen 127.0.0.1:${nginxPort};
+    client_max_body_size 50m;
+    location / {
+      proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection "";
+      proxy_buffering off; proxy_request_buffering off;
+    }
+  }
+}`)
+  const nginx = spawn(nginxBin, ['-c', join(tmp, 'nginx.conf'), '-p', tmp], { stdio: 'ignore' })
+  children.push(nginx)
+  // nginx says nothing when ready: wait until its port answers.
+  for (let i = 0; i < 100; i++) {
+    try { await fetch(`http://127.0.0.1:${nginxPort}/v1/models`); break } catch { await new Promise((r) => setTimeout(r, 50)) }
+  }
+  targets.push({ name: 'nginx', url: `http://127.0.0.1:${nginxPort}`, pid: nginx.pid })
+  nginxNote = `nginx: ${execFileSync(nginxBin, ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) || 'installed'}`.trim()
+}
+
+// --- interleaved runs -------------------------------------------------------------------------
+const scenarios = [
+  { name: 'non-stream c1', stream: false, concurrency: 1, requests: Math.round(3000 * scale) },
+  { name: 'non-stream c32', stream: false, concurrency: 32, requests: Math.round(6000 * scale) },
+  { name: 'stream c1', stream: true, concurrency: 1, requests: Math.round(600 * scale) },
+  { name: 'stream c32', stream: true, concurrency: 32, requests: Math.round(3000 * scale) },
+]
+let sentToProxy = 0
+const results = {}
+for (const s of scenarios) {
+  results[s.name] = Object.fromEntries(targets.map((t) => [t.name, { rps: [], p50: [], p99: [], cpuUs: [], errors: 0 }]))
+  for (const t of targets) await load(t.url + '/v1/chat/completions', { ...s, requests: Math.min(200, s.requests) }) // warm-up
+  if (true) sentToProxy += Math.min(200, s.requests)
+  for (let r = 0; r < REPEATS; r++) {
+    for (const t of targets) {
+      const before = t.pid ? cpuNs(t.pid) : 0
+      const res = await load(t.url + '/v1/chat/completions', s)
+      const cpu = t.pid ? (cpuNs(t.pid) - before) / 1000 / s.requests : null
+      const m = results[s.name][t.name]
+      m.rps.push(res.rps); m.p50.push(res.p50); m.p99.push(res.p99); m.errors += res.errors
+      if (cpu !== null) m.cpuUs.push(cpu)
+      if (t.name === 'proxy') sentToProxy += s.requests
+    }
+  }
+}
+
+// --- added TTFT with a 200 ms backend TTFT ------------------------------------------------------
+const ttft = {}
+for (let r = 0; r < REPEATS; r++) {
+  for (const t of targets) {
+    const res = await load(t.url + '/v1/chat/completions', { requests: Math.round(20 * Math.max(scale, 0.5)), concurrency: 1, stream: true, headers: ['x-mock-ttft-ms: 200'] })
+    ;(ttft[t.name] ??= []).push(res.ttftP50)
+    if (t.name === 'proxy') sentToProxy += Math.round(20 * Math.max(scale, 0.5))
+  }
+}
+
+// --- 1,000 concurrent slow streams through the proxy ------------------------------------------
+const slowCount = 1000
+const slow = await load(`${targets[2].url}/v1/chat/completions`, { requests: slowCount, concurrency: slowCount, stream: true, headers: ['x-mock-tokens-per-second: 50'] })
+sentToProxy += slowCount
+
+// --- rows: stop the proxy (flushes) and count ---------------------------------------------------
+const rssPeak = Object.fromEntries(targets.filter((t) => t.pid).map((t) => [t.name, peakRssMb(t.pid)]))
+const exited = new Promise((r) => proxy.once('exit', r))
+proxy.kill('SIGTERM')
+await exited
+const db = new Database(dbFile, { readonly: true })
+const rows = db.prepare('SELECT count(*) AS n FROM requests').get().n
+db.close()
+
+// --- report -----------------------------------------------------------------------------------
+const median = (a) => { const s = [...a].sort((x, y) => x - y); return s.length ? s[Math.floor((s.length - 1) / 2)] : null }
+const f = (v, d = 1) => (v == null ? '—' : v.toFixed(d))
+console.log(`\nLLM metrics proxy overhead — ${new Date().toISOString()} — ${REPEATS} interleaved repeats, medians; ${nginxNote}`)
+console.log('backend: simulated, fast mode (no delays), 64-token answers; proxy: LOG_LEVEL=warn, SQLite on\n')
+for (const s of scenarios) {
+  console.log(`${s.name} (${s.requests} requests per run)`)
+  console.log('  target    req/s    p50 ms   p99 ms   CPU µs/req   errors')
+  const m = results[s.name]
+  for (const t of targets) {
+    const x = m[t.name]
+    console.log(`  ${t.name.padEnd(8)} ${f(median(x.rps), 0).padStart(6)}  ${f(median(x.p50), 2).padStart(7)}  ${f(median(x.p99), 2).padStart(7)}  ${f(median(x.cpuUs), 0).padStart(11)}   ${x.errors}`)
+  }
+  const p = m.proxy, b = m.bare, d = m.direct
+  const ratio = (a, z) => (median(a) / median(z)).toFixed(2)
+  let line = `  proxy vs bare: CPU ${ratio(p.cpuUs, b.cpuUs)}×, req/s ${ratio(p.rps, b.rps)}×;  proxy vs direct: p50 +${(median(p.p50) - median(d.p50)).toFixed(2)} ms, req/s ${ratio(p.rps, d.rps)}×`
+  if (m.nginx) line += `;  proxy vs nginx: CPU ${ratio(p.cpuUs, m.nginx.cpuUs)}×`
+  console.log(line + '\n')
+}
+console.log('TTFT with a 200 ms backend TTFT (stream, c1, p50 of each run, median of runs)')
+for (const t of targets) console.log(`  ${t.name.padEnd(8)} ${f(median(ttft[t.name]), 2)} ms   (+${f(median(ttft[t.name]) - median(ttft.direct), 2)} ms over direct)`)
+console.log(`\n1,000 concurrent slow streams (20 ms between tokens) through the proxy: ${slow.errors} errors, p50 ${f(slow.p50, 0)} ms`)
+console.log(`peak RSS (MB): ${Object.entries(rssPeak).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`)
+console.log(`rows recorded by the proxy: ${rows} of ${sentToProxy} requests sent${rows === sentToProxy ? ' (none lost)' : ' — MISMATCH'}`)
+process.exit(rows === sentToProxy ? 0 : 1)
