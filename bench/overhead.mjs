@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import Database from '../packages/core/node_modules/better-sqlite3/lib/index.js'
+import Database from 'better-sqlite3'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { values: opts } = parseArgs({ options: { repeats: { type: 'string', default: '3' }, quick: { type: 'boolean', default: false } } })
