@@ -27,10 +27,28 @@ function freePort() {
   })
 }
 
-function start(name, cmd, args, env, readyText) {
+async function waitForUrl(url) {
+  for (let i = 0; i < 200; i++) {
+    try {
+      await fetch(url)
+      return
+    } catch {
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+  throw new Error(`${url} did not answer`)
+}
+
+function start(name, cmd, args, env, readyText, readyUrl) {
   const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   children.push(child)
   let out = ''
+  if (readyUrl) {
+    child.stdout.resume()
+    child.stderr.on('data', (c) => (out += c))
+    child.once('exit', (code) => code && console.error(`${name} exited (${code}): ${out.slice(-2000)}`))
+    return waitForUrl(readyUrl).then(() => child)
+  }
   return new Promise((resolve, reject) => {
     const onData = (c) => {
       out += c
@@ -85,7 +103,7 @@ const proxyPort = await freePort()
 const dbFile = join(tmp, 'metrics.db')
 const proxy = await start('proxy', process.execPath, [join(root, 'packages/proxy/dist/server.js')], {
   BACKEND_URL: backendUrl, PROXY_HOST: '127.0.0.1', PROXY_PORT: String(proxyPort), DB_PATH: dbFile, LOG_LEVEL: 'warn',
-}, '"msg":"proxy ready"')
+}, null, `http://127.0.0.1:${proxyPort}/health`)
 
 const targets = [
   { name: 'direct', url: backendUrl, pid: null },
@@ -116,9 +134,7 @@ http {
   const nginx = spawn(nginxBin, ['-c', join(tmp, 'nginx.conf'), '-p', tmp], { stdio: 'ignore' })
   children.push(nginx)
   // nginx says nothing when ready: wait until its port answers.
-  for (let i = 0; i < 100; i++) {
-    try { await fetch(`http://127.0.0.1:${nginxPort}/v1/models`); break } catch { await new Promise((r) => setTimeout(r, 50)) }
-  }
+  await waitForUrl(`http://127.0.0.1:${nginxPort}/v1/models`)
   targets.push({ name: 'nginx', url: `http://127.0.0.1:${nginxPort}`, pid: nginx.pid })
   nginxNote = `nginx: ${execFileSync(nginxBin, ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) || 'installed'}`.trim()
 }
