@@ -1,6 +1,8 @@
 import { z } from 'zod'
 
-export const OutcomeSchema = z.enum(['success', 'cancelled', 'client_error', 'backend_error', 'network_error'])
+export const OutcomeSchema = z.enum(['success', 'cancelled', 'client_error', 'backend_error', 'network_error'], {
+  error: 'expected one of success, cancelled, client_error, backend_error, network_error',
+})
 
 /** ISO 8601 UTC with `Z`, as every API response carries times. */
 export const IsoTime = z.iso.datetime()

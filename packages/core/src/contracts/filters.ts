@@ -25,22 +25,26 @@ const BoolParam = z.enum(['true', 'false'], { error: 'expected true or false' })
 export const FilterQuery = z.object({
   start: TimeParam.optional(),
   end: TimeParam.optional(),
-  model: z.string().min(1).optional(),
+  model: z.string().min(1, 'expected a model name').optional(),
   stream: BoolParam.optional(),
   outcome: OutcomeSchema.optional(),
-  user: z.string().min(1).optional(),
+  user: z.string().min(1, 'expected a user').optional(),
 })
 export type FilterQuery = z.infer<typeof FilterQuery>
 
 export const BUCKETS = ['auto', '1m', '5m', '15m', '1h', '1d'] as const
-export const BucketSchema = z.enum(BUCKETS)
+export const BucketSchema = z.enum(BUCKETS, { error: `expected one of ${BUCKETS.join(', ')}` })
 export type Bucket = z.infer<typeof BucketSchema>
+
+/** Every bucket size a series may come back in: the ones a client can ask for, and those `auto` adds. */
+export const BUCKET_SIZES = ['1m', '2m', '5m', '10m', '15m', '30m', '1h', '2h', '3h', '6h', '12h', '1d'] as const
+export type BucketSize = (typeof BUCKET_SIZES)[number]
 
 export const TimeseriesQuery = FilterQuery.extend({ bucket: BucketSchema.default('auto') })
 export type TimeseriesQuery = z.infer<typeof TimeseriesQuery>
 
 export const RequestsQuery = FilterQuery.extend({
-  limit: z.coerce.number().int().min(1).max(500).default(50),
+  limit: z.coerce.number({ error: 'expected a whole number from 1 to 500' }).int('expected a whole number from 1 to 500').min(1, 'expected a whole number from 1 to 500').max(500, 'expected a whole number from 1 to 500').default(50),
   cursor: z.string().min(1).optional(),
 })
 export type RequestsQuery = z.infer<typeof RequestsQuery>

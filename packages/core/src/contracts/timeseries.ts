@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { IsoTime, Window } from './common.js'
+import { BUCKET_SIZES } from './filters.js'
 
 export const TimeseriesPoint = z.object({
   /** Bucket start, aligned to the bucket size in UTC. */
@@ -25,7 +26,7 @@ export type TimeseriesPoint = z.infer<typeof TimeseriesPoint>
 /** `GET /metrics/timeseries`: every bucket of the window, empty ones included. */
 export const Timeseries = z.object({
   window: Window,
-  bucket: z.enum(['1m', '5m', '15m', '1h', '1d']),
+  bucket: z.enum(BUCKET_SIZES),
   bucket_ms: z.number().int(),
   points: z.array(TimeseriesPoint),
 })

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3'
+import { backfillRollups, rollupSchemaSql } from './rollups.js'
 
 /**
  * Versioned schema changes, applied in order by the proxy (the only writer).
@@ -52,6 +53,14 @@ export const migrations: Migration[] = [
         CREATE INDEX requests_model_ts ON requests (model, ts);
         CREATE INDEX requests_user_ts ON requests (user, ts) WHERE user IS NOT NULL;
       `)
+    },
+  },
+  {
+    version: 2,
+    description: 'minute/hour/day rollups (requests, users, errors) maintained with every batch',
+    up: (db) => {
+      db.exec(rollupSchemaSql())
+      backfillRollups(db)
     },
   },
 ]

@@ -1,10 +1,194 @@
 import type Database from 'better-sqlite3'
+import { LogHistogram } from '../histogram.js'
 import type { RequestRow } from '../row.js'
 
 /**
- * Maintains the aggregate tables the metrics API reads, inside the proxy's batch transaction.
- * (Filled in by the metrics API work; today there are no rollup tables.)
+ * Aggregates kept beside the raw rows so the metrics API answers over months of data in
+ * milliseconds, and so counters survive retention. Three levels; each row of a level covers one
+ * aligned bucket (UTC) for one (model, stream, outcome, status) key. The proxy maintains them in the
+ * same transaction as the rows they summarize.
  */
-export function createRollupWriter(_db: Database.Database): (rows: readonly RequestRow[]) => void {
-  return () => {}
+export const LEVELS = [
+  { name: 'minute', ms: 60_000 },
+  { name: 'hour', ms: 3_600_000 },
+  { name: 'day', ms: 86_400_000 },
+] as const
+export type LevelName = (typeof LEVELS)[number]['name']
+
+export const MEASURES = ['latency', 'ttft', 'tpot', 'tps'] as const
+export type Measure = (typeof MEASURES)[number]
+const TOKENS = ['prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'reasoning_tokens'] as const
+
+/** The model a row is reported under: the backend's name, else what the client asked for. */
+export const modelOf = (row: Pick<RequestRow, 'model' | 'model_requested'>) => row.model ?? row.model_requested ?? ''
+
+/** Timing measures of a row; cancelled requests do not count toward latency figures (DESIGN.md §4). */
+export function measuresOf(row: RequestRow): Record<Measure, number | null> {
+  if (row.outcome === 'cancelled') return { latency: null, ttft: null, tpot: null, tps: null }
+  return { latency: row.total_ms, ttft: row.ttft_ms, tpot: row.tpot_ms, tps: row.output_tps }
+}
+
+export function rollupSchemaSql(): string {
+  return LEVELS.map(({ name }) => `
+    CREATE TABLE rollup_${name} (
+      bucket INTEGER NOT NULL, model TEXT NOT NULL, stream INTEGER NOT NULL, outcome TEXT NOT NULL,
+      status_code INTEGER NOT NULL, requests INTEGER NOT NULL,
+      ${MEASURES.map((m) => `${m}_n INTEGER NOT NULL, ${m}_sum REAL NOT NULL, ${m}_max REAL, ${m}_hist BLOB`).join(',\n      ')},
+      ${TOKENS.map((t) => `${t} INTEGER NOT NULL`).join(', ')},
+      with_usage INTEGER NOT NULL, estimated INTEGER NOT NULL, last_ts INTEGER NOT NULL,
+      PRIMARY KEY (bucket, model, stream, outcome, status_code)
+    ) WITHOUT ROWID;
+    CREATE TABLE users_${name} (
+      bucket INTEGER NOT NULL, user TEXT NOT NULL, requests INTEGER NOT NULL,
+      PRIMARY KEY (bucket, user)
+    ) WITHOUT ROWID;
+    CREATE TABLE errors_${name} (
+      bucket INTEGER NOT NULL, model TEXT NOT NULL, stream INTEGER NOT NULL, outcome TEXT NOT NULL,
+      error_type TEXT NOT NULL, status_code INTEGER NOT NULL, count INTEGER NOT NULL,
+      last_ts INTEGER NOT NULL, last_message TEXT,
+      PRIMARY KEY (bucket, model, stream, outcome, error_type, status_code)
+    ) WITHOUT ROWID;`).join('\n')
+}
+
+/** Fills the rollups from rows already stored (the migration that adds them uses it). */
+export function backfillRollups(db: Database.Database): void {
+  const write = createRollupWriter(db)
+  const select = db.prepare('SELECT * FROM requests WHERE seq > ? ORDER BY seq LIMIT 5000')
+  for (let last = 0; ; ) {
+    const raw = select.all(last) as (RequestRow & { seq: number })[]
+    if (raw.length === 0) break
+    write(raw.map((r) => ({ ...r, stream: Boolean(r.stream), tokens_estimated: Boolean(r.tokens_estimated) })))
+    last = raw[raw.length - 1].seq
+  }
+}
+
+interface Group {
+  bucket: number
+  model: string
+  stream: number
+  outcome: string
+  status_code: number
+  requests: number
+  measures: Record<Measure, { n: number; sum: number; max: number | null; hist: LogHistogram }>
+  tokens: Record<(typeof TOKENS)[number], number>
+  with_usage: number
+  estimated: number
+  last_ts: number
+}
+
+function mergeHistBlobs(a: Uint8Array | null, b: Uint8Array | null): Buffer | null {
+  if (!a) return b ? Buffer.from(b) : null
+  if (!b) return Buffer.from(a)
+  const h = new LogHistogram()
+  h.mergeBlob(a)
+  h.mergeBlob(b)
+  return h.toBlob()
+}
+
+/** Returns the function the request store calls with each batch, inside its transaction. */
+export function createRollupWriter(db: Database.Database): (rows: readonly RequestRow[]) => void {
+  db.function('hist_merge', { deterministic: true }, (a: unknown, b: unknown) => mergeHistBlobs(a as Uint8Array | null, b as Uint8Array | null))
+
+  const upserts = LEVELS.map(({ name }) => {
+    const cols = [
+      'bucket', 'model', 'stream', 'outcome', 'status_code', 'requests',
+      ...MEASURES.flatMap((m) => [`${m}_n`, `${m}_sum`, `${m}_max`, `${m}_hist`]),
+      ...TOKENS, 'with_usage', 'estimated', 'last_ts',
+    ]
+    const add = (c: string) => `${c} = ${c} + excluded.${c}`
+    const rollup = db.prepare(`
+      INSERT INTO rollup_${name} (${cols.join(', ')}) VALUES (${cols.map((c) => '@' + c).join(', ')})
+      ON CONFLICT (bucket, model, stream, outcome, status_code) DO UPDATE SET
+        ${['requests', ...MEASURES.flatMap((m) => [`${m}_n`, `${m}_sum`]), ...TOKENS, 'with_usage', 'estimated'].map(add).join(', ')},
+        ${MEASURES.map((m) => `${m}_max = max(coalesce(${m}_max, excluded.${m}_max), coalesce(excluded.${m}_max, ${m}_max)), ${m}_hist = hist_merge(${m}_hist, excluded.${m}_hist)`).join(',\n        ')},
+        last_ts = max(last_ts, excluded.last_ts)`)
+    const users = db.prepare(`
+      INSERT INTO users_${name} (bucket, user, requests) VALUES (?, ?, ?)
+      ON CONFLICT (bucket, user) DO UPDATE SET requests = requests + excluded.requests`)
+    const errors = db.prepare(`
+      INSERT INTO errors_${name} (bucket, model, stream, outcome, error_type, status_code, count, last_ts, last_message)
+      VALUES (@bucket, @model, @stream, @outcome, @error_type, @status_code, @count, @last_ts, @last_message)
+      ON CONFLICT (bucket, model, stream, outcome, error_type, status_code) DO UPDATE SET
+        count = count + excluded.count,
+        last_message = CASE WHEN excluded.last_ts >= last_ts THEN excluded.last_message ELSE last_message END,
+        last_ts = max(last_ts, excluded.last_ts)`)
+    return { rollup, users, errors }
+  })
+
+  return (rows) => {
+    LEVELS.forEach(({ ms }, li) => {
+      const groups = new Map<string, Group>()
+      const users = new Map<string, number>()
+      const errors = new Map<string, { bucket: number; model: string; stream: number; outcome: string; error_type: string; status_code: number; count: number; last_ts: number; last_message: string | null }>()
+      for (const row of rows) {
+        const bucket = row.ts - (row.ts % ms)
+        const model = modelOf(row)
+        const stream = row.stream ? 1 : 0
+        const status = row.status_code ?? 0
+        const key = `${bucket}\u0000${model}\u0000${stream}\u0000${row.outcome}\u0000${status}`
+        let g = groups.get(key)
+        if (!g) {
+          g = {
+            bucket, model, stream, outcome: row.outcome, status_code: status, requests: 0,
+            measures: Object.fromEntries(MEASURES.map((m) => [m, { n: 0, sum: 0, max: null, hist: new LogHistogram() }])) as Group['measures'],
+            tokens: Object.fromEntries(TOKENS.map((t) => [t, 0])) as Group['tokens'],
+            with_usage: 0, estimated: 0, last_ts: row.ts,
+          }
+          groups.set(key, g)
+        }
+        g.requests++
+        g.last_ts = Math.max(g.last_ts, row.ts)
+        const values = measuresOf(row)
+        for (const m of MEASURES) {
+          const v = values[m]
+          if (v === null) continue
+          const acc = g.measures[m]
+          acc.n++
+          acc.sum += v
+          acc.max = acc.max === null ? v : Math.max(acc.max, v)
+          acc.hist.add(v)
+        }
+        for (const t of TOKENS) g.tokens[t] += row[t] ?? 0
+        if (row.completion_tokens !== null && !row.tokens_estimated) g.with_usage++
+        if (row.tokens_estimated) g.estimated++
+        if (row.user) {
+          const uk = `${bucket}\u0000${row.user}`
+          users.set(uk, (users.get(uk) ?? 0) + 1)
+        }
+        if (row.outcome !== 'success' && row.outcome !== 'cancelled') {
+          const errorType = row.error_type ?? row.outcome
+          const ek = `${key}\u0000${errorType}`
+          const e = errors.get(ek)
+          if (!e) errors.set(ek, { bucket, model, stream, outcome: row.outcome, error_type: errorType, status_code: status, count: 1, last_ts: row.ts, last_message: row.error_message })
+          else {
+            e.count++
+            if (row.ts >= e.last_ts) {
+              e.last_ts = row.ts
+              e.last_message = row.error_message
+            }
+          }
+        }
+      }
+      const s = upserts[li]
+      for (const g of groups.values()) {
+        const params: Record<string, unknown> = {
+          bucket: g.bucket, model: g.model, stream: g.stream, outcome: g.outcome, status_code: g.status_code,
+          requests: g.requests, with_usage: g.with_usage, estimated: g.estimated, last_ts: g.last_ts, ...g.tokens,
+        }
+        for (const m of MEASURES) {
+          const acc = g.measures[m]
+          params[`${m}_n`] = acc.n
+          params[`${m}_sum`] = acc.sum
+          params[`${m}_max`] = acc.max
+          params[`${m}_hist`] = acc.n > 0 ? acc.hist.toBlob() : null
+        }
+        s.rollup.run(params)
+      }
+      for (const [uk, n] of users) {
+        const [bucket, user] = uk.split('\u0000')
+        s.users.run(Number(bucket), user, n)
+      }
+      for (const e of errors.values()) s.errors.run(e)
+    })
+  }
 }

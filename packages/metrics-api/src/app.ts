@@ -1,0 +1,128 @@
+import cors from '@fastify/cors'
+import type { MetricsApiConfig } from '@llm-proxy/core'
+import { FilterQuery, RequestsQuery, TimeseriesQuery } from '@llm-proxy/core/contracts'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { timingSafeEqual } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { Readable } from 'node:stream'
+import { DbHandle } from './db-handle.js'
+import { ApiProblem, badParam, parseQuery } from './errors.js'
+import { getModels } from './queries/get-models.js'
+import { getSummary } from './queries/get-summary.js'
+import { getTimeseries, TooManyBuckets } from './queries/get-timeseries.js'
+import { decodeCursor, getRequest, iterateRequests, listRequests } from './queries/list-requests.js'
+import { renderPrometheus } from './queries/render-prometheus.js'
+import { toCsvLines } from './csv.js'
+
+export interface MetricsApiOptions {
+  config: Pick<MetricsApiConfig, 'dbPath' | 'corsOrigins' | 'apiToken'>
+  logger?: FastifyServerOptions['logger'] | FastifyBaseLogger
+  /** The clock; tests pin it. */
+  now?: () => number
+}
+
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
+
+/** Strict filters: an unknown parameter is a mistake worth reporting, not ignoring. */
+const Filters = FilterQuery.strict()
+const TimeseriesFilters = TimeseriesQuery.strict()
+const RequestsFilters = RequestsQuery.strict()
+
+function checkRange(q: { start?: number; end?: number }) {
+  if (q.start !== undefined && q.end !== undefined && q.end < q.start) throw badParam('end', 'must not be before start')
+}
+
+export function buildMetricsApi(options: MetricsApiOptions): FastifyInstance {
+  const { config } = options
+  const now = options.now ?? Date.now
+  const isLogger = options.logger && typeof options.logger === 'object' && 'child' in options.logger
+  const app = Fastify(isLogger ? { loggerInstance: options.logger as FastifyBaseLogger } : { logger: options.logger ?? false })
+  const handle = new DbHandle(config.dbPath)
+  /** One consistent snapshot per answer: a batch the proxy is writing is seen whole or not at all. */
+  const read = <T>(fn: (db: ReturnType<DbHandle['get']>) => T): T => {
+    const db = handle.get()
+    return db ? db.transaction(() => fn(db))() : fn(null)
+  }
+
+  app.register(cors, { origin: config.corsOrigins, methods: ['GET'] })
+
+  app.setErrorHandler((err: Error & { statusCode?: number }, request, reply) => {
+    const problem =
+      err instanceof ApiProblem ? err
+      : err instanceof TooManyBuckets ? badParam('bucket', err.message.replace(/^bucket: /, ''))
+      : (err.statusCode ?? 500) < 500 ? new ApiProblem(err.statusCode!, 'invalid_request_error', 'bad_request', err.message)
+      : new ApiProblem(500, 'server_error', 'internal_error', 'The metrics API failed to answer.')
+    if (problem.statusCode >= 500) request.log.error({ err }, 'request failed')
+    return reply.code(problem.statusCode).send(problem.toBody())
+  })
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send(new ApiProblem(404, 'invalid_request_error', 'unknown_url', `Invalid URL (${request.method} ${request.url.split('?')[0]})`).toBody()),
+  )
+
+  if (config.apiToken) {
+    const expected = Buffer.from(`Bearer ${config.apiToken}`)
+    app.addHook('onRequest', async (request) => {
+      if (request.url === '/health' || request.method === 'OPTIONS') return
+      const given = Buffer.from(request.headers.authorization ?? '')
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        throw new ApiProblem(401, 'invalid_request_error', 'invalid_api_key', 'Missing or wrong bearer token (METRICS_API_TOKEN).')
+      }
+    })
+  }
+
+  app.get('/health', async () => {
+    const db = handle.get()
+    return { status: 'ok' as const, database: { readable: db !== null, schema_version: handle.schemaVersion(db) }, version: VERSION }
+  })
+
+  app.get('/metrics', async (request) => {
+    const q = parseQuery(Filters, request.query)
+    checkRange(q)
+    return read((db) => getSummary(db, q, now()))
+  })
+
+  app.get('/metrics/timeseries', async (request) => {
+    const q = parseQuery(TimeseriesFilters, request.query)
+    checkRange(q)
+    return read((db) => getTimeseries(db, q, now()))
+  })
+
+  app.get('/metrics/models', async (request) => {
+    const q = parseQuery(Filters, request.query)
+    checkRange(q)
+    return read((db) => getModels(db, q, now()))
+  })
+
+  app.get('/metrics/requests', async (request) => {
+    const q = parseQuery(RequestsFilters, request.query)
+    checkRange(q)
+    const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor)
+    if (cursor === null) throw badParam('cursor', 'not a cursor this API returned; pass next_cursor back unchanged')
+    return read((db) => listRequests(db, { ...q, cursor }))
+  })
+
+  app.get('/metrics/requests.csv', async (request, reply) => {
+    const q = parseQuery(Filters, request.query)
+    checkRange(q)
+    const db = handle.openExtra()
+    reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="requests.csv"')
+    if (!db) return reply.send(toCsvLines([]).next().value)
+    const stream = Readable.from(toCsvLines(iterateRequests(db, q)), { objectMode: false })
+    stream.once('close', () => db.close())
+    return reply.send(stream)
+  })
+
+  app.get<{ Params: { id: string } }>('/metrics/requests/:id', async (request) => {
+    const row = read((db) => getRequest(db, request.params.id))
+    if (!row) throw new ApiProblem(404, 'invalid_request_error', 'not_found', `No request with id '${request.params.id}'.`, 'id')
+    return row
+  })
+
+  app.get('/metrics/prometheus', async (_request, reply) => {
+    reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
+    return read((db) => renderPrometheus(db))
+  })
+
+  app.addHook('onClose', async () => handle.close())
+  return app
+}

@@ -1,0 +1,70 @@
+import { LEVELS, OUTCOMES } from '@llm-proxy/core'
+import type { FilterQuery } from '@llm-proxy/core/contracts'
+import type { Bucket, BucketSize, Timeseries } from '@llm-proxy/core/contracts'
+import type Database from 'better-sqlite3'
+import { Agg, round } from './aggregate.js'
+import { scan } from './scan.js'
+import { iso, resolveWindow } from './window.js'
+
+const MINUTE = 60_000
+const SIZES: Record<BucketSize, number> = {
+  '1m': MINUTE, '2m': 2 * MINUTE, '5m': 5 * MINUTE, '10m': 10 * MINUTE, '15m': 15 * MINUTE, '30m': 30 * MINUTE,
+  '1h': 60 * MINUTE, '2h': 120 * MINUTE, '3h': 180 * MINUTE, '6h': 360 * MINUTE, '12h': 720 * MINUTE, '1d': 1440 * MINUTE,
+}
+/** A series longer than this is refused: the client should ask for a larger bucket. */
+export const MAX_POINTS = 5_000
+const AUTO_MAX = 120
+
+export class TooManyBuckets extends Error {
+  constructor(readonly points: number) {
+    super(`bucket: that window needs ${points} buckets; the most is ${MAX_POINTS}. Choose a larger bucket or auto.`)
+  }
+}
+
+const countPoints = (start: number, end: number, size: number) => Math.max(1, Math.ceil((end - Math.floor(start / size) * size) / size))
+
+/** `auto`: the smallest size that keeps the series at or under 120 buckets (about 60–120). */
+export function pickBucket(requested: Bucket, start: number, end: number): BucketSize {
+  if (requested !== 'auto') return requested
+  const sizes = Object.keys(SIZES) as BucketSize[]
+  return sizes.find((s) => countPoints(start, end, SIZES[s]) <= AUTO_MAX) ?? '1d'
+}
+
+/** `GET /metrics/timeseries`: aligned buckets, empty ones included. */
+export function getTimeseries(db: Database.Database | null, f: FilterQuery & { bucket: Bucket }, now = Date.now()): Timeseries {
+  const w = resolveWindow(db, f, now)
+  const size = pickBucket(f.bucket, w.start, w.end)
+  const ms = SIZES[size]
+  const first = Math.floor(w.start / ms) * ms
+  const points = w.end > w.start ? countPoints(w.start, w.end, ms) : 0
+  if (points > MAX_POINTS) throw new TooManyBuckets(points)
+  const aggs = Array.from({ length: points }, () => new Agg(['latency', 'ttft']))
+  const at = (ts: number) => aggs[Math.floor((ts - first) / ms)]
+  // The coarsest rollup whose buckets fit whole into ours.
+  let coarsest = -1
+  LEVELS.forEach((l, i) => ms % l.ms === 0 && (coarsest = i))
+
+  if (db && points > 0) {
+    scan(db, f, w.start, w.end, { raw: (r) => at(r.ts)?.addRaw(r), rollup: (r) => at(r.bucket)?.addRollup(r) }, coarsest)
+  }
+  return {
+    window: { start: w.hasStart ? iso(w.start) : null, end: iso(w.end) },
+    bucket: size,
+    bucket_ms: ms,
+    points: aggs.map((a, i) => {
+      const lat = a.measures.latency.hist
+      const ttft = a.measures.ttft.hist
+      return {
+        start: iso(first + i * ms),
+        requests: { total: a.total, ...Object.fromEntries(OUTCOMES.map((o) => [o, a.outcomes[o]])) } as Timeseries['points'][number]['requests'],
+        latency_p50_ms: round(lat.quantile(50)),
+        latency_p95_ms: round(lat.quantile(95)),
+        ttft_p50_ms: round(ttft.quantile(50)),
+        ttft_p95_ms: round(ttft.quantile(95)),
+        output_tps_avg: round(a.measures.tps.avg()),
+        prompt_tokens: a.tokens.prompt,
+        completion_tokens: a.tokens.completion,
+      }
+    }),
+  }
+}

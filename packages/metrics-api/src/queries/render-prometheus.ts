@@ -1,0 +1,80 @@
+import { LogHistogram } from '@llm-proxy/core'
+import type Database from 'better-sqlite3'
+import type { RollupRow } from './aggregate.js'
+import { prepare } from './scan.js'
+
+// OpenTelemetry GenAI semantic conventions: explicit bucket boundaries, in seconds.
+const HISTOGRAMS = [
+  {
+    name: 'gen_ai_client_operation_duration_seconds',
+    help: 'Duration of GenAI operations through the proxy (gen_ai.client.operation.duration).',
+    measure: 'latency',
+    bounds: [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92],
+  },
+  {
+    name: 'gen_ai_server_time_to_first_token_seconds',
+    help: 'Time to generate the first token, streamed requests (gen_ai.server.time_to_first_token).',
+    measure: 'ttft',
+    bounds: [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0],
+  },
+  {
+    name: 'gen_ai_server_time_per_output_token_seconds',
+    help: 'Time per output token after the first (gen_ai.server.time_per_output_token).',
+    measure: 'tpot',
+    bounds: [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5],
+  },
+] as const
+
+const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')
+const num = (v: number) => (Number.isInteger(v) ? String(v) : String(Math.round(v * 1e6) / 1e6))
+
+/**
+ * `GET /metrics/prometheus`: all-time counters and histograms from the day rollups, which retention
+ * never deletes, so nothing goes backwards when raw rows are removed or either process restarts.
+ * Bucket counts come from the 1%-accurate log histograms.
+ */
+export function renderPrometheus(db: Database.Database | null): string {
+  const rows = db ? (prepare(db, 'SELECT * FROM rollup_day').all() as RollupRow[]) : []
+  const requests = new Map<string, number>()
+  const tokens = new Map<string, number>()
+  const hists = new Map<string, { hist: LogHistogram; sum: number; n: number }>()
+  for (const r of rows) {
+    const model = escape(r.model)
+    const rk = `model="${model}",outcome="${r.outcome}",status_code="${r.status_code || ''}"`
+    requests.set(rk, (requests.get(rk) ?? 0) + r.requests)
+    for (const [type, v] of [['prompt', r.prompt_tokens], ['completion', r.completion_tokens], ['cached', r.cached_tokens], ['reasoning', r.reasoning_tokens]] as const) {
+      const tk = `model="${model}",type="${type}"`
+      tokens.set(tk, (tokens.get(tk) ?? 0) + v)
+    }
+    for (const h of HISTOGRAMS) {
+      const n = r[`${h.measure}_n`]
+      if (!n) continue
+      const key = `${h.name}\u0000${model}`
+      let acc = hists.get(key)
+      if (!acc) hists.set(key, (acc = { hist: new LogHistogram(), sum: 0, n: 0 }))
+      acc.hist.mergeBlob(r[`${h.measure}_hist`])
+      acc.sum += r[`${h.measure}_sum`]
+      acc.n += n
+    }
+  }
+
+  const out: string[] = []
+  out.push('# HELP llm_proxy_requests_total Requests recorded by the proxy, by model, outcome and status code.')
+  out.push('# TYPE llm_proxy_requests_total counter')
+  for (const [k, v] of [...requests].sort()) out.push(`llm_proxy_requests_total{${k}} ${v}`)
+  out.push('# HELP llm_proxy_tokens_total Tokens reported by the backend (gen_ai.client.token.usage), by model and type.')
+  out.push('# TYPE llm_proxy_tokens_total counter')
+  for (const [k, v] of [...tokens].sort()) out.push(`llm_proxy_tokens_total{${k}} ${v}`)
+  for (const h of HISTOGRAMS) {
+    out.push(`# HELP ${h.name} ${h.help}`)
+    out.push(`# TYPE ${h.name} histogram`)
+    for (const [key, acc] of [...hists].filter(([k]) => k.startsWith(h.name + '\u0000')).sort()) {
+      const model = key.slice(h.name.length + 1)
+      for (const b of h.bounds) out.push(`${h.name}_bucket{model="${model}",le="${b}"} ${acc.hist.countAtMost(b * 1000)}`)
+      out.push(`${h.name}_bucket{model="${model}",le="+Inf"} ${acc.n}`)
+      out.push(`${h.name}_sum{model="${model}"} ${num(acc.sum / 1000)}`)
+      out.push(`${h.name}_count{model="${model}"} ${acc.n}`)
+    }
+  }
+  return out.join('\n') + '\n'
+}

@@ -1,0 +1,26 @@
+import { ConfigError, loadMetricsApiConfig, type MetricsApiConfig } from '@llm-proxy/core'
+import { buildMetricsApi } from './app.js'
+
+// The only place that reads the environment.
+let config: MetricsApiConfig
+try {
+  config = loadMetricsApiConfig(process.env)
+} catch (err) {
+  if (err instanceof ConfigError || (err as Error).message.startsWith('Invalid configuration')) {
+    console.error(`metrics-api: ${(err as Error).message}`)
+    process.exit(1)
+  }
+  throw err
+}
+
+const app = buildMetricsApi({ config, logger: { level: config.logLevel, redact: ['req.headers.authorization'] } })
+const stop = () => void app.close().then(() => process.exit(0))
+process.once('SIGTERM', stop)
+process.once('SIGINT', stop)
+try {
+  await app.listen({ host: config.host, port: config.port })
+  app.log.info({ db: config.dbPath, cors: config.corsOrigins, auth: Boolean(config.apiToken) }, 'metrics API ready')
+} catch (err) {
+  app.log.error({ err }, 'metrics API failed to start')
+  process.exit(1)
+}
