@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
-  test: { name: 'metrics-api', include: ['test/**/*.test.ts'] },
+  test: { name: 'metrics-api', include: ['test/**/*.test.ts'], testTimeout: 20_000 },
 })

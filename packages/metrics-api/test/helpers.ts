@@ -1,0 +1,58 @@
+import { createRequestStore, openWriterDb, type RequestRow } from '@llm-proxy/core'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { buildMetricsApi } from '../src/app.js'
+
+let n = 0
+export function row(over: Partial<RequestRow> = {}): RequestRow {
+  n++
+  return {
+    id: `req-${n}-${Math.random().toString(36).slice(2)}`, ts: Date.UTC(2026, 0, 10, 12), endpoint: '/v1/chat/completions', stream: false,
+    model_requested: 'm1', model: 'm1', status_code: 200, outcome: 'success', error_type: null, error_message: null,
+    finish_reason: 'stop', ttft_ms: null, ttlt_ms: null, total_ms: 100, tpot_ms: null, output_tps: null,
+    prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, cached_tokens: 0, reasoning_tokens: null,
+    tokens_estimated: false, client_ip: '127.0.0.1', user: null, user_agent: 'test', chunk_count: null,
+    request_bytes: 100, response_bytes: 200, key_id: null, ...over,
+  }
+}
+
+/** A database written the way the proxy writes it, and the real API over it. */
+export function setup(o: { now?: number; apiToken?: string; corsOrigins?: string[] } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'metrics-api-'))
+  const dbFile = join(dir, 'metrics.db')
+  let writer: ReturnType<typeof openWriterDb> | null = null
+  let store: ReturnType<typeof createRequestStore> | null = null
+  const open = () => {
+    writer ??= openWriterDb(dbFile)
+    store ??= createRequestStore(writer)
+    return store
+  }
+  const make = () =>
+    buildMetricsApi({
+      config: { dbPath: dbFile, corsOrigins: o.corsOrigins ?? ['http://localhost:3000'], apiToken: o.apiToken },
+      now: () => o.now ?? Date.UTC(2026, 0, 20),
+    })
+  let app = make()
+  return {
+    dbFile,
+    get app() {
+      return app
+    },
+    insert: (rows: RequestRow[]) => open().insertBatch(rows),
+    store: () => open(),
+    async restart() {
+      await app.close()
+      app = make()
+    },
+    get: async (url: string, headers: Record<string, string> = {}) => {
+      const res = await app.inject({ method: 'GET', url, headers })
+      return { status: res.statusCode, body: res.headers['content-type']?.includes('json') ? res.json() : res.body, headers: res.headers }
+    },
+    async close() {
+      await app.close()
+      writer?.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
