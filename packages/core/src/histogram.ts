@@ -17,37 +17,62 @@ export function bucketValue(index: number): number {
   return index === ZERO_BUCKET ? 0 : (2 * GAMMA ** index) / (GAMMA + 1)
 }
 
+/**
+ * Bucket indexes for 1 µs … ~10^8 ms fit a dense array (merging thousands of rollup rows is then a
+ * tight loop); anything outside that goes to a small sparse map.
+ */
+const DENSE_MIN = bucketOf(0.001)
+const DENSE_SIZE = bucketOf(1e8) - DENSE_MIN + 1
+
 export class LogHistogram {
-  readonly counts = new Map<number, number>()
+  private dense: Float64Array | null = null
+  private sparse: Map<number, number> | null = null
   total = 0
 
-  add(value: number, count = 1): void {
-    const i = bucketOf(value)
-    this.counts.set(i, (this.counts.get(i) ?? 0) + count)
+  /** Non-empty buckets, ascending. */
+  get counts(): Map<number, number> {
+    const out = new Map<number, number>()
+    const keys = [...(this.sparse?.keys() ?? [])].filter((k) => k < DENSE_MIN)
+    for (const k of keys.sort((a, b) => a - b)) out.set(k, this.sparse!.get(k)!)
+    if (this.dense) for (let i = 0; i < DENSE_SIZE; i++) if (this.dense[i]) out.set(i + DENSE_MIN, this.dense[i])
+    for (const k of [...(this.sparse?.keys() ?? [])].filter((k) => k >= DENSE_MIN).sort((a, b) => a - b)) out.set(k, this.sparse!.get(k)!)
+    return out
+  }
+
+  private addAt(i: number, count: number): void {
+    const d = i - DENSE_MIN
+    if (d >= 0 && d < DENSE_SIZE) {
+      this.dense ??= new Float64Array(DENSE_SIZE)
+      this.dense[d] += count
+    } else {
+      this.sparse ??= new Map()
+      this.sparse.set(i, (this.sparse.get(i) ?? 0) + count)
+    }
     this.total += count
+  }
+
+  add(value: number, count = 1): void {
+    this.addAt(bucketOf(value), count)
   }
 
   mergeBlob(blob: Uint8Array | null | undefined): void {
     if (!blob || blob.byteLength === 0) return
     const pairs = new Int32Array(blob.buffer, blob.byteOffset, blob.byteLength / 4)
-    for (let k = 0; k < pairs.length; k += 2) {
-      this.counts.set(pairs[k], (this.counts.get(pairs[k]) ?? 0) + pairs[k + 1])
-      this.total += pairs[k + 1]
-    }
+    for (let k = 0; k < pairs.length; k += 2) this.addAt(pairs[k], pairs[k + 1])
   }
 
   merge(other: LogHistogram): void {
-    for (const [i, c] of other.counts) this.counts.set(i, (this.counts.get(i) ?? 0) + c)
-    this.total += other.total
+    for (const [i, c] of other.counts) this.addAt(i, c)
   }
 
   toBlob(): Buffer {
-    const keys = [...this.counts.keys()].sort((a, b) => a - b)
-    const pairs = new Int32Array(keys.length * 2)
-    keys.forEach((k, n) => {
-      pairs[2 * n] = k
-      pairs[2 * n + 1] = this.counts.get(k)!
-    })
+    const counts = this.counts
+    const pairs = new Int32Array(counts.size * 2)
+    let n = 0
+    for (const [k, c] of counts) {
+      pairs[n++] = k
+      pairs[n++] = c
+    }
     return Buffer.from(pairs.buffer)
   }
 
@@ -56,8 +81,8 @@ export class LogHistogram {
     if (this.total === 0) return null
     const rank = Math.max(1, Math.ceil((p / 100) * this.total))
     let seen = 0
-    for (const k of [...this.counts.keys()].sort((a, b) => a - b)) {
-      seen += this.counts.get(k)!
+    for (const [k, c] of this.counts) {
+      seen += c
       if (seen >= rank) return bucketValue(k)
     }
     return null

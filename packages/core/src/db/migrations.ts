@@ -57,7 +57,7 @@ export const migrations: Migration[] = [
   },
   {
     version: 2,
-    description: 'minute/hour/day rollups (requests, users, errors) maintained with every batch',
+    description: 'minute/hour/half-day/day rollups (requests, users, errors) maintained with every batch',
     up: (db) => {
       db.exec(rollupSchemaSql())
       backfillRollups(db)

@@ -16,7 +16,7 @@ export function getModels(db: Database.Database | null, f: FilterQuery, now = Da
   }
   const w = resolveWindow(db, f, now)
   if (db && w.end > w.start) {
-    scan(db, f, w.start, w.end, { raw: (r) => add(modelOf(r), 1, r.ts), rollup: (r) => add(r.model, r.requests, r.last_ts) })
+    scan(db, f, w.scanStart, w.scanEnd, { raw: (r) => add(modelOf(r), 1, r.ts), rollup: (r) => add(r.model, r.requests, r.last_ts) })
   }
   return {
     models: [...seen.entries()]

@@ -32,7 +32,7 @@ export function getSummary(db: Database.Database | null, f: FilterQuery, now = D
   const usersFromRollups = f.model === undefined && f.stream === undefined && f.outcome === undefined
 
   if (db && w.end > w.start) {
-    scan(db, f, w.start, w.end, {
+    scan(db, f, w.scanStart, w.scanEnd, {
       raw(r: RawRow) {
         all.addRaw(r)
         modelAgg(modelOf(r)).addRaw(r)

@@ -14,6 +14,12 @@ const SIZES: Record<BucketSize, number> = {
 /** A series longer than this is refused: the client should ask for a larger bucket. */
 export const MAX_POINTS = 5_000
 const AUTO_MAX = 120
+const AUTO_MIN = 60
+/** What a series needs from a rollup row (the TPOT and tokens/s histograms are skipped). */
+const SERIES_COLUMNS =
+  'bucket, model, stream, outcome, status_code, requests, latency_n, latency_sum, latency_max, latency_hist, ttft_n, ttft_sum, ' +
+  'ttft_max, ttft_hist, tpot_n, tpot_sum, tpot_max, NULL AS tpot_hist, tps_n, tps_sum, tps_max, NULL AS tps_hist, prompt_tokens, ' +
+  'completion_tokens, total_tokens, cached_tokens, reasoning_tokens, with_usage, estimated, last_ts'
 
 export class TooManyBuckets extends Error {
   constructor(readonly points: number) {
@@ -23,11 +29,12 @@ export class TooManyBuckets extends Error {
 
 const countPoints = (start: number, end: number, size: number) => Math.max(1, Math.ceil((end - Math.floor(start / size) * size) / size))
 
-/** `auto`: the smallest size that keeps the series at or under 120 buckets (about 60–120). */
+/** `auto`: the largest size that still gives 60 buckets or more (so 60–120), else the finest. */
 export function pickBucket(requested: Bucket, start: number, end: number): BucketSize {
   if (requested !== 'auto') return requested
   const sizes = Object.keys(SIZES) as BucketSize[]
-  return sizes.find((s) => countPoints(start, end, SIZES[s]) <= AUTO_MAX) ?? '1d'
+  const fit = sizes.filter((s) => countPoints(start, end, SIZES[s]) >= AUTO_MIN)
+  return fit.at(-1) ?? sizes.find((s) => countPoints(start, end, SIZES[s]) <= AUTO_MAX) ?? '1d'
 }
 
 /** `GET /metrics/timeseries`: aligned buckets, empty ones included. */
@@ -45,7 +52,9 @@ export function getTimeseries(db: Database.Database | null, f: FilterQuery & { b
   LEVELS.forEach((l, i) => ms % l.ms === 0 && (coarsest = i))
 
   if (db && points > 0) {
-    scan(db, f, w.start, w.end, { raw: (r) => at(r.ts)?.addRaw(r), rollup: (r) => at(r.bucket)?.addRollup(r) }, coarsest)
+    // Only the series' own window: a widened edge could add rows to the first or last bucket.
+    const scanEnd = w.scanEnd > w.end ? Math.min(w.scanEnd, first + points * ms) : w.end
+    scan(db, f, w.start, scanEnd, { raw: (r) => at(r.ts)?.addRaw(r), rollup: (r) => at(r.bucket)?.addRollup(r), columns: SERIES_COLUMNS }, coarsest)
   }
   return {
     window: { start: w.hasStart ? iso(w.start) : null, end: iso(w.end) },

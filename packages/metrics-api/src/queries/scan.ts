@@ -1,4 +1,4 @@
-import type { LevelName } from '@llm-proxy/core'
+import { LEVELS, type LevelName } from '@llm-proxy/core'
 import type { FilterQuery } from '@llm-proxy/core/contracts'
 import type Database from 'better-sqlite3'
 import { RAW_COLUMNS, type RawRow, type RollupRow } from './aggregate.js'
@@ -15,6 +15,8 @@ export interface Visitor {
   rollup?(row: RollupRow): void
   user?(bucket: number, user: string, requests: number): void
   error?(row: ErrorRollupRow): void
+  /** Rollup columns to read, when not all (histograms are the costly part). */
+  columns?: string
 }
 
 const statements = new WeakMap<Database.Database, Map<string, Database.Statement>>()
@@ -32,7 +34,7 @@ function prepare(db: Database.Database, sql: string): Database.Statement {
  * A `user` filter reads raw rows only: rollups are not kept per user. User rollups carry no model,
  * stream or outcome, so callers that filter on those must not ask for `user` (see get-summary.ts).
  */
-export function scan(db: Database.Database, f: FilterQuery, start: number, end: number, visit: Visitor, coarsest = 2): void {
+export function scan(db: Database.Database, f: FilterQuery, start: number, end: number, visit: Visitor, coarsest = LEVELS.length - 1): void {
   const sql = filterSql(f)
   const segments = f.user !== undefined ? [{ source: 'raw' as const, from: start, to: end }] : planSegments(start, end, coarsest)
   for (const seg of segments) {
@@ -45,7 +47,7 @@ export function scan(db: Database.Database, f: FilterQuery, start: number, end: 
     }
     const level: LevelName = seg.source
     if (visit.rollup) {
-      const rows = prepare(db, `SELECT * FROM rollup_${level} WHERE bucket >= @from AND bucket < @to${sql.rollup}`).all(params) as RollupRow[]
+      const rows = prepare(db, `SELECT ${visit.columns ?? '*'} FROM rollup_${level} WHERE bucket >= @from AND bucket < @to${sql.rollup}`).all(params) as RollupRow[]
       for (const row of rows) visit.rollup(row)
     }
     if (visit.user) {

@@ -7,14 +7,25 @@ export interface ResolvedWindow {
   end: number
   /** False when the window was open and there is no data yet. */
   hasStart: boolean
+  /**
+   * The span to read: where no row can lie beyond an edge (no start given; an end at or after now),
+   * the edge widens to a whole day so the rollups answer without reading the newest raw rows.
+   */
+  scanStart: number
+  scanEnd: number
 }
 
 /** No `end` = now; no `start` = the first row there is. */
+const DAY = 86_400_000
+
 export function resolveWindow(db: Database.Database | null, f: FilterQuery, now = Date.now()): ResolvedWindow {
   const end = f.end ?? now
-  if (f.start !== undefined) return { start: f.start, end, hasStart: true }
+  const scanEnd = end >= now ? Math.ceil((end + 1) / DAY) * DAY : end
+  if (f.start !== undefined) return { start: f.start, end, hasStart: true, scanStart: f.start, scanEnd }
   const first = db ? firstTs(db) : null
-  return first === null ? { start: end, end, hasStart: false } : { start: Math.min(first, end), end, hasStart: true }
+  if (first === null) return { start: end, end, hasStart: false, scanStart: end, scanEnd: end }
+  const start = Math.min(first, end)
+  return { start, end, hasStart: true, scanStart: Math.floor(start / DAY) * DAY, scanEnd }
 }
 
 export const iso = (ms: number) => new Date(ms).toISOString()

@@ -1,0 +1,85 @@
+// pnpm bench:metrics — the metrics API at scale: seeds 10 million rows over 30 days (once, reused
+// from .bench/), then measures p50/p95 of the main queries while a writer ingests 5,000 rows/s.
+import { createRequestStore, openWriterDb } from '@llm-proxy/core'
+import { spawn } from 'node:child_process'
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { makeRowFactory } from './rows.mjs'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const root = join(here, '../../..')
+const { values: a } = parseArgs({ options: { rows: { type: 'string', default: '10000000' }, runs: { type: 'string', default: '30' }, rate: { type: 'string', default: '5000' } } })
+const ROWS = Number(a.rows)
+const DAY = 86_400_000
+const dbFile = join(root, '.bench', `metrics-${ROWS}.db`)
+
+if (!existsSync(dbFile)) {
+  mkdirSync(dirname(dbFile), { recursive: true })
+  const tmp = dbFile + '.partial'
+  rmSync(tmp, { force: true })
+  const db = openWriterDb(tmp)
+  db.pragma('synchronous = OFF')
+  const store = createRequestStore(db)
+  const make = makeRowFactory(1)
+  const end = Date.now()
+  const start = end - 30 * DAY
+  const step = (end - start) / ROWS
+  const t0 = Date.now()
+  const BATCH = 5000
+  for (let i = 0; i < ROWS; i += BATCH) {
+    const rows = []
+    for (let j = i; j < Math.min(ROWS, i + BATCH); j++) rows.push(make(Math.floor(start + j * step)))
+    store.insertBatch(rows)
+    if ((i / BATCH) % 200 === 0) process.stdout.write(`\rseeding ${((i / ROWS) * 100).toFixed(0)}% (${((Date.now() - t0) / 1000).toFixed(0)} s)`)
+  }
+  db.close()
+  renameSync(tmp, dbFile)
+  for (const ext of ['-wal', '-shm']) rmSync(tmp + ext, { force: true })
+  console.log(`\rseeded ${ROWS} rows over 30 days in ${((Date.now() - t0) / 1000).toFixed(0)} s → ${dbFile}`)
+}
+
+const port = await new Promise((r) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)) }) })
+const api = spawn(process.execPath, [join(root, 'packages/metrics-api/dist/server.js')], { env: { ...process.env, METRICS_PORT: String(port), DB_PATH: dbFile, LOG_LEVEL: 'warn' }, stdio: 'inherit' })
+const base = `http://127.0.0.1:${port}`
+for (let i = 0; ; i++) {
+  try { await fetch(`${base}/health`); break } catch { if (i > 200) throw new Error('metrics API did not start'); await new Promise((r) => setTimeout(r, 50)) }
+}
+const writer = spawn(process.execPath, [join(here, 'writer.mjs'), dbFile, a.rate], { stdio: ['ignore', 'pipe', 'inherit'] })
+let writerOut = ''
+writer.stdout.on('data', (c) => (writerOut += c))
+
+const now = Date.now()
+const queries = [
+  ['GET /metrics, 30 days', `/metrics?start=${now - 30 * DAY}`],
+  ['GET /metrics, last hour', `/metrics?start=${now - 3_600_000}`],
+  ['GET /metrics/timeseries, 30 days (auto)', `/metrics/timeseries?start=${now - 30 * DAY}`],
+  ['GET /metrics/timeseries, last hour (auto)', `/metrics/timeseries?start=${now - 3_600_000}`],
+  ['GET /metrics/requests, first page (50)', '/metrics/requests?limit=50'],
+  ['GET /metrics, 30 days, model filter', `/metrics?start=${now - 30 * DAY}&model=llama3.1:8b`],
+  ['GET /metrics/prometheus', '/metrics/prometheus'],
+]
+const pct = (arr, p) => { const s = [...arr].sort((x, y) => x - y); return s[Math.max(0, Math.ceil((p / 100) * s.length) - 1)] }
+const results = []
+for (const [name, path] of queries) {
+  const times = []
+  await (await fetch(base + path)).arrayBuffer() // warm
+  for (let i = 0; i < Number(a.runs); i++) {
+    const t = performance.now()
+    const res = await fetch(base + path)
+    await res.arrayBuffer()
+    if (res.status !== 200) throw new Error(`${path} → ${res.status}`)
+    times.push(performance.now() - t)
+  }
+  results.push([name, pct(times, 50), pct(times, 95)])
+}
+writer.kill('SIGTERM')
+await new Promise((r) => writer.once('exit', r))
+api.kill('SIGTERM')
+const ingest = JSON.parse(writerOut)
+console.log(`\nmetrics API at ${ROWS.toLocaleString('en')} rows over 30 days, ${a.runs} runs each, while ingesting (target ${a.rate} rows/s)`)
+console.log('query'.padEnd(44) + 'p50 ms'.padStart(9) + 'p95 ms'.padStart(9))
+for (const [name, p50, p95] of results) console.log(name.padEnd(44) + p50.toFixed(1).padStart(9) + p95.toFixed(1).padStart(9) + (p95 <= 150 ? '' : '   over 150 ms'))
+console.log(`ingest during the queries: ${ingest.rate.toFixed(0)} rows/s (${ingest.written} rows in ${ingest.seconds.toFixed(1)} s)`)
