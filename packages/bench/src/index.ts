@@ -1,1 +1,3 @@
-export {}
+export { runBenchmark, targetUrl, defaultPayload, type BenchmarkOptions, type BenchmarkResult } from './run.js'
+export { formatTable, compareResults } from './format.js'
+export { percentile, mean } from './stats.js'

@@ -1,0 +1,43 @@
+/** What the benchmark reads from one streamed answer: when output events came, and usage. */
+export class StreamReader {
+  firstOutputAt: number | null = null
+  lastOutputAt: number | null = null
+  outputEvents = 0
+  completionTokens: number | null = null
+  private buffer = ''
+
+  push(text: string, now: number): void {
+    this.buffer += text
+    let end: number
+    while ((end = this.buffer.search(/\r?\n\r?\n/)) !== -1) {
+      const event = this.buffer.slice(0, end)
+      this.buffer = this.buffer.slice(end).replace(/^\r?\n\r?\n/, '')
+      const data = event
+        .split(/\r?\n/)
+        .filter((l) => l.startsWith('data:'))
+        .map((l) => l.slice(5).trimStart())
+        .join('\n')
+      if (!data || data === '[DONE]') continue
+      let chunk: any
+      try {
+        chunk = JSON.parse(data)
+      } catch {
+        continue
+      }
+      if (chunk.usage?.completion_tokens != null) this.completionTokens = chunk.usage.completion_tokens
+      const c = chunk.choices?.[0]
+      const d = c?.delta ?? {}
+      const out = d.content || d.reasoning_content || d.reasoning || d.refusal || d.tool_calls?.length || c?.text
+      if (out) {
+        this.firstOutputAt ??= now
+        this.lastOutputAt = now
+        this.outputEvents++
+      }
+    }
+  }
+
+  /** Tokens generated: from usage when the server sent it, else one per output event. */
+  get tokens(): number {
+    return this.completionTokens ?? this.outputEvents
+  }
+}
