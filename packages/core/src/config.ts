@@ -19,7 +19,8 @@ export const proxyEnvSchema = z.object({
   UPSTREAM_IDLE_TIMEOUT_MS: positiveInt(300_000),
   TRUST_PROXY: boolFlag(false),
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
-  RETENTION_DAYS: positiveInt(1).optional(),
+  // Off unless set: deleting data is never a default.
+  RETENTION_DAYS: z.coerce.number({ error: 'expected a number of days' }).int('expected a whole number of days').positive('expected a number of days above 0').optional(),
   LOG_LEVEL: logLevel,
 })
 

@@ -9,6 +9,7 @@ describe('loadProxyConfig', () => {
     expect(c.dbPath).toBe('./data/metrics.db')
     expect(c.bodyLimit).toBe(50 * 1024 * 1024)
     expect(c.streamUsage).toBe('inject')
+    expect(c.retentionDays).toBeUndefined()
   })
 
   test('BACKEND_URL overrides host and port and loses its trailing slash', () => {
@@ -36,6 +37,7 @@ describe('loadProxyConfig', () => {
     ['BODY_LIMIT', 'lots'],
     ['STREAM_USAGE', 'always'],
     ['TRUST_PROXY', 'maybe'],
+    ['RETENTION_DAYS', '0'],
   ])('a bad %s names the variable', (name, value) => {
     expect(() => loadProxyConfig({ [name]: value })).toThrowError(ConfigError)
     expect(() => loadProxyConfig({ [name]: value })).toThrowError(new RegExp(`${name}: .*got "${value}"`))
