@@ -159,7 +159,7 @@ describe('rollups agree with the rows', () => {
       [T + 17 * MIN + 5, T + 18 * MIN + 30_000],
       [T, T + DAY],
     ]
-    const filters: Record<string, string | boolean>[] = [{}, { model: 'm2' }, { stream: true }, { outcome: 'cancelled' }, { user: 'u3' }]
+    const filters: Record<string, string | boolean>[] = [{}, { model: 'm2' }, { stream: true }, { model: 'm1', stream: false }, { outcome: 'cancelled' }, { user: 'u3' }]
     for (const [start, end] of windows) {
       for (const f of filters) {
         const qs = new URLSearchParams({ start: String(start), end: String(end), ...Object.fromEntries(Object.entries(f).map(([k, v]) => [k, String(v)])) })
@@ -167,6 +167,9 @@ describe('rollups agree with the rows', () => {
         const want = bruteSummary(rows, start, end, f as any)
         expect(got.requests).toEqual({ total: want.total, success: want.success, failed: want.failed, cancelled: want.cancelled, success_rate: want.success_rate === null ? null : Math.round(want.success_rate * 1000) / 1000, streaming: want.streaming })
         expect(got.tokens.prompt).toBe(want.prompt)
+        const users = new Map<string, number>()
+        for (const r of want.rows) if (r.user) users.set(r.user, (users.get(r.user) ?? 0) + 1)
+        expect(got.top_users).toEqual([...users].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([user, requests]) => ({ user, requests })))
         expect(got.tokens.completion).toBe(want.completion)
         for (const [k, w] of [['latency_ms', want.latency], ['ttft_ms', want.ttft], ['tpot_ms', want.tpot], ['output_tps', want.tps]] as const) {
           for (const p of ['p50', 'p90', 'p95', 'p99'] as const) near(got[k][p], w[p])

@@ -41,8 +41,8 @@ export function rollupSchemaSql(): string {
       PRIMARY KEY (bucket, model, stream, outcome, status_code)
     ) WITHOUT ROWID;
     CREATE TABLE users_${name} (
-      bucket INTEGER NOT NULL, user TEXT NOT NULL, requests INTEGER NOT NULL,
-      PRIMARY KEY (bucket, user)
+      bucket INTEGER NOT NULL, user TEXT NOT NULL, model TEXT NOT NULL, stream INTEGER NOT NULL, requests INTEGER NOT NULL,
+      PRIMARY KEY (bucket, user, model, stream)
     ) WITHOUT ROWID;
     CREATE TABLE errors_${name} (
       bucket INTEGER NOT NULL, model TEXT NOT NULL, stream INTEGER NOT NULL, outcome TEXT NOT NULL,
@@ -105,8 +105,8 @@ export function createRollupWriter(db: Database.Database): (rows: readonly Reque
         ${MEASURES.map((m) => `${m}_max = max(coalesce(${m}_max, excluded.${m}_max), coalesce(excluded.${m}_max, ${m}_max)), ${m}_hist = hist_merge(${m}_hist, excluded.${m}_hist)`).join(',\n        ')},
         last_ts = max(last_ts, excluded.last_ts)`)
     const users = db.prepare(`
-      INSERT INTO users_${name} (bucket, user, requests) VALUES (?, ?, ?)
-      ON CONFLICT (bucket, user) DO UPDATE SET requests = requests + excluded.requests`)
+      INSERT INTO users_${name} (bucket, user, model, stream, requests) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (bucket, user, model, stream) DO UPDATE SET requests = requests + excluded.requests`)
     const errors = db.prepare(`
       INSERT INTO errors_${name} (bucket, model, stream, outcome, error_type, status_code, count, last_ts, last_message)
       VALUES (@bucket, @model, @stream, @outcome, @error_type, @status_code, @count, @last_ts, @last_message)
@@ -154,7 +154,7 @@ export function createRollupWriter(db: Database.Database): (rows: readonly Reque
         if (row.completion_tokens !== null && !row.tokens_estimated) g.with_usage++
         if (row.tokens_estimated) g.estimated++
         if (row.user) {
-          const uk = `${bucket}\u0000${row.user}`
+          const uk = `${bucket}\u0000${row.user}\u0000${model}\u0000${stream}`
           users.set(uk, (users.get(uk) ?? 0) + 1)
         }
         if (row.outcome !== 'success' && row.outcome !== 'cancelled') {
@@ -187,8 +187,8 @@ export function createRollupWriter(db: Database.Database): (rows: readonly Reque
         s.rollup.run(params)
       }
       for (const [uk, n] of users) {
-        const [bucket, user] = uk.split('\u0000')
-        s.users.run(Number(bucket), user, n)
+        const [bucket, user, model, stream] = uk.split('\u0000')
+        s.users.run(Number(bucket), user, model, Number(stream), n)
       }
       for (const e of errors.values()) s.errors.run(e)
     })

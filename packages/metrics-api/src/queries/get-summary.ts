@@ -28,8 +28,8 @@ export function getSummary(db: Database.Database | null, f: FilterQuery, now = D
       if (ts >= e.lastTs) Object.assign(e, { lastTs: ts, last_seen: iso(ts), last_message: message })
     }
   }
-  // User rollups have no model/stream/outcome; with those filters, count users from raw rows instead.
-  const usersFromRollups = f.model === undefined && f.stream === undefined && f.outcome === undefined
+  // User rollups have no outcome; with that filter, count users from raw rows instead.
+  const usersFromRollups = f.outcome === undefined
 
   if (db && w.end > w.start) {
     scan(db, f, w.scanStart, w.scanEnd, {

@@ -24,18 +24,21 @@ export function planSegments(start: number, end: number, coarsest: number = LEVE
 }
 
 /** The filters as SQL for raw rows and for rollup rows, with named parameters. */
-export function filterSql(f: FilterQuery): { raw: string; rollup: string; params: Record<string, unknown> } {
+export function filterSql(f: FilterQuery): { raw: string; rollup: string; users: string; params: Record<string, unknown> } {
   const raw: string[] = []
   const rollup: string[] = []
+  const users: string[] = []
   const params: Record<string, unknown> = {}
   if (f.model !== undefined) {
     raw.push("coalesce(model, model_requested, '') = @model")
     rollup.push('model = @model')
+    users.push('model = @model')
     params.model = f.model
   }
   if (f.stream !== undefined) {
     raw.push('stream = @stream')
     rollup.push('stream = @stream')
+    users.push('stream = @stream')
     params.stream = f.stream ? 1 : 0
   }
   if (f.outcome !== undefined) {
@@ -48,5 +51,5 @@ export function filterSql(f: FilterQuery): { raw: string; rollup: string; params
     params.user = f.user
   }
   const and = (parts: string[]) => parts.map((p) => ` AND ${p}`).join('')
-  return { raw: and(raw), rollup: and(rollup), params }
+  return { raw: and(raw), rollup: and(rollup), users: and(users), params }
 }

@@ -31,8 +31,8 @@ function prepare(db: Database.Database, sql: string): Database.Statement {
 /**
  * Reads [start, end) through the rollups where they can answer, raw rows elsewhere; `coarsest`
  * limits the rollup level (a time series in 5-minute buckets reads minute rollups at most).
- * A `user` filter reads raw rows only: rollups are not kept per user. User rollups carry no model,
- * stream or outcome, so callers that filter on those must not ask for `user` (see get-summary.ts).
+ * A `user` filter reads raw rows only: rollups are not kept per user. User rollups carry model and
+ * stream but no outcome, so callers that filter on outcome must not ask for `user` (see get-summary.ts).
  */
 export function scan(db: Database.Database, f: FilterQuery, start: number, end: number, visit: Visitor, coarsest = LEVELS.length - 1): void {
   const sql = filterSql(f)
@@ -51,7 +51,7 @@ export function scan(db: Database.Database, f: FilterQuery, start: number, end: 
       for (const row of rows) visit.rollup(row)
     }
     if (visit.user) {
-      const rows = prepare(db, `SELECT bucket, user, requests FROM users_${level} WHERE bucket >= @from AND bucket < @to`).all(params) as { bucket: number; user: string; requests: number }[]
+      const rows = prepare(db, `SELECT bucket, user, requests FROM users_${level} WHERE bucket >= @from AND bucket < @to${sql.users}`).all(params) as { bucket: number; user: string; requests: number }[]
       for (const r of rows) visit.user(r.bucket, r.user, r.requests)
     }
     if (visit.error) {
