@@ -69,7 +69,7 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
     batchSize: options.batchSize,
     flushIntervalMs: options.flushIntervalMs,
   })
-  const shutdown = new AbortController()
+  const aborters = new Set<() => void>()
   const inflight = new Set<Promise<void>>()
 
   app.decorate('rows', rows)
@@ -81,7 +81,7 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
       await Promise.race([Promise.allSettled([...inflight]), timeout])
       clearTimeout(timer)
     }
-    shutdown.abort()
+    for (const abort of [...aborters]) abort()
     await Promise.allSettled([...inflight])
   })
 
@@ -107,7 +107,7 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
     done()
   })
 
-  const forwardDeps = { dispatcher, basePath, backendApiKey: config.backendApiKey, shutdownSignal: shutdown.signal }
+  const forwardDeps = { dispatcher, basePath, backendApiKey: config.backendApiKey, aborters }
   for (const endpoint of METERED_ENDPOINTS) {
     app.register(meteredRoute, { endpoint, streamUsage: config.streamUsage, forwardDeps, rows, inflight })
   }

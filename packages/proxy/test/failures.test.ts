@@ -159,3 +159,14 @@ test('Authorization and prompts are never stored', async () => {
   }
   expect(JSON.stringify(stack.rows.all)).not.toContain(CLIENT_KEY)
 })
+
+test('at shutdown, requests still running after the grace period are aborted and recorded', async () => {
+  stack = await startStack()
+  const stream = await stack.client.chat.completions.create(streamBody(), { headers: { 'x-mock-scenario': 'hang-after-first-token' } })
+  const reading = (async () => { for await (const _ of stream); })()
+  await stack.app.drain(50)
+  await expect(reading).rejects.toThrow()
+  const row = await stack.rows.next()
+  expect(row).toMatchObject({ outcome: 'network_error', error_type: 'proxy_shutdown', status_code: 200 })
+  expect(row.ttft_ms).not.toBeNull()
+})

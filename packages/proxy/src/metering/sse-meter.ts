@@ -106,6 +106,18 @@ export class SseMeter {
     this.dataEvents++
     if (this.model === null) this.model = readStringField(text, '"model"')
 
+    const output = carriesOutput(text)
+    if (output) {
+      if (this.firstOutputAt === null) this.firstOutputAt = now
+      this.lastOutputAt = now
+      this.outputEvents++
+    }
+    const finish = readStringField(text, '"finish_reason"')
+    if (finish !== null) this.finishReason = finish
+    // Errors and usage ride on events without generated output: only those are scanned for them,
+    // which spares two scans on nearly every event of a stream.
+    if (output && !isErrorEvent) return false
+
     if (isErrorEvent || hasObjectField(text, '"error"')) {
       this.sawError = true
       const parsed = tryParse(text)
@@ -114,15 +126,6 @@ export class SseMeter {
       this.errorType = type
       return false
     }
-
-    if (carriesOutput(text)) {
-      if (this.firstOutputAt === null) this.firstOutputAt = now
-      this.lastOutputAt = now
-      this.outputEvents++
-    }
-    const finish = readStringField(text, '"finish_reason"')
-    if (finish !== null) this.finishReason = finish
-
     if (hasObjectField(text, '"usage"')) {
       const parsed = tryParse(text) as { usage?: unknown; choices?: unknown[] } | null
       const usage = readUsage(parsed?.usage)

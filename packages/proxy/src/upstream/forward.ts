@@ -14,8 +14,8 @@ export interface ForwardDeps {
   /** Base path of the backend URL (e.g. `/openai`), prepended to the client's path. */
   basePath: string
   backendApiKey?: string
-  /** Aborted when the proxy gives up waiting for in-flight requests at shutdown. */
-  shutdownSignal: AbortSignal
+  /** Abort callbacks of in-flight requests, called when the proxy gives up waiting at shutdown. */
+  aborters: Set<() => void>
 }
 
 export interface ForwardOptions extends ForwardDeps {
@@ -46,7 +46,7 @@ export function forward(request: FastifyRequest, reply: FastifyReply, o: Forward
     let shuttingDown = false
 
     const settle = (error?: ProxyError) => {
-      o.shutdownSignal.removeEventListener('abort', onShutdown)
+      o.aborters.delete(onShutdown)
       if (error) reject(error)
       else resolve()
     }
@@ -54,7 +54,7 @@ export function forward(request: FastifyRequest, reply: FastifyReply, o: Forward
       shuttingDown = true
       controller?.abort(new Error('the proxy is shutting down'))
     }
-    o.shutdownSignal.addEventListener('abort', onShutdown, { once: true })
+    o.aborters.add(onShutdown)
 
     const onClientClose = () => {
       if (res.writableFinished) return
