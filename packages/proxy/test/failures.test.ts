@@ -162,10 +162,11 @@ test('Authorization and prompts are never stored', async () => {
 
 test('at shutdown, requests still running after the grace period are aborted and recorded', async () => {
   stack = await startStack()
-  const stream = await stack.client.chat.completions.create(streamBody(), { headers: { 'x-mock-scenario': 'hang-after-first-token' } })
-  const reading = (async () => { for await (const _ of stream); })()
+  const res = await post(stack.url, JSON.stringify(streamBody()), { 'x-mock-scenario': 'hang-after-first-token' })
+  // The expectation is attached before the drain, so the rejection is never unhandled.
+  const reading = expect(res.text()).rejects.toThrow(/terminated/)
   await stack.app.drain(50)
-  await expect(reading).rejects.toThrow()
+  await reading
   const row = await stack.rows.next()
   expect(row).toMatchObject({ outcome: 'network_error', error_type: 'proxy_shutdown', status_code: 200 })
   expect(row.ttft_ms).not.toBeNull()
