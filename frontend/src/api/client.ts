@@ -1,0 +1,49 @@
+import type { z } from 'zod'
+
+/** Why a request to the metrics API failed, in words a person can act on. */
+export class ApiFailure extends Error {
+  constructor(
+    readonly kind: 'unreachable' | 'api' | 'invalid',
+    message: string,
+    readonly url: string,
+  ) {
+    super(message)
+  }
+}
+
+export type Params = Record<string, string | number | boolean | undefined | null>
+
+export function apiUrl(path: string, params: Params = {}): string {
+  const qs = new URLSearchParams()
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') qs.set(k, String(v))
+  const q = qs.toString()
+  return `/api${path}${q ? `?${q}` : ''}`
+}
+
+/** GETs a metrics API endpoint through the dashboard server and parses it with its contract. */
+export async function getJson<S extends z.ZodType>(path: string, params: Params, schema: S, signal?: AbortSignal): Promise<z.infer<S>> {
+  const url = apiUrl(path, params)
+  let res: Response
+  try {
+    res = await fetch(url, { signal, headers: { accept: 'application/json' } })
+  } catch (err) {
+    if ((err as Error).name === 'AbortError') throw err
+    throw new ApiFailure('unreachable', `The dashboard server could not be reached (${url}).`, url)
+  }
+  let body: unknown = null
+  try {
+    body = await res.json()
+  } catch {
+    // Not JSON: reported below with the status.
+  }
+  const error = (body as { error?: { message?: string; code?: string } } | null)?.error
+  if (!res.ok) {
+    if (res.status === 502 || res.status === 504 || error?.code === 'metrics_api_unreachable') {
+      throw new ApiFailure('unreachable', error?.message ?? `The metrics API could not be reached (${url}).`, url)
+    }
+    throw new ApiFailure('api', error?.message ?? `The metrics API answered ${res.status} for ${url}.`, url)
+  }
+  const parsed = schema.safeParse(body)
+  if (!parsed.success) throw new ApiFailure('invalid', `Unexpected answer from ${url}: ${parsed.error.issues[0]?.message}`, url)
+  return parsed.data
+}

@@ -1,0 +1,133 @@
+import type { Timeseries } from '@llm-proxy/core/contracts'
+import { Area, AreaChart, Bar, BarChart, Brush, CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
+import { formatCount, formatMs, formatRate, formatTime } from '../../lib/format'
+
+const OUTCOMES = [
+  { key: 'success', label: 'Success', color: 'var(--c-success)' },
+  { key: 'cancelled', label: 'Cancelled', color: 'var(--c-cancelled)' },
+  { key: 'client_error', label: 'Client error', color: 'var(--c-client)' },
+  { key: 'backend_error', label: 'Backend error', color: 'var(--c-backend)' },
+  { key: 'network_error', label: 'Network error', color: 'var(--c-network)' },
+] as const
+
+type Point = Timeseries['points'][number] & { t: number } & Record<string, unknown>
+
+export interface ChartsProps {
+  series: Timeseries
+  /** Narrow the time range to [start, end) (brush or click). */
+  onZoom: (start: number, end: number) => void
+}
+
+const tick = (t: number, spanMs: number) => formatTime(new Date(t).toISOString(), spanMs > 36 * 3_600_000)
+
+/** A sentence for screen readers, since a chart says nothing to them. */
+function describe(points: Point[], label: string, pick: (p: Point) => number | null, fmt: (v: number | null) => string): string {
+  const vals = points.map(pick).filter((v): v is number => v !== null)
+  if (!vals.length) return `${label}: no data in this range.`
+  return `${label}: from ${fmt(Math.min(...vals))} to ${fmt(Math.max(...vals))}, latest ${fmt(vals[vals.length - 1])}.`
+}
+
+function ChartCard({ title, summary, children }: { title: string; summary: string; children: React.ReactElement }) {
+  return (
+    <figure className="card chart">
+      <figcaption>{title}</figcaption>
+      <p className="sr-only">{summary}</p>
+      <div className="chart-body" aria-hidden>
+        <ResponsiveContainer width="100%" height={220}>{children}</ResponsiveContainer>
+      </div>
+    </figure>
+  )
+}
+
+export function Charts({ series, onZoom }: ChartsProps) {
+  const points: Point[] = series.points.map((p) => ({ ...p, t: Date.parse(p.start), ...p.requests }))
+  const span = points.length ? points[points.length - 1].t - points[0].t : 0
+  const xAxis = <XAxis dataKey="t" type="number" scale="time" domain={['dataMin', 'dataMax']} tickFormatter={(t) => tick(t, span)} stroke="var(--muted)" fontSize={11} minTickGap={40} />
+  const tooltip = (fmt: (v: number) => string) => (
+    <Tooltip
+      labelFormatter={(t) => formatTime(new Date(Number(t)).toISOString())}
+      formatter={(v) => fmt(Number(v))}
+      contentStyle={{ background: 'var(--card)', border: '1px solid var(--border)', color: 'var(--fg)', fontSize: 12 }}
+    />
+  )
+  const grid = <CartesianGrid stroke="var(--grid)" vertical={false} />
+  const zoomTo = (i: number) => points[i] && onZoom(points[i].t, points[i].t + series.bucket_ms)
+  const clickZoom = (state: { activeTooltipIndex?: number | string | null } | null) => {
+    const i = Number(state?.activeTooltipIndex)
+    if (Number.isInteger(i)) zoomTo(i)
+  }
+
+  return (
+    <section className="charts" aria-label="Charts over time">
+      <ChartCard title="Requests by outcome" summary={describe(points, 'Requests per bucket', (p) => p.requests.total, formatCount)}>
+        <AreaChart data={points} onClick={clickZoom}>
+          {grid}
+          {xAxis}
+          <YAxis stroke="var(--muted)" fontSize={11} width={40} allowDecimals={false} />
+          {tooltip(formatCount)}
+          <Legend wrapperStyle={{ fontSize: 12 }} />
+          {OUTCOMES.map((o) => (
+            <Area key={o.key} type="monotone" dataKey={o.key} name={o.label} stackId="1" stroke={o.color} fill={o.color} fillOpacity={0.55} isAnimationActive={false} />
+          ))}
+          {points.length > 2 && (
+            <Brush
+              dataKey="t"
+              height={22}
+              stroke="var(--accent)"
+              fill="var(--card)"
+              tickFormatter={(t) => tick(t, span)}
+              onChange={(r) => {
+                const { startIndex, endIndex } = r as { startIndex?: number; endIndex?: number }
+                if (startIndex === undefined || endIndex === undefined) return
+                if (startIndex === 0 && endIndex === points.length - 1) return
+                onZoom(points[startIndex].t, points[endIndex].t + series.bucket_ms)
+              }}
+            />
+          )}
+        </AreaChart>
+      </ChartCard>
+      <ChartCard title="Latency" summary={describe(points, 'Latency p95', (p) => p.latency_p95_ms, formatMs)}>
+        <LineChart data={points} onClick={clickZoom}>
+          {grid}
+          {xAxis}
+          <YAxis stroke="var(--muted)" fontSize={11} width={64} tickFormatter={(v) => formatMs(v)} />
+          {tooltip(formatMs)}
+          <Legend wrapperStyle={{ fontSize: 12 }} />
+          <Line type="monotone" dataKey="latency_p50_ms" name="p50" stroke="var(--c-line1)" dot={{ r: 1.5 }} connectNulls isAnimationActive={false} />
+          <Line type="monotone" dataKey="latency_p95_ms" name="p95" stroke="var(--c-line2)" dot={{ r: 1.5 }} connectNulls isAnimationActive={false} />
+        </LineChart>
+      </ChartCard>
+      <ChartCard title="Time to first token" summary={describe(points, 'TTFT p50', (p) => p.ttft_p50_ms, formatMs)}>
+        <LineChart data={points} onClick={clickZoom}>
+          {grid}
+          {xAxis}
+          <YAxis stroke="var(--muted)" fontSize={11} width={64} tickFormatter={(v) => formatMs(v)} />
+          {tooltip(formatMs)}
+          <Legend wrapperStyle={{ fontSize: 12 }} />
+          <Line type="monotone" dataKey="ttft_p50_ms" name="p50" stroke="var(--c-line1)" dot={{ r: 1.5 }} connectNulls isAnimationActive={false} />
+          <Line type="monotone" dataKey="ttft_p95_ms" name="p95" stroke="var(--c-line2)" dot={{ r: 1.5 }} connectNulls isAnimationActive={false} />
+        </LineChart>
+      </ChartCard>
+      <ChartCard title="Output tokens per second" summary={describe(points, 'Average output tokens per second', (p) => p.output_tps_avg, formatRate)}>
+        <LineChart data={points} onClick={clickZoom}>
+          {grid}
+          {xAxis}
+          <YAxis stroke="var(--muted)" fontSize={11} width={40} />
+          {tooltip(formatRate)}
+          <Line type="monotone" dataKey="output_tps_avg" name="avg tok/s" stroke="var(--accent)" dot={{ r: 1.5 }} connectNulls isAnimationActive={false} />
+        </LineChart>
+      </ChartCard>
+      <ChartCard title="Tokens" summary={describe(points, 'Completion tokens per bucket', (p) => p.completion_tokens, formatCount)}>
+        <BarChart data={points} onClick={clickZoom}>
+          {grid}
+          {xAxis}
+          <YAxis stroke="var(--muted)" fontSize={11} width={44} tickFormatter={(v) => formatCount(v)} />
+          {tooltip(formatCount)}
+          <Legend wrapperStyle={{ fontSize: 12 }} />
+          <Bar dataKey="prompt_tokens" name="Prompt" fill="var(--c-line1)" stackId="t" isAnimationActive={false} />
+          <Bar dataKey="completion_tokens" name="Completion" fill="var(--c-line2)" stackId="t" isAnimationActive={false} />
+        </BarChart>
+      </ChartCard>
+    </section>
+  )
+}

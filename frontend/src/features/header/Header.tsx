@@ -1,0 +1,113 @@
+import { useState } from 'react'
+import { formatTime } from '../../lib/format'
+import { RANGES, fromLocalInput, toLocalInput, type TimeRange, type Window } from '../../lib/time-range'
+
+export const REFRESH_OPTIONS = [
+  { label: 'Off', ms: null },
+  { label: '5s', ms: 5_000 },
+  { label: '10s', ms: 10_000 },
+  { label: '30s', ms: 30_000 },
+  { label: '1m', ms: 60_000 },
+] as const
+export const THEMES = ['light', 'dark', 'terminal'] as const
+export type Theme = (typeof THEMES)[number]
+
+export interface HeaderProps {
+  range: TimeRange
+  window: Window
+  onRange: (r: TimeRange) => void
+  models: string[]
+  model: string
+  onModel: (m: string) => void
+  stream: '' | 'true' | 'false'
+  onStream: (s: '' | 'true' | 'false') => void
+  refreshMs: number | null
+  onRefreshMs: (ms: number | null) => void
+  updatedAt: number | null
+  onRefresh: () => void
+  theme: Theme
+  onTheme: (t: Theme) => void
+}
+
+export function Header(p: HeaderProps) {
+  const [customOpen, setCustomOpen] = useState(false)
+  const [from, setFrom] = useState(toLocalInput(p.window.start))
+  const [to, setTo] = useState(toLocalInput(p.window.end))
+  const rangeValue = p.range.kind === 'relative' ? p.range.id : 'custom'
+
+  return (
+    <header className="header">
+      <div className="brand">
+        <span className="logo" aria-hidden>◆</span>
+        <h1>LLM metrics</h1>
+      </div>
+      <div className="controls">
+        <label>
+          <span>Time range</span>
+          <select
+            value={rangeValue}
+            onChange={(e) => {
+              if (e.target.value === 'custom') {
+                setFrom(toLocalInput(p.window.start))
+                setTo(toLocalInput(p.window.end))
+                setCustomOpen(true)
+              } else {
+                setCustomOpen(false)
+                p.onRange({ kind: 'relative', id: e.target.value as (typeof RANGES)[number]['id'] })
+              }
+            }}
+          >
+            {RANGES.map((r) => <option key={r.id} value={r.id}>{r.label}</option>)}
+            <option value="custom">Custom…</option>
+          </select>
+        </label>
+        {(customOpen || p.range.kind === 'custom') && (
+          <form
+            className="custom-range"
+            onSubmit={(e) => {
+              e.preventDefault()
+              const s = fromLocalInput(from)
+              const t = fromLocalInput(to)
+              if (s !== null && t !== null && t > s) p.onRange({ kind: 'custom', start: s, end: t })
+            }}
+          >
+            <label><span>From</span><input type="datetime-local" value={from} onChange={(e) => setFrom(e.target.value)} /></label>
+            <label><span>To</span><input type="datetime-local" value={to} onChange={(e) => setTo(e.target.value)} /></label>
+            <button type="submit">Apply</button>
+          </form>
+        )}
+        <label>
+          <span>Model</span>
+          <select value={p.model} onChange={(e) => p.onModel(e.target.value)}>
+            <option value="">All models</option>
+            {p.models.map((m) => <option key={m} value={m}>{m}</option>)}
+          </select>
+        </label>
+        <label>
+          <span>Streaming</span>
+          <select value={p.stream} onChange={(e) => p.onStream(e.target.value as HeaderProps['stream'])}>
+            <option value="">All</option>
+            <option value="true">Streamed</option>
+            <option value="false">Not streamed</option>
+          </select>
+        </label>
+        <label>
+          <span>Refresh</span>
+          <select value={String(p.refreshMs)} onChange={(e) => p.onRefreshMs(e.target.value === 'null' ? null : Number(e.target.value))}>
+            {REFRESH_OPTIONS.map((o) => <option key={o.label} value={String(o.ms)}>{o.label}</option>)}
+          </select>
+        </label>
+        <label>
+          <span>Theme</span>
+          <select value={p.theme} onChange={(e) => p.onTheme(e.target.value as Theme)} data-testid="theme">
+            {THEMES.map((t) => <option key={t} value={t}>{t[0].toUpperCase() + t.slice(1)}</option>)}
+          </select>
+        </label>
+        <div className="updated">
+          <span aria-live="polite">Updated {p.updatedAt ? formatTime(new Date(p.updatedAt).toISOString()) : '—'}</span>
+          <button type="button" onClick={p.onRefresh} aria-label="Refresh now">↻ Refresh</button>
+        </div>
+      </div>
+    </header>
+  )
+}

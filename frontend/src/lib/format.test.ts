@@ -1,0 +1,43 @@
+import { describe, expect, test } from 'vitest'
+import { formatCount, formatDelta, formatMs, formatPercent, formatRate, formatTime } from './format'
+import { previousWindow, resolveRange } from './time-range'
+
+describe('formatting', () => {
+  test('durations pick a readable unit', () => {
+    expect(formatMs(null)).toBe('—')
+    expect(formatMs(3.14159)).toBe('3.1 ms')
+    expect(formatMs(250.4)).toBe('250 ms')
+    expect(formatMs(1534)).toBe('1.53 s')
+    expect(formatMs(90_000)).toBe('1.5 min')
+  })
+  test('counts shorten large numbers', () => {
+    expect(formatCount(0)).toBe('0')
+    expect(formatCount(9999)).toBe('9,999')
+    expect(formatCount(12_345)).toBe('12.3k')
+    expect(formatCount(2_500_000)).toBe('2.5M')
+  })
+  test('percentages and rates', () => {
+    expect(formatPercent(1)).toBe('100%')
+    expect(formatPercent(0.875)).toBe('87.5%')
+    expect(formatPercent(null)).toBe('—')
+    expect(formatRate(41.26)).toBe('41.3 tok/s')
+  })
+  test('change against the previous window', () => {
+    expect(formatDelta(120, 100)).toBe('+20%')
+    expect(formatDelta(95, 100)).toBe('−5.0%')
+    expect(formatDelta(100, 100)).toBe('±0%')
+    expect(formatDelta(5, 0)).toBeNull()
+    expect(formatDelta(5, null)).toBeNull()
+  })
+  test('times are shown in local time', () => {
+    const iso = '2026-01-02T03:04:05.000Z'
+    expect(formatTime(iso)).toBe(new Date(iso).toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' }))
+    expect(formatTime(null)).toBe('—')
+  })
+})
+
+test('a relative range ends now; the previous window has the same length just before', () => {
+  const w = resolveRange({ kind: 'relative', id: '1h' }, 10_000_000)
+  expect(w).toEqual({ start: 10_000_000 - 3_600_000, end: 10_000_000 })
+  expect(previousWindow(w)).toEqual({ start: 10_000_000 - 7_200_000, end: 10_000_000 - 3_600_000 })
+})

@@ -1,0 +1,46 @@
+/** Display helpers: every number the dashboard shows goes through one of these. */
+
+const nf0 = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 })
+const nf1 = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 })
+
+export function formatCount(v: number | null | undefined): string {
+  if (v === null || v === undefined) return '—'
+  if (Math.abs(v) >= 1e9) return `${nf1.format(v / 1e9)}B`
+  if (Math.abs(v) >= 1e6) return `${nf1.format(v / 1e6)}M`
+  if (Math.abs(v) >= 1e4) return `${nf1.format(v / 1e3)}k`
+  return nf0.format(v)
+}
+
+export function formatMs(v: number | null | undefined): string {
+  if (v === null || v === undefined) return '—'
+  if (v >= 60_000) return `${nf1.format(v / 60_000)} min`
+  if (v >= 1000) return `${(v / 1000).toFixed(2)} s`
+  if (v >= 100) return `${nf0.format(v)} ms`
+  return `${v.toFixed(1)} ms`
+}
+
+export function formatPercent(v: number | null | undefined): string {
+  if (v === null || v === undefined) return '—'
+  return `${(v * 100).toFixed(v >= 0.999 || v === 0 ? 0 : 1)}%`
+}
+
+export function formatRate(v: number | null | undefined): string {
+  return v === null || v === undefined ? '—' : `${nf1.format(v)} tok/s`
+}
+
+/** Local date and time of an ISO string, as the viewer reads it. */
+export function formatTime(iso: string | null | undefined, withDate = true): string {
+  if (!iso) return '—'
+  const d = new Date(iso)
+  return withDate
+    ? d.toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' })
+    : d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })
+}
+
+/** Relative change of `now` against `before`, e.g. "+12%"; null when there is nothing to compare. */
+export function formatDelta(now: number | null | undefined, before: number | null | undefined): string | null {
+  if (now === null || now === undefined || before === null || before === undefined || before === 0) return null
+  const change = (now - before) / Math.abs(before)
+  if (Math.abs(change) < 0.005) return '±0%'
+  return `${change > 0 ? '+' : '−'}${Math.abs(change * 100).toFixed(Math.abs(change) < 0.1 ? 1 : 0)}%`
+}
