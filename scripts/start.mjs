@@ -1,0 +1,205 @@
+#!/usr/bin/env node
+// `npm start` / `pnpm start`: install if needed, build if needed, then run the whole suite —
+// proxy :8001, metrics API :8002, dashboard :3000 — with one prefixed output stream per service.
+// With no backend at the configured address it starts the simulated backend and a gentle stream
+// of demo traffic, and says so. Ctrl-C stops everything; the proxy flushes its rows first.
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { connect } from 'node:net'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const env = process.env
+const proxyPort = Number(env.PROXY_PORT ?? 8001)
+const metricsPort = Number(env.METRICS_PORT ?? 8002)
+const dashboardPort = Number(env.DASHBOARD_PORT ?? 3000)
+const dbPath = env.DB_PATH ?? join(root, 'data', 'metrics.db')
+const color = process.stdout.isTTY && !env.NO_COLOR
+const paint = (code, text) => (color ? `\x1b[${code}m${text}\x1b[0m` : text)
+const COLORS = { start: 1, install: 90, build: 90, mock: 35, demo: 36, proxy: 32, metrics: 34, dashboard: 33 }
+const say = (name, line) => console.log(`${paint(COLORS[name] ?? 0, `[${name}]`.padEnd(12))}${line}`)
+
+// --- install and build, only when needed --------------------------------------------------------
+const pnpm = (() => {
+  const probe = spawnSync('pnpm', ['--version'], { stdio: 'ignore', shell: process.platform === 'win32' })
+  return probe.status === 0 ? ['pnpm'] : ['npx', '--yes', 'pnpm@10']
+})()
+function run(name, args) {
+  say(name, `${pnpm.join(' ')} ${args.join(' ')}`)
+  const r = spawnSync(pnpm[0], [...pnpm.slice(1), ...args], { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' })
+  if (r.status !== 0) {
+    say(name, paint(31, `failed (exit ${r.status})`))
+    process.exit(r.status ?? 1)
+  }
+}
+const newest = (dir) => {
+  let t = 0
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.name === 'node_modules' || e.name.startsWith('dist')) continue
+    const p = join(dir, e.name)
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs)
+  }
+  return t
+}
+const built = [
+  ['packages/core', 'dist/index.js'], ['packages/proxy', 'dist/server.js'], ['packages/metrics-api', 'dist/server.js'],
+  ['packages/mock-backend', 'dist/cli.js'], ['frontend', 'dist-server/server.js'],
+].every(([pkg, out]) => existsSync(join(root, pkg, out)) && statSync(join(root, pkg, out)).mtimeMs >= newest(join(root, pkg, 'src')))
+if (!existsSync(join(root, 'node_modules', '.modules.yaml'))) run('install', ['install', '--frozen-lockfile'])
+if (!built) run('build', ['build'])
+
+// --- services -------------------------------------------------------------------------------------
+const children = new Map()
+let stopping = false
+
+/** Pino's JSON lines, made readable: time, level, message and the interesting fields. */
+function pretty(line) {
+  if (!line.startsWith('{')) return line
+  try {
+    const o = JSON.parse(line)
+    const level = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' }[o.level] ?? o.level
+    const { level: _l, time, pid: _p, hostname: _h, msg, reqId: _r, ...rest } = o
+    const extra = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`).join(' ')
+    const t = new Date(time).toLocaleTimeString()
+    const lvl = level === 'error' || level === 'fatal' ? paint(31, level) : level === 'warn' ? paint(33, level) : level
+    return `${paint(90, t)} ${lvl} ${msg ?? ''}${extra ? paint(90, ' ' + extra) : ''}`
+  } catch {
+    return line
+  }
+}
+
+function service(name, script, extraEnv) {
+  const child = spawn(process.execPath, [join(root, script)], { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] })
+  children.set(name, child)
+  for (const stream of [child.stdout, child.stderr]) {
+    let buf = ''
+    stream.setEncoding('utf8')
+    stream.on('data', (c) => {
+      buf += c
+      let i
+      while ((i = buf.indexOf('\n')) !== -1) {
+        say(name, pretty(buf.slice(0, i)))
+        buf = buf.slice(i + 1)
+      }
+    })
+  }
+  child.once('exit', (code, signal) => {
+    children.delete(name)
+    if (!stopping) {
+      say(name, paint(31, `exited unexpectedly (${signal ?? code}); stopping everything`))
+      shutdown(1)
+    }
+  })
+  return child
+}
+
+async function waitFor(url, name) {
+  for (let i = 0; i < 300; i++) {
+    try {
+      if ((await fetch(url)).ok) return
+    } catch {}
+    if (!children.has(name)) throw new Error(`${name} did not start`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error(`${name} did not answer at ${url}`)
+}
+
+const reachable = (host, port) =>
+  new Promise((resolve) => {
+    const s = connect({ host, port, timeout: 1000 })
+    s.once('connect', () => (s.destroy(), resolve(true)))
+    s.once('error', () => resolve(false))
+    s.once('timeout', () => (s.destroy(), resolve(false)))
+  })
+
+let exitCode = 0
+function shutdown(code = 0) {
+  if (stopping) return
+  stopping = true
+  exitCode = code
+  say('start', 'stopping…')
+  for (const child of children.values()) child.kill('SIGTERM')
+  const force = setTimeout(() => children.forEach((c) => c.kill('SIGKILL')), 15_000)
+  force.unref()
+  const check = setInterval(() => {
+    if (children.size === 0) {
+      clearInterval(check)
+      say('start', 'stopped')
+      process.exit(exitCode)
+    }
+  }, 50)
+}
+process.on('SIGINT', () => shutdown(0))
+process.on('SIGTERM', () => shutdown(0))
+
+// --- backend: configured, local Ollama, or the simulated one -------------------------------------
+let backendUrl = env.BACKEND_URL
+let demo = false
+if (!backendUrl) {
+  const host = env.BACKEND_HOST ?? 'localhost'
+  const port = Number(env.BACKEND_PORT ?? 11434)
+  if (await reachable(host, port)) {
+    backendUrl = `http://${host}:${port}`
+    say('start', `backend: found ${backendUrl} (Ollama's port); no demo traffic`)
+  } else {
+    const mockPort = Number(env.MOCK_PORT ?? 11435)
+    backendUrl = `http://127.0.0.1:${mockPort}`
+    demo = true
+    say('start', paint(35, `no backend at ${host}:${port}: starting the SIMULATED backend on ${backendUrl} with demo traffic.`))
+    say('start', paint(35, 'Set BACKEND_URL (or start Ollama) to use a real model; the demo traffic stops then.'))
+    service('mock', 'packages/mock-backend/dist/cli.js', { MOCK_PORT: String(mockPort), MOCK_HOST: '127.0.0.1', MOCK_TTFT_MS: '250', MOCK_TPS: '40', MOCK_ANSWER_TOKENS: '48' })
+    await waitFor(`${backendUrl}/v1/models`, 'mock')
+  }
+} else {
+  say('start', `backend: ${backendUrl} (BACKEND_URL)`)
+}
+
+const proxyUrl = `http://localhost:${proxyPort}`
+try {
+  service('proxy', 'packages/proxy/dist/server.js', { BACKEND_URL: backendUrl, PROXY_PORT: String(proxyPort), DB_PATH: dbPath })
+  service('metrics', 'packages/metrics-api/dist/server.js', { METRICS_PORT: String(metricsPort), DB_PATH: dbPath })
+  service('dashboard', 'frontend/dist-server/server.js', {
+    DASHBOARD_PORT: String(dashboardPort), METRICS_API_URL: `http://127.0.0.1:${metricsPort}`, PROXY_PUBLIC_URL: proxyUrl,
+  })
+  await waitFor(`http://127.0.0.1:${proxyPort}/health`, 'proxy')
+  await waitFor(`http://127.0.0.1:${metricsPort}/health`, 'metrics')
+  await waitFor(`http://127.0.0.1:${dashboardPort}/health`, 'dashboard')
+} catch (err) {
+  say('start', paint(31, err.message))
+  shutdown(1)
+}
+if (!stopping) {
+  if (demo) startDemoTraffic()
+  console.log('')
+  say('start', paint(1, 'ready'))
+  say('start', `dashboard    http://localhost:${dashboardPort}`)
+  say('start', `proxy        ${proxyUrl}/v1   (point the OpenAI SDK's base URL here)`)
+  say('start', `metrics API  http://127.0.0.1:${metricsPort}/metrics`)
+  say('start', 'Ctrl-C stops everything.')
+}
+
+/** A gentle mix of requests through the proxy so the dashboard has something to show. */
+function startDemoTraffic() {
+  const models = ['mock-llama-3.2-1b', 'mock-qwen2.5-7b']
+  const users = ['alice', 'bob', 'carol']
+  const scenarios = ['', '', '', '', '', '', '', 'error-429', 'error-500', 'stream-error']
+  let n = 0
+  const tick = async () => {
+    if (stopping) return
+    n++
+    const stream = n % 3 !== 0
+    const scenario = scenarios[n % scenarios.length]
+    try {
+      const res = await fetch(`http://127.0.0.1:${proxyPort}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'demo-traffic', ...(scenario ? { 'x-mock-scenario': scenario } : {}) },
+        body: JSON.stringify({ model: models[n % models.length], stream, user: users[n % users.length], messages: [{ role: 'user', content: `Demo request ${n}` }] }),
+      })
+      await res.arrayBuffer()
+    } catch {}
+    if (n === 1) say('demo', 'sending a request every ~2 s through the proxy')
+    if (!stopping) setTimeout(tick, 1000 + Math.random() * 2000).unref()
+  }
+  tick()
+}
