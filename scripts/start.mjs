@@ -70,7 +70,8 @@ function pretty(line) {
 }
 
 function service(name, script, extraEnv) {
-  const child = spawn(process.execPath, [join(root, script)], { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] })
+  // Own process group: Ctrl-C reaches only this script, which then stops the services in order.
+  const child = spawn(process.execPath, [join(root, script)], { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
   children.set(name, child)
   for (const stream of [child.stdout, child.stderr]) {
     let buf = ''
@@ -113,25 +114,26 @@ const reachable = (host, port) =>
     s.once('timeout', () => (s.destroy(), resolve(false)))
   })
 
-let exitCode = 0
-function shutdown(code = 0) {
+const stopped = (name) => new Promise((resolve) => (children.has(name) ? children.get(name).once('exit', resolve) : resolve()))
+
+/** The proxy first (it finishes in-flight requests and stores their rows), then the rest. */
+async function shutdown(code = 0) {
   if (stopping) return
   stopping = true
-  exitCode = code
   say('start', 'stopping…')
-  for (const child of children.values()) child.kill('SIGTERM')
-  const force = setTimeout(() => children.forEach((c) => c.kill('SIGKILL')), 15_000)
+  const force = setTimeout(() => children.forEach((c) => c.kill('SIGKILL')), 20_000)
   force.unref()
-  const check = setInterval(() => {
-    if (children.size === 0) {
-      clearInterval(check)
-      say('start', 'stopped')
-      process.exit(exitCode)
-    }
-  }, 50)
+  children.get('proxy')?.kill('SIGTERM')
+  await stopped('proxy')
+  for (const child of children.values()) child.kill('SIGTERM')
+  await Promise.all([...children.keys()].map(stopped))
+  say('start', 'stopped')
+  process.exit(code)
 }
-process.on('SIGINT', () => shutdown(0))
-process.on('SIGTERM', () => shutdown(0))
+process.on('SIGINT', () => void shutdown(0))
+process.on('SIGTERM', () => void shutdown(0))
+// Never leave orphans, whatever ends this process.
+process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')))
 
 // --- backend: configured, local Ollama, or the simulated one -------------------------------------
 let backendUrl = env.BACKEND_URL

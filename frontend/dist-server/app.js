@@ -1,12 +1,13 @@
 import proxy from '@fastify/http-proxy';
 import fastifyStatic from '@fastify/static';
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 /**
  * Serves the built dashboard and forwards /api/* to the metrics API, so a browser needs only this
  * port. The API address is read at run time, never baked into the bundle.
  */
 export function buildDashboardServer(o) {
-    const app = Fastify({ logger: o.logger ?? false });
+    // Browsers poll /api every few seconds; per-request lines would drown everything else.
+    const app = Fastify({ logger: o.logger ?? false, logController: new LogController({ disableRequestLogging: true }) });
     app.register(proxy, {
         upstream: o.config.metricsApiUrl,
         prefix: '/api',

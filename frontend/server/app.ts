@@ -1,7 +1,7 @@
 import proxy from '@fastify/http-proxy'
 import fastifyStatic from '@fastify/static'
 import type { DashboardConfig } from '@llm-proxy/core'
-import Fastify, { type FastifyServerOptions } from 'fastify'
+import Fastify, { LogController, type FastifyServerOptions } from 'fastify'
 
 export interface DashboardServerOptions {
   config: Pick<DashboardConfig, 'metricsApiUrl' | 'metricsApiToken' | 'proxyPublicUrl'>
@@ -15,7 +15,8 @@ export interface DashboardServerOptions {
  * port. The API address is read at run time, never baked into the bundle.
  */
 export function buildDashboardServer(o: DashboardServerOptions) {
-  const app = Fastify({ logger: o.logger ?? false })
+  // Browsers poll /api every few seconds; per-request lines would drown everything else.
+  const app = Fastify({ logger: o.logger ?? false, logController: new LogController({ disableRequestLogging: true }) })
   app.register(proxy, {
     upstream: o.config.metricsApiUrl,
     prefix: '/api',

@@ -1,7 +1,7 @@
 import cors from '@fastify/cors'
 import type { MetricsApiConfig } from '@llm-proxy/core'
 import { FilterQuery, RequestsQuery, TimeseriesQuery } from '@llm-proxy/core/contracts'
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { timingSafeEqual } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { Readable } from 'node:stream'
@@ -36,7 +36,11 @@ export function buildMetricsApi(options: MetricsApiOptions): FastifyInstance {
   const { config } = options
   const now = options.now ?? Date.now
   const isLogger = options.logger && typeof options.logger === 'object' && 'child' in options.logger
-  const app = Fastify(isLogger ? { loggerInstance: options.logger as FastifyBaseLogger } : { logger: options.logger ?? false })
+  const app = Fastify({
+    ...(isLogger ? { loggerInstance: options.logger as FastifyBaseLogger } : { logger: options.logger ?? false }),
+    // The dashboard polls several endpoints every few seconds: log failures, not every answer.
+    logController: new LogController({ disableRequestLogging: true }),
+  })
   const handle = new DbHandle(config.dbPath)
   /** One consistent snapshot per answer: a batch the proxy is writing is seen whole or not at all. */
   const read = <T>(fn: (db: ReturnType<DbHandle['get']>) => T): T => {

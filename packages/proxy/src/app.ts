@@ -103,7 +103,7 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
 
   // Unmetered requests get their log line here; metered ones when their row is made.
   app.addHook('onResponse', (request, reply, done) => {
-    if (!request.exchange) request.log.info({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request completed')
+    if (!request.exchange && request.url !== '/health') request.log.info({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request completed')
     done()
   })
 
