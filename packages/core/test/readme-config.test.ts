@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { expect, test } from 'vitest'
-import { metricsEnvSchema, proxyEnvSchema } from '../src/index.js'
+import { dashboardEnvSchema, metricsEnvSchema, proxyEnvSchema } from '../src/index.js'
 
 const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8')
 
@@ -14,11 +14,12 @@ function table(heading: string): Map<string, string> {
   }))
 }
 
-const defaults = (schema: typeof proxyEnvSchema | typeof metricsEnvSchema) => schema.parse({}) as Record<string, unknown>
+const defaults = (schema: typeof proxyEnvSchema | typeof metricsEnvSchema | typeof dashboardEnvSchema) => schema.parse({}) as Record<string, unknown>
 
 test.each([
   ['Proxy', proxyEnvSchema],
   ['Metrics API', metricsEnvSchema],
+  ['Dashboard', dashboardEnvSchema],
 ] as const)('the README table for %s lists exactly the variables the config schema reads, with its defaults', (heading, schema) => {
   const documented = table(heading)
   expect([...documented.keys()].sort()).toEqual(Object.keys(schema.shape).sort())

@@ -47,7 +47,7 @@ export function setup(o: { now?: number; apiToken?: string; corsOrigins?: string
     },
     get: async (url: string, headers: Record<string, string> = {}) => {
       const res = await app.inject({ method: 'GET', url, headers })
-      return { status: res.statusCode, body: res.headers['content-type']?.includes('json') ? res.json() : res.body, headers: res.headers }
+      return { status: res.statusCode, body: String(res.headers['content-type'] ?? '').includes('json') ? res.json() : res.body, headers: res.headers }
     },
     async close() {
       await app.close()
