@@ -1,17 +1,7 @@
-import { ConfigError, loadDashboardConfig } from '@llm-proxy/core';
+import { loadConfigOrExit, loadDashboardConfig } from '@llm-proxy/core';
 import { fileURLToPath } from 'node:url';
 import { buildDashboardServer } from './app.js';
-let config;
-try {
-    config = loadDashboardConfig(process.env);
-}
-catch (err) {
-    if (err instanceof ConfigError) {
-        console.error(`dashboard: ${err.message}`);
-        process.exit(1);
-    }
-    throw err;
-}
+const config = loadConfigOrExit('dashboard', () => loadDashboardConfig(process.env));
 const app = buildDashboardServer({
     config,
     staticDir: fileURLToPath(new URL('../dist', import.meta.url)),

@@ -1,17 +1,8 @@
-import { ConfigError, loadDashboardConfig, type DashboardConfig } from '@llm-proxy/core'
+import { loadConfigOrExit, loadDashboardConfig } from '@llm-proxy/core'
 import { fileURLToPath } from 'node:url'
 import { buildDashboardServer } from './app.js'
 
-let config: DashboardConfig
-try {
-  config = loadDashboardConfig(process.env)
-} catch (err) {
-  if (err instanceof ConfigError) {
-    console.error(`dashboard: ${err.message}`)
-    process.exit(1)
-  }
-  throw err
-}
+const config = loadConfigOrExit('dashboard', () => loadDashboardConfig(process.env))
 
 const app = buildDashboardServer({
   config,

@@ -1,22 +1,8 @@
-import type { ApiError } from '@llm-proxy/core/contracts'
+// An error answered in OpenAI's shape; `param` names the query parameter at fault.
+import { OpenAiError as ApiProblem } from '@llm-proxy/core'
 import type { z } from 'zod'
 
-/** An error answered in OpenAI's shape; `param` names the query parameter at fault. */
-export class ApiProblem extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly type: string,
-    readonly code: string,
-    message: string,
-    readonly param: string | null = null,
-  ) {
-    super(message)
-  }
-
-  toBody(): ApiError {
-    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } }
-  }
-}
+export { ApiProblem }
 
 export const badParam = (param: string, message: string) =>
   new ApiProblem(400, 'invalid_request_error', 'invalid_parameter', `Invalid query parameter '${param}': ${message}`, param)

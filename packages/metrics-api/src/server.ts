@@ -1,17 +1,8 @@
-import { ConfigError, loadMetricsApiConfig, type MetricsApiConfig } from '@llm-proxy/core'
+import { loadConfigOrExit, loadMetricsApiConfig } from '@llm-proxy/core'
 import { buildMetricsApi } from './app.js'
 
 // The only place that reads the environment.
-let config: MetricsApiConfig
-try {
-  config = loadMetricsApiConfig(process.env)
-} catch (err) {
-  if (err instanceof ConfigError || (err as Error).message.startsWith('Invalid configuration')) {
-    console.error(`metrics-api: ${(err as Error).message}`)
-    process.exit(1)
-  }
-  throw err
-}
+const config = loadConfigOrExit('metrics-api', () => loadMetricsApiConfig(process.env))
 
 const app = buildMetricsApi({ config, logger: { level: config.logLevel, redact: ['req.headers.authorization'] } })
 const stop = () => void app.close().then(() => process.exit(0))

@@ -1,23 +1,7 @@
-import type { ApiError } from '@llm-proxy/core/contracts'
+// An error the proxy answers itself, in OpenAI's shape; its `code` is also the row's `error_type`.
+import { OpenAiError as ProxyError } from '@llm-proxy/core'
 
-/** An error the proxy answers itself, in OpenAI's shape; `code` is also the row's `error_type`. */
-export class ProxyError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly type: string,
-    readonly code: string,
-    message: string,
-    readonly param: string | null = null,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options)
-    this.name = 'ProxyError'
-  }
-
-  toBody(): ApiError {
-    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } }
-  }
-}
+export { ProxyError }
 
 export const invalidJson = (detail: string) =>
   new ProxyError(400, 'invalid_request_error', 'invalid_json', `We could not parse the JSON body of your request: ${detail}`)

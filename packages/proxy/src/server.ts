@@ -1,18 +1,9 @@
-import { ConfigError, createRequestStore, loadProxyConfig, openWriterDb, type ProxyConfig } from '@llm-proxy/core'
+import { createRequestStore, loadConfigOrExit, loadProxyConfig, openWriterDb } from '@llm-proxy/core'
 import { buildProxy } from './app.js'
 import { startRetention } from './recording/retention.js'
 
 // The only place that reads the environment; everything below gets plain options.
-let config: ProxyConfig
-try {
-  config = loadProxyConfig(process.env)
-} catch (err) {
-  if (err instanceof ConfigError) {
-    console.error(`proxy: ${err.message}`)
-    process.exit(1)
-  }
-  throw err
-}
+const config = loadConfigOrExit('proxy', () => loadProxyConfig(process.env))
 
 const db = openWriterDb(config.dbPath)
 const store = createRequestStore(db)

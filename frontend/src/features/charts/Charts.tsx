@@ -57,6 +57,21 @@ export function Charts({ series, onZoom }: ChartsProps) {
     if (Number.isInteger(i)) zoomTo(i)
   }
 
+  /** p50 and p95 of one measure over time. */
+  const percentileChart = (title: string, measure: 'latency' | 'ttft') => (
+    <ChartCard title={title} summary={describe(points, `${title} p95`, (p) => p[`${measure}_p95_ms`], formatMs)}>
+      <LineChart data={points} onClick={clickZoom}>
+        {grid}
+        {xAxis}
+        <YAxis stroke="var(--muted)" fontSize={11} width={64} tickFormatter={(v) => formatMs(v)} />
+        {tooltip(formatMs)}
+        <Legend wrapperStyle={{ fontSize: 12 }} />
+        <Line type="monotone" dataKey={`${measure}_p50_ms`} name="p50" stroke="var(--c-line1)" dot={{ r: 1.5 }} connectNulls isAnimationActive={false} />
+        <Line type="monotone" dataKey={`${measure}_p95_ms`} name="p95" stroke="var(--c-line2)" dot={{ r: 1.5 }} connectNulls isAnimationActive={false} />
+      </LineChart>
+    </ChartCard>
+  )
+
   return (
     <section className="charts" aria-label="Charts over time">
       <ChartCard title="Requests by outcome" summary={describe(points, 'Requests per bucket', (p) => p.requests.total, formatCount)}>
@@ -86,28 +101,8 @@ export function Charts({ series, onZoom }: ChartsProps) {
           )}
         </AreaChart>
       </ChartCard>
-      <ChartCard title="Latency" summary={describe(points, 'Latency p95', (p) => p.latency_p95_ms, formatMs)}>
-        <LineChart data={points} onClick={clickZoom}>
-          {grid}
-          {xAxis}
-          <YAxis stroke="var(--muted)" fontSize={11} width={64} tickFormatter={(v) => formatMs(v)} />
-          {tooltip(formatMs)}
-          <Legend wrapperStyle={{ fontSize: 12 }} />
-          <Line type="monotone" dataKey="latency_p50_ms" name="p50" stroke="var(--c-line1)" dot={{ r: 1.5 }} connectNulls isAnimationActive={false} />
-          <Line type="monotone" dataKey="latency_p95_ms" name="p95" stroke="var(--c-line2)" dot={{ r: 1.5 }} connectNulls isAnimationActive={false} />
-        </LineChart>
-      </ChartCard>
-      <ChartCard title="Time to first token" summary={describe(points, 'TTFT p50', (p) => p.ttft_p50_ms, formatMs)}>
-        <LineChart data={points} onClick={clickZoom}>
-          {grid}
-          {xAxis}
-          <YAxis stroke="var(--muted)" fontSize={11} width={64} tickFormatter={(v) => formatMs(v)} />
-          {tooltip(formatMs)}
-          <Legend wrapperStyle={{ fontSize: 12 }} />
-          <Line type="monotone" dataKey="ttft_p50_ms" name="p50" stroke="var(--c-line1)" dot={{ r: 1.5 }} connectNulls isAnimationActive={false} />
-          <Line type="monotone" dataKey="ttft_p95_ms" name="p95" stroke="var(--c-line2)" dot={{ r: 1.5 }} connectNulls isAnimationActive={false} />
-        </LineChart>
-      </ChartCard>
+      {percentileChart('Latency', 'latency')}
+      {percentileChart('Time to first token', 'ttft')}
       <ChartCard title="Output tokens per second" summary={describe(points, 'Average output tokens per second', (p) => p.output_tps_avg, formatRate)}>
         <LineChart data={points} onClick={clickZoom}>
           {grid}
