@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, expect, test } from 'vitest'
@@ -37,4 +37,13 @@ test.each([
   } finally {
     expect(await service.stop(), service.output()).toBe(0)
   }
+})
+
+test('llm-bench, the second command of the proxy image, runs from its own production deploy', () => {
+  const dir = deploy('@llm-proxy/bench')
+  const help = execFileSync(process.execPath, [join(dir, 'dist/cli.js'), '--help'], { encoding: 'utf8' })
+  expect(help).toContain('--base-url')
+  const dockerfile = readFileSync(join(root, 'Dockerfile.proxy'), 'utf8')
+  expect(dockerfile).toContain('deploy --prod --legacy /out/bench')
+  expect(dockerfile).toContain('/usr/local/bin/llm-bench')
 })
