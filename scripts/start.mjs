@@ -185,7 +185,8 @@ if (!stopping) {
 function startDemoTraffic() {
   const models = ['mock-llama-3.2-1b', 'mock-qwen2.5-7b']
   const users = ['alice', 'bob', 'carol']
-  const scenarios = ['', '', '', '', '', '', '', 'error-429', 'error-500', 'stream-error']
+  // Mostly successes, with the occasional failure so the errors table has something to show.
+  const scenarios = ['', '', '', '', '', '', '', '', '', '', '', '', '', 'error-429', '', '', '', '', '', 'error-500', '', '', '', '', '', '', 'stream-error']
   let n = 0
   const tick = async () => {
     if (stopping) return

@@ -14,7 +14,8 @@ import { afterAll, beforeAll, expect, test } from 'vitest'
 import { buildDashboardServer } from '../server/app'
 
 const CHROMIUM = '/usr/bin/chromium'
-const screenshots = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url))
+// The README's screenshots are refreshed with UPDATE_SCREENSHOTS=1; otherwise they go to a temp dir.
+const screenshots = process.env.UPDATE_SCREENSHOTS ? fileURLToPath(new URL('../../docs/screenshots/', import.meta.url)) : join(tmpdir(), 'dashboard-screenshots')
 const staticDir = fileURLToPath(new URL('../dist/', import.meta.url))
 
 let backend: MockBackend
