@@ -1,5 +1,5 @@
 import type { Summary } from '@llm-proxy/core/contracts'
-import { formatCount, formatDelta, formatMs, formatPercent, formatRate } from '../../lib/format'
+import { formatCount, formatDelta, formatMs, formatPercent } from '../../lib/format'
 
 interface Kpi {
   id: string
@@ -16,7 +16,7 @@ const KPIS: Kpi[] = [
   { id: 'p50', label: 'Latency p50', value: (s) => s.latency_ms.p50, format: formatMs, higherIsBetter: false },
   { id: 'p95', label: 'Latency p95', value: (s) => s.latency_ms.p95, format: formatMs, higherIsBetter: false },
   { id: 'ttft', label: 'TTFT p50', value: (s) => s.ttft_ms.p50, format: formatMs, higherIsBetter: false },
-  { id: 'tps', label: 'Output tokens/s', value: (s) => s.output_tps.avg, format: formatRate, higherIsBetter: true },
+  { id: 'tps', label: 'Output tokens/s', value: (s) => s.output_tps.avg, format: (v) => (v === null ? '—' : v.toFixed(1)), higherIsBetter: true },
   { id: 'prompt', label: 'Prompt tokens', value: (s) => s.tokens.prompt, format: formatCount, higherIsBetter: null },
   { id: 'completion', label: 'Completion tokens', value: (s) => s.tokens.completion, format: formatCount, higherIsBetter: null },
   { id: 'errors', label: 'Errors', value: (s) => s.requests.failed, format: formatCount, higherIsBetter: false },
