@@ -1,4 +1,4 @@
-// Refreshes the README's screenshots with a day of realistic synthetic traffic:
+// Refreshes the README's screenshots with two days of realistic synthetic traffic:
 // node scripts/screenshots.mjs   (after pnpm build; needs Debian's chromium)
 import { createRequestStore, openWriterDb } from '@llm-proxy/core'
 import { buildMetricsApi } from '@llm-proxy/metrics-api'
@@ -18,7 +18,8 @@ const make = makeRowFactory(5)
 const now = Date.now()
 // A day with a daily rhythm: busier in the afternoon, quieter at night.
 const rows = []
-for (let t = now - 86_400_000; t < now; t += 1000) {
+// Two days, so the previous window of the 24-hour view has data too.
+for (let t = now - 2 * 86_400_000; t < now; t += 1000) {
   const hour = new Date(t).getUTCHours()
   const load = 0.15 + 0.85 * Math.max(0, Math.sin(((hour - 6) / 24) * 2 * Math.PI))
   if (Math.random() < load * 0.35) rows.push(make(t))

@@ -26,6 +26,7 @@ describe('formatting', () => {
     expect(formatDelta(120, 100)).toBe('+20%')
     expect(formatDelta(95, 100)).toBe('−5.0%')
     expect(formatDelta(100, 100)).toBe('±0%')
+    expect(formatDelta(5000, 1)).toBe('>+999%')
     expect(formatDelta(5, 0)).toBeNull()
     expect(formatDelta(5, null)).toBeNull()
   })

@@ -42,5 +42,6 @@ export function formatDelta(now: number | null | undefined, before: number | nul
   if (now === null || now === undefined || before === null || before === undefined || before === 0) return null
   const change = (now - before) / Math.abs(before)
   if (Math.abs(change) < 0.005) return '±0%'
+  if (change >= 10) return '>+999%'
   return `${change > 0 ? '+' : '−'}${Math.abs(change * 100).toFixed(Math.abs(change) < 0.1 ? 1 : 0)}%`
 }
