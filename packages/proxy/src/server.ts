@@ -5,7 +5,13 @@ import { startRetention } from './recording/retention.js'
 // The only place that reads the environment; everything below gets plain options.
 const config = loadConfigOrExit('proxy', () => loadProxyConfig(process.env))
 
-const db = openWriterDb(config.dbPath)
+let db: ReturnType<typeof openWriterDb>
+try {
+  db = openWriterDb(config.dbPath)
+} catch (err) {
+  console.error(`proxy: cannot open the database at DB_PATH=${config.dbPath}: ${(err as Error).message}`)
+  process.exit(1)
+}
 const store = createRequestStore(db)
 const app = buildProxy({
   config,
