@@ -77,10 +77,10 @@ test('a bad variable stops the process with a message naming it', async () => {
 })
 
 test('an unusable DB_PATH stops the process with a message naming it', async () => {
-  const child = spawn(process.execPath, [serverJs], { env: { ...process.env, DB_PATH: '/proc/not-writable/metrics.db' }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [serverJs], { env: { ...process.env, DB_PATH: '/dev/null/metrics.db' }, stdio: ['ignore', 'pipe', 'pipe'] })
   let err = ''
   child.stderr.on('data', (c) => (err += c))
   const [code] = await once(child, 'exit')
   expect(code).toBe(1)
-  expect(err).toContain('DB_PATH=/proc/not-writable/metrics.db')
+  expect(err).toContain('DB_PATH=/dev/null/metrics.db')
 })
