@@ -79,23 +79,16 @@ export function buildMetricsApi(options: MetricsApiOptions): FastifyInstance {
     return { status: 'ok' as const, database: { readable: db !== null, schema_version: handle.schemaVersion(db) }, version: VERSION }
   })
 
-  app.get('/metrics', async (request) => {
-    const q = parseQuery(Filters, request.query)
-    checkRange(q)
-    return read((db) => getSummary(db, q, now()))
-  })
-
-  app.get('/metrics/timeseries', async (request) => {
-    const q = parseQuery(TimeseriesFilters, request.query)
-    checkRange(q)
-    return read((db) => getTimeseries(db, q, now()))
-  })
-
-  app.get('/metrics/models', async (request) => {
-    const q = parseQuery(Filters, request.query)
-    checkRange(q)
-    return read((db) => getModels(db, q, now()))
-  })
+  /** An endpoint over a time window: validated filters, one consistent read. */
+  const windowed = <Q extends { start?: number; end?: number }>(path: string, parse: (query: unknown) => Q, answer: (db: ReturnType<DbHandle['get']>, q: Q) => unknown) =>
+    app.get(path, async (request) => {
+      const q = parse(request.query)
+      checkRange(q)
+      return read((db) => answer(db, q))
+    })
+  windowed('/metrics', (query) => parseQuery(Filters, query), (db, q) => getSummary(db, q, now()))
+  windowed('/metrics/timeseries', (query) => parseQuery(TimeseriesFilters, query), (db, q) => getTimeseries(db, q, now()))
+  windowed('/metrics/models', (query) => parseQuery(Filters, query), (db, q) => getModels(db, q, now()))
 
   app.get('/metrics/requests', async (request) => {
     const q = parseQuery(RequestsFilters, request.query)
