@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState } from 'react'
 import { useModels, useSummary, useTimeseries } from './api/hooks'
 import { Charts } from './features/charts/Charts'
-import { Header, type Theme } from './features/header/Header'
+import { Header, THEMES, type Theme } from './features/header/Header'
 import { KpiCards } from './features/kpi/KpiCards'
 import { RequestLog } from './features/requests/RequestLog'
 import { EmptyState, ErrorBanner, Loading } from './features/states/States'
@@ -9,25 +9,57 @@ import { ErrorsTable } from './features/tables/ErrorsTable'
 import { ModelsTable } from './features/tables/ModelsTable'
 import { previousWindow, resolveRange, type TimeRange } from './lib/time-range'
 
-function initialTheme(): Theme {
-  const t = document.documentElement.dataset.theme
-  return t === 'dark' || t === 'terminal' ? t : 'light'
+const isTheme = (t: unknown): t is Theme => THEMES.includes(t as Theme)
+const systemTheme = (): Theme => (window.matchMedia?.('(prefers-color-scheme: dark)').matches ? 'dark' : 'light')
+function savedTheme(): Theme | null {
+  try {
+    const t = localStorage.getItem('theme')
+    return isTheme(t) ? t : null
+  } catch {
+    return null
+  }
 }
 
 export function App() {
   const [range, setRange] = useState<TimeRange>({ kind: 'relative', id: '1h' })
+  // Ranges left by zooming into a chart, so "Back" can return to them.
+  const [zoomedFrom, setZoomedFrom] = useState<TimeRange[]>([])
   const [model, setModel] = useState('')
   const [stream, setStream] = useState<'' | 'true' | 'false'>('')
   const [refreshMs, setRefreshMs] = useState<number | null>(10_000)
-  const [theme, setTheme] = useState<Theme>(initialTheme)
+  // A saved choice wins; until the user picks one, follow the system's light/dark preference.
+  const [theme, setTheme] = useState<Theme>(() => savedTheme() ?? systemTheme())
   const [proxyUrl, setProxyUrl] = useState('http://localhost:8001')
 
   useEffect(() => {
     document.documentElement.dataset.theme = theme
-    try {
-      localStorage.setItem('theme', theme)
-    } catch {}
   }, [theme])
+  useEffect(() => {
+    const media = window.matchMedia?.('(prefers-color-scheme: dark)')
+    const follow = () => savedTheme() === null && setTheme(systemTheme())
+    media?.addEventListener('change', follow)
+    return () => media?.removeEventListener('change', follow)
+  }, [])
+  const chooseTheme = (t: Theme) => {
+    setTheme(t)
+    try {
+      localStorage.setItem('theme', t)
+    } catch {}
+  }
+  const chooseRange = (r: TimeRange) => {
+    setZoomedFrom([])
+    setRange(r)
+  }
+  const zoom = (start: number, end: number) => {
+    setZoomedFrom((h) => [...h, range])
+    setRange({ kind: 'custom', start, end })
+  }
+  const zoomOut = () => {
+    const last = zoomedFrom[zoomedFrom.length - 1]
+    if (!last) return
+    setZoomedFrom((h) => h.slice(0, -1))
+    setRange(last)
+  }
   useEffect(() => {
     fetch('/config.json').then((r) => r.json()).then((c: { proxyUrl?: string }) => c.proxyUrl && setProxyUrl(c.proxyUrl)).catch(() => {})
   }, [])
@@ -39,19 +71,23 @@ export function App() {
   const previous = useSummary(`prev:${key}`, () => ({ ...filters, ...previousWindow(current()) }), refreshMs)
   const series = useTimeseries(key, () => ({ ...filters, ...current() }), refreshMs)
   const models = useModels(refreshMs)
-  const window = current()
-  const logFilters = useMemo(() => (range.kind === 'custom' ? { ...filters, start: range.start, end: range.end } : filters), [filters, range])
+  const win = current()
 
   const error = summary.error ?? series.error ?? models.error
   const noDataYet = models.data !== undefined && models.data.models.length === 0
-  const refreshAll = () => [summary, previous, series, models].forEach((p) => p.refresh())
+  const [refreshTick, setRefreshTick] = useState(0)
+  const refreshAll = () => {
+    ;[summary, previous, series, models].forEach((p) => p.refresh())
+    setRefreshTick((n) => n + 1)
+  }
 
   return (
     <div className="app">
       <Header
         range={range}
-        window={window}
-        onRange={setRange}
+        window={win}
+        onRange={chooseRange}
+        onBack={zoomedFrom.length ? zoomOut : undefined}
         models={models.data?.models.map((m) => m.model) ?? []}
         model={model}
         onModel={setModel}
@@ -62,7 +98,7 @@ export function App() {
         updatedAt={summary.updatedAt}
         onRefresh={refreshAll}
         theme={theme}
-        onTheme={setTheme}
+        onTheme={chooseTheme}
       />
       <main>
         {error && <ErrorBanner error={error} hasData={summary.data !== undefined} />}
@@ -71,12 +107,12 @@ export function App() {
         {summary.data && !noDataYet && (
           <>
             <KpiCards summary={summary.data} previous={previous.data} />
-            {series.data && <Charts series={series.data} onZoom={(start, end) => setRange({ kind: 'custom', start, end })} />}
+            {series.data && <Charts series={series.data} onZoom={zoom} />}
             <div className="tables">
               <ModelsTable models={summary.data.by_model} />
               <ErrorsTable errors={summary.data.errors} />
             </div>
-            <RequestLog filters={logFilters} refreshMs={refreshMs} />
+            <RequestLog range={range} filters={filters} refreshMs={refreshMs} refreshTick={refreshTick} />
           </>
         )}
       </main>

@@ -1,4 +1,4 @@
-import { ModelsList, RequestRecord, RequestsPage, Summary, Timeseries } from '@llm-proxy/core/contracts'
+import { ModelsList, RequestsPage, Summary, Timeseries } from '@llm-proxy/core/contracts'
 import { getJson, type Params } from './client'
 import { usePolling } from './use-polling'
 
@@ -15,8 +15,7 @@ export const useTimeseries = (key: string, params: () => Params, intervalMs: num
 export const useModels = (intervalMs: number | null) =>
   usePolling('models', (signal) => getJson('/metrics/models', {}, ModelsList, signal), intervalMs)
 
-export const useRequestsPage = (params: Params, intervalMs: number | null) =>
-  usePolling(`requests:${JSON.stringify(params)}`, (signal) => getJson('/metrics/requests', params, RequestsPage, signal), intervalMs)
+export const useRequestsPage = (key: string, params: () => Params, intervalMs: number | null) =>
+  usePolling(`requests:${key}`, (signal) => getJson('/metrics/requests', params(), RequestsPage, signal), intervalMs)
 
-export const fetchRequestsPage = (params: Params) => getJson('/metrics/requests', params, RequestsPage)
-export const fetchRequest = (id: string) => getJson(`/metrics/requests/${encodeURIComponent(id)}`, {}, RequestRecord)
+export const fetchRequestsPage = (params: Params, signal?: AbortSignal) => getJson('/metrics/requests', params, RequestsPage, signal)

@@ -61,3 +61,36 @@ test('pauses while the tab is hidden', async () => {
   await act(async () => document.dispatchEvent(new Event('visibilitychange')))
   expect(calls).toBe(before + 1)
 })
+
+test('a new interval applies from the next fetch; "off" stops polling; refresh still works', async () => {
+  vi.useFakeTimers()
+  let calls = 0
+  const fetcher = async () => ++calls
+  const { rerender, getByTestId } = render(<Probe fetcher={fetcher} interval={10_000} />)
+  await act(async () => vi.advanceTimersByTimeAsync(0))
+  expect(calls).toBe(1)
+  rerender(<Probe fetcher={fetcher} interval={1000} />)
+  await act(async () => vi.advanceTimersByTimeAsync(0))
+  expect(calls).toBe(1) // changing the interval is not a fetch
+  await act(async () => vi.advanceTimersByTimeAsync(1000))
+  expect(calls).toBe(2)
+  rerender(<Probe fetcher={fetcher} interval={null} />)
+  await act(async () => vi.advanceTimersByTimeAsync(60_000))
+  expect(calls).toBe(2)
+  expect(getByTestId('v').textContent).toBe('2')
+})
+
+test('a manual refresh while a request is in flight does not start a second one', async () => {
+  let calls = 0
+  let release = () => {}
+  function Refresher() {
+    const p = usePolling('r', () => (calls++, new Promise<number>((r) => (release = () => r(calls)))), null)
+    return <button onClick={p.refresh}>{p.data ?? 'none'}</button>
+  }
+  const { getByRole } = render(<Refresher />)
+  await act(async () => getByRole('button').click())
+  expect(calls).toBe(1)
+  await act(async () => release())
+  await act(async () => getByRole('button').click())
+  expect(calls).toBe(2)
+})

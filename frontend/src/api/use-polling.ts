@@ -19,6 +19,10 @@ export function usePolling<T>(key: string, fetcher: (signal: AbortSignal) => Pro
   const fetcherRef = useRef(fetcher)
   fetcherRef.current = fetcher
   const run = useRef<() => void>(() => {})
+  // A new interval takes effect from the next schedule; it does not fetch by itself.
+  const interval = useRef(intervalMs)
+  interval.current = intervalMs
+  const reschedule = useRef<() => void>(() => {})
 
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | undefined
@@ -28,7 +32,8 @@ export function usePolling<T>(key: string, fetcher: (signal: AbortSignal) => Pro
 
     const schedule = () => {
       clearTimeout(timer)
-      if (!stopped && intervalMs !== null && !document.hidden) timer = setTimeout(tick, intervalMs)
+      if (controller) return // the answer in flight schedules the next one
+      if (!stopped && interval.current !== null && !document.hidden) timer = setTimeout(tick, interval.current)
     }
     async function tick() {
       if (controller) return // one in flight at a time
@@ -49,6 +54,7 @@ export function usePolling<T>(key: string, fetcher: (signal: AbortSignal) => Pro
     const onVisibility = () => (document.hidden ? clearTimeout(timer) : void tick())
     document.addEventListener('visibilitychange', onVisibility)
     run.current = () => void tick()
+    reschedule.current = schedule
     void tick()
     return () => {
       stopped = true
@@ -56,7 +62,8 @@ export function usePolling<T>(key: string, fetcher: (signal: AbortSignal) => Pro
       controller?.abort()
       document.removeEventListener('visibilitychange', onVisibility)
     }
-  }, [key, intervalMs])
+  }, [key])
+  useEffect(() => reschedule.current(), [intervalMs])
 
   const refresh = useCallback(() => run.current(), [])
   return { ...state, refresh }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { formatCount, formatDelta, formatMs, formatPercent, formatRate, formatTime } from './format'
+import { formatCount, formatDelta, formatExact, formatMs, formatPercent, formatRate, formatTime } from './format'
 import { previousWindow, resolveRange } from './time-range'
 
 describe('formatting', () => {
@@ -15,11 +15,18 @@ describe('formatting', () => {
     expect(formatCount(9999)).toBe('9,999')
     expect(formatCount(12_345)).toBe('12.3k')
     expect(formatCount(2_500_000)).toBe('2.5M')
+    // Tooltips: the exact figure.
+    expect(formatExact(2_512_345)).toBe((2_512_345).toLocaleString())
+    expect(formatExact(null)).toBe('—')
   })
   test('percentages and rates', () => {
     expect(formatPercent(1)).toBe('100%')
     expect(formatPercent(0.875)).toBe('87.5%')
     expect(formatPercent(null)).toBe('—')
+    expect(formatPercent(0)).toBe('0%')
+    expect(formatPercent(0.9999)).toBe('>99.9%') // one failure in 10,000 is not 100%
+    expect(formatPercent(0.9994)).toBe('99.9%')
+    expect(formatPercent(0.0001)).toBe('<0.1%')
     expect(formatRate(41.26)).toBe('41.3 tok/s')
   })
   test('change against the previous window', () => {

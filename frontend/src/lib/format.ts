@@ -2,6 +2,7 @@
 
 const nf0 = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 })
 const nf1 = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 })
+const nfExact = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 })
 
 export function formatCount(v: number | null | undefined): string {
   if (v === null || v === undefined) return '—'
@@ -21,7 +22,16 @@ export function formatMs(v: number | null | undefined): string {
 
 export function formatPercent(v: number | null | undefined): string {
   if (v === null || v === undefined) return '—'
-  return `${(v * 100).toFixed(v >= 0.999 || v === 0 ? 0 : 1)}%`
+  if (v === 1 || v === 0) return `${v * 100}%`
+  // Never round a rate with failures up to 100% (or one with successes down to 0%).
+  if (v >= 0.9995) return '>99.9%'
+  if (v < 0.0005) return '<0.1%'
+  return `${(v * 100).toFixed(1)}%`
+}
+
+/** A count in full, with digit grouping (tooltips show exact values). */
+export function formatExact(v: number | null | undefined): string {
+  return v === null || v === undefined ? '—' : nfExact.format(v)
 }
 
 export function formatRate(v: number | null | undefined): string {

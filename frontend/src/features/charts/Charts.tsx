@@ -1,6 +1,6 @@
 import type { Timeseries } from '@llm-proxy/core/contracts'
 import { Area, AreaChart, Bar, BarChart, Brush, CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
-import { formatCount, formatMs, formatRate, formatTime } from '../../lib/format'
+import { formatCount, formatExact, formatMs, formatRate, formatTime } from '../../lib/format'
 
 const OUTCOMES = [
   { key: 'success', label: 'Success', color: 'var(--c-success)' },
@@ -18,6 +18,13 @@ export interface ChartsProps {
   onZoom: (start: number, end: number) => void
 }
 
+// Recharts sorts legend and tooltip items by name; keep the order the series are declared in.
+const ORDER = ['success', 'cancelled', 'client_error', 'backend_error', 'network_error', 'prompt_tokens', 'completion_tokens']
+const byOrder = (item: { dataKey?: unknown }) => {
+  const key = String(item.dataKey)
+  return ORDER.includes(key) ? ORDER.indexOf(key) : key
+}
+
 const tick = (t: number, spanMs: number) => formatTime(new Date(t).toISOString(), spanMs > 36 * 3_600_000)
 
 /** A sentence for screen readers, since a chart says nothing to them. */
@@ -27,9 +34,9 @@ function describe(points: Point[], label: string, pick: (p: Point) => number | n
   return `${label}: from ${fmt(Math.min(...vals))} to ${fmt(Math.max(...vals))}, latest ${fmt(vals[vals.length - 1])}.`
 }
 
-function ChartCard({ title, summary, children }: { title: string; summary: string; children: React.ReactElement }) {
+function ChartCard({ title, summary, wide, children }: { title: string; summary: string; wide?: boolean; children: React.ReactElement }) {
   return (
-    <figure className="card chart">
+    <figure className={wide ? 'card chart wide' : 'card chart'}>
       <figcaption>{title}</figcaption>
       <p className="sr-only">{summary}</p>
       <div className="chart-body" aria-hidden>
@@ -47,6 +54,7 @@ export function Charts({ series, onZoom }: ChartsProps) {
     <Tooltip
       labelFormatter={(t) => formatTime(new Date(Number(t)).toISOString())}
       formatter={(v) => fmt(Number(v))}
+      itemSorter={byOrder}
       contentStyle={{ background: 'var(--card)', border: '1px solid var(--border)', color: 'var(--fg)', fontSize: 12 }}
     />
   )
@@ -65,7 +73,7 @@ export function Charts({ series, onZoom }: ChartsProps) {
         {xAxis}
         <YAxis stroke="var(--muted)" fontSize={11} width={64} tickFormatter={(v) => formatMs(v)} />
         {tooltip(formatMs)}
-        <Legend wrapperStyle={{ fontSize: 12 }} />
+        <Legend wrapperStyle={{ fontSize: 12 }} itemSorter={byOrder} />
         <Line type="monotone" dataKey={`${measure}_p50_ms`} name="p50" stroke="var(--c-line1)" dot={{ r: 1.5 }} connectNulls isAnimationActive={false} />
         <Line type="monotone" dataKey={`${measure}_p95_ms`} name="p95" stroke="var(--c-line2)" dot={{ r: 1.5 }} connectNulls isAnimationActive={false} />
       </LineChart>
@@ -74,13 +82,13 @@ export function Charts({ series, onZoom }: ChartsProps) {
 
   return (
     <section className="charts" aria-label="Charts over time">
-      <ChartCard title="Requests by outcome" summary={describe(points, 'Requests per bucket', (p) => p.requests.total, formatCount)}>
+      <ChartCard wide title="Requests by outcome" summary={describe(points, 'Requests per bucket', (p) => p.requests.total, formatCount)}>
         <AreaChart data={points} onClick={clickZoom}>
           {grid}
           {xAxis}
           <YAxis stroke="var(--muted)" fontSize={11} width={40} allowDecimals={false} />
-          {tooltip(formatCount)}
-          <Legend wrapperStyle={{ fontSize: 12 }} />
+          {tooltip(formatExact)}
+          <Legend wrapperStyle={{ fontSize: 12 }} itemSorter={byOrder} />
           {OUTCOMES.map((o) => (
             <Area key={o.key} type="monotone" dataKey={o.key} name={o.label} stackId="1" stroke={o.color} fill={o.color} fillOpacity={0.55} isAnimationActive={false} />
           ))}
@@ -112,13 +120,13 @@ export function Charts({ series, onZoom }: ChartsProps) {
           <Line type="monotone" dataKey="output_tps_avg" name="avg tok/s" stroke="var(--accent)" dot={{ r: 1.5 }} connectNulls isAnimationActive={false} />
         </LineChart>
       </ChartCard>
-      <ChartCard title="Tokens" summary={describe(points, 'Completion tokens per bucket', (p) => p.completion_tokens, formatCount)}>
+      <ChartCard title="Tokens" summary={`${describe(points, 'Prompt tokens per bucket', (p) => p.prompt_tokens, formatCount)} ${describe(points, 'Completion tokens per bucket', (p) => p.completion_tokens, formatCount)}`}>
         <BarChart data={points} onClick={clickZoom}>
           {grid}
           {xAxis}
           <YAxis stroke="var(--muted)" fontSize={11} width={44} tickFormatter={(v) => formatCount(v)} />
-          {tooltip(formatCount)}
-          <Legend wrapperStyle={{ fontSize: 12 }} />
+          {tooltip(formatExact)}
+          <Legend wrapperStyle={{ fontSize: 12 }} itemSorter={byOrder} />
           <Bar dataKey="prompt_tokens" name="Prompt" fill="var(--c-line1)" stackId="t" isAnimationActive={false} />
           <Bar dataKey="completion_tokens" name="Completion" fill="var(--c-line2)" stackId="t" isAnimationActive={false} />
         </BarChart>

@@ -1,4 +1,4 @@
-import { useState } from 'react'
+import { useEffect, useState } from 'react'
 import { formatTime } from '../../lib/format'
 import { RANGES, fromLocalInput, toLocalInput, type TimeRange, type Window } from '../../lib/time-range'
 
@@ -16,6 +16,8 @@ export interface HeaderProps {
   range: TimeRange
   window: Window
   onRange: (r: TimeRange) => void
+  /** Set after a zoom on a chart: back to the range before it. */
+  onBack?: () => void
   models: string[]
   model: string
   onModel: (m: string) => void
@@ -31,9 +33,17 @@ export interface HeaderProps {
 
 export function Header(p: HeaderProps) {
   const [customOpen, setCustomOpen] = useState(false)
+  const [invalid, setInvalid] = useState(false)
   const [from, setFrom] = useState(toLocalInput(p.window.start))
   const [to, setTo] = useState(toLocalInput(p.window.end))
-  const rangeValue = p.range.kind === 'relative' ? p.range.id : 'custom'
+  const rangeValue = p.range.kind === 'relative' && !customOpen ? p.range.id : 'custom'
+  // A range chosen elsewhere (a zoom on a chart, "Back") shows up in the From/To fields.
+  useEffect(() => {
+    if (p.range.kind === 'custom') {
+      setFrom(toLocalInput(p.range.start))
+      setTo(toLocalInput(p.range.end))
+    } else setCustomOpen(false)
+  }, [p.range])
 
   return (
     <header className="header">
@@ -61,6 +71,11 @@ export function Header(p: HeaderProps) {
             <option value="custom">Custom…</option>
           </select>
         </label>
+        {p.onBack && (
+          <button type="button" className="back" onClick={p.onBack} aria-label="Zoom out to the previous time range">
+            ← Back
+          </button>
+        )}
         {(customOpen || p.range.kind === 'custom') && (
           <form
             className="custom-range"
@@ -68,12 +83,15 @@ export function Header(p: HeaderProps) {
               e.preventDefault()
               const s = fromLocalInput(from)
               const t = fromLocalInput(to)
-              if (s !== null && t !== null && t > s) p.onRange({ kind: 'custom', start: s, end: t })
+              if (s === null || t === null || t <= s) return setInvalid(true)
+              setInvalid(false)
+              p.onRange({ kind: 'custom', start: s, end: t })
             }}
           >
             <label><span>From</span><input type="datetime-local" value={from} onChange={(e) => setFrom(e.target.value)} /></label>
             <label><span>To</span><input type="datetime-local" value={to} onChange={(e) => setTo(e.target.value)} /></label>
             <button type="submit">Apply</button>
+            {invalid && <span className="invalid" role="alert">“To” must be after “From”.</span>}
           </form>
         )}
         <label>

@@ -33,9 +33,17 @@ export function KpiCards({ summary, previous }: { summary: Summary; previous: Su
         const tone = delta === null || delta === '±0%' || k.higherIsBetter === null ? 'neutral' : up === k.higherIsBetter ? 'good' : 'bad'
         return (
           <div className="card kpi" key={k.id} data-kpi={k.id}>
-            <div className="kpi-label">{k.label}</div>
+            <div className="kpi-label" title={k.label}>{k.label}</div>
             <div className="kpi-value" data-testid={`kpi-${k.id}`}>{k.format(now)}</div>
-            <div className={`kpi-delta ${tone}`}>{delta ? `${delta} vs previous` : 'no previous data'}</div>
+            <div className="kpi-delta" title="Change against the previous window of the same length">
+              {delta ? (
+                <>
+                  <span className={tone}>{delta}</span> vs previous
+                </>
+              ) : (
+                'no previous data'
+              )}
+            </div>
           </div>
         )
       })}
