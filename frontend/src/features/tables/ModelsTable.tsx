@@ -20,7 +20,9 @@ export function ModelsTable({ models }: { models: ModelSummary[] }) {
   const rows = [...models].sort((a, b) => {
     const x = a[sort.key]
     const y = b[sort.key]
-    const c = x === null ? 1 : y === null ? -1 : typeof x === 'string' ? x.localeCompare(String(y)) : (x as number) - (y as number)
+    // A model without the measure goes last whichever way the column is sorted.
+    if (x === null || y === null) return x === y ? 0 : x === null ? 1 : -1
+    const c = typeof x === 'string' ? x.localeCompare(String(y)) : (x as number) - (y as number)
     return sort.desc ? -c : c
   })
   return (
