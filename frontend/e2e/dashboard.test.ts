@@ -94,8 +94,13 @@ test('the dashboard shows what the API returns, switches theme, opens a request,
   expect(summary.requests.total).toBe(8)
 
   const page = await open({ width: 1440, height: 1000 })
-  // First visit follows the system preference (light here).
-  expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('light')
+  // First visit follows the system preference (light here), and keeps following it until a theme is chosen.
+  const theme = () => page.evaluate(() => document.documentElement.dataset.theme)
+  expect(await theme()).toBe('light')
+  await page.emulateMedia({ colorScheme: 'dark' })
+  await expect.poll(theme).toBe('dark')
+  await page.emulateMedia({ colorScheme: 'light' })
+  await expect.poll(theme).toBe('light')
   await expect.poll(() => page.getByTestId('kpi-requests').textContent()).toBe(String(summary.requests.total))
   const rate = `${(summary.requests.success_rate * 100).toFixed(1)}%`
   expect(await page.getByTestId('kpi-success').textContent()).toBe(rate)
@@ -116,6 +121,23 @@ test('the dashboard shows what the API returns, switches theme, opens a request,
   await page.screenshot({ path: join(screenshots, 'dashboard-detail.png') })
   await page.keyboard.press('Escape')
   await detail.waitFor({ state: 'detached' })
+
+  // Charts are reachable by keyboard: arrow keys walk the tooltip through the points.
+  await page.locator('.chart.wide svg[role="application"]').focus()
+  await page.keyboard.press('ArrowRight')
+  await page.locator('.chart.wide .recharts-tooltip-wrapper .recharts-default-tooltip').waitFor()
+
+  // A click on a chart narrows the range to that bucket; Back returns to the last hour.
+  const chart = page.locator('.chart.wide svg[role="application"]')
+  const box = (await chart.boundingBox())!
+  await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.4)
+  await page.mouse.click(box.x + box.width * 0.6, box.y + box.height * 0.4)
+  await page.getByLabel('From').waitFor()
+  expect(await page.getByLabel('Time range').inputValue()).toBe('custom')
+  await page.getByRole('button', { name: 'Zoom out to the previous range' }).click()
+  await page.getByLabel('From').waitFor({ state: 'detached' })
+  expect(await page.getByLabel('Time range').inputValue()).toBe('1h')
+  await expect.poll(() => page.getByTestId('kpi-requests').textContent()).toBe(String(summary.requests.total))
 
   // Themes: chosen in the header, remembered across visits.
   for (const theme of ['dark', 'terminal'] as const) {

@@ -1,4 +1,5 @@
 import type { Timeseries } from '@llm-proxy/core/contracts'
+import { cloneElement, type ReactElement } from 'react'
 import { Area, AreaChart, Bar, BarChart, Brush, CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
 import { formatCount, formatExact, formatMs, formatRate, formatTime } from '../../lib/format'
 
@@ -34,13 +35,17 @@ function describe(points: Point[], label: string, pick: (p: Point) => number | n
   return `${label}: from ${fmt(Math.min(...vals))} to ${fmt(Math.max(...vals))}, latest ${fmt(vals[vals.length - 1])}.`
 }
 
-function ChartCard({ title, summary, wide, children }: { title: string; summary: string; wide?: boolean; children: React.ReactElement }) {
+/**
+ * One chart in a card. Recharts makes the chart focusable (arrow keys move the tooltip through the
+ * points, so a keyboard reads exact values); the summary names it for screen readers.
+ */
+function ChartCard({ title, summary, wide, children }: { title: string; summary: string; wide?: boolean; children: ReactElement<{ title?: string; desc?: string }> }) {
   return (
     <figure className={wide ? 'card chart wide' : 'card chart'}>
       <figcaption>{title}</figcaption>
       <p className="sr-only">{summary}</p>
-      <div className="chart-body" aria-hidden>
-        <ResponsiveContainer width="100%" height={220}>{children}</ResponsiveContainer>
+      <div className="chart-body">
+        <ResponsiveContainer width="100%" height={220}>{cloneElement(children, { title: `${title} (arrow keys: values by time; click: zoom in)`, desc: summary })}</ResponsiveContainer>
       </div>
     </figure>
   )

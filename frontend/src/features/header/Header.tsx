@@ -72,7 +72,7 @@ export function Header(p: HeaderProps) {
           </select>
         </label>
         {p.onBack && (
-          <button type="button" className="back" onClick={p.onBack} aria-label="Zoom out to the previous time range">
+          <button type="button" className="back" onClick={p.onBack} aria-label="Zoom out to the previous range">
             ← Back
           </button>
         )}

@@ -1,0 +1,126 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, expect, onTestFinished, test } from 'vitest'
+import { buildDashboardServer } from '../server/app'
+
+// The production server: the factory in-process, and dist-server/server.js as a real process.
+const serverJs = fileURLToPath(new URL('../dist-server/server.js', import.meta.url))
+
+let upstream: Server
+let upstreamUrl: string
+const seen: { url: string; headers: IncomingHttpHeaders }[] = []
+let staticDir: string
+
+beforeAll(async () => {
+  upstream = createServer((req, res) => {
+    seen.push({ url: req.url!, headers: req.headers })
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ path: req.url }))
+  })
+  upstream.listen(0, '127.0.0.1')
+  await once(upstream, 'listening')
+  upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`
+  staticDir = mkdtempSync(join(tmpdir(), 'dashboard-static-'))
+  writeFileSync(join(staticDir, 'index.html'), '<!doctype html><title>LLM metrics</title>')
+})
+afterAll(async () => {
+  upstream.closeAllConnections()
+  await new Promise((r) => upstream.close(r))
+  rmSync(staticDir, { recursive: true, force: true })
+})
+
+async function start(config: { metricsApiUrl: string; metricsApiToken?: string }) {
+  const app = buildDashboardServer({ config: { ...config, proxyPublicUrl: 'http://proxy.example:8001' }, staticDir })
+  onTestFinished(() => app.close())
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+}
+
+test('/api/* goes to the metrics API with the server-side token; the browser never sends one', async () => {
+  const base = await start({ metricsApiUrl: upstreamUrl, metricsApiToken: 's3cret' })
+  const res = await fetch(`${base}/api/metrics/requests?limit=5&model=a%2Fb`, { headers: { authorization: 'Bearer from-browser', cookie: 'sid=1' } })
+  expect(res.status).toBe(200)
+  expect(await res.json()).toEqual({ path: '/metrics/requests?limit=5&model=a%2Fb' })
+  const last = seen.at(-1)!
+  expect(last.headers.authorization).toBe('Bearer s3cret')
+  expect(last.headers.cookie).toBeUndefined()
+
+  const open = await start({ metricsApiUrl: upstreamUrl })
+  await fetch(`${open}/api/health`, { headers: { authorization: 'Bearer from-browser' } })
+  expect(seen.at(-1)!.url).toBe('/health')
+  expect(seen.at(-1)!.headers.authorization).toBeUndefined()
+  // Read-only: nothing but GET and HEAD is forwarded.
+  const post = await fetch(`${open}/api/metrics`, { method: 'POST', body: '{}' })
+  expect(post.status).toBe(404)
+  expect(seen.at(-1)!.url).toBe('/health')
+})
+
+test('an unreachable metrics API is a 502 naming its URL, in the OpenAI error shape', async () => {
+  const gone = createServer()
+  gone.listen(0, '127.0.0.1')
+  await once(gone, 'listening')
+  const deadUrl = `http://127.0.0.1:${(gone.address() as AddressInfo).port}`
+  await new Promise((r) => gone.close(r))
+  const base = await start({ metricsApiUrl: deadUrl })
+  const res = await fetch(`${base}/api/metrics`)
+  expect(res.status).toBe(502)
+  const body = await res.json()
+  expect(body.error.code).toBe('metrics_api_unreachable')
+  expect(body.error.message).toContain(deadUrl)
+})
+
+test('the app for every page, /config.json with the proxy URL', async () => {
+  const base = await start({ metricsApiUrl: upstreamUrl })
+  for (const path of ['/', '/some/deep/link']) {
+    const res = await fetch(base + path)
+    expect(res.status).toBe(200)
+    expect(await res.text()).toContain('<title>LLM metrics</title>')
+  }
+  expect(await (await fetch(`${base}/config.json`)).json()).toMatchObject({ proxyUrl: 'http://proxy.example:8001' })
+})
+
+/** Runs dist-server/server.js with `env`; resolves with its stdout lines until `until` matches. */
+function run(env: Record<string, string>) {
+  const child = spawn(process.execPath, [serverJs], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  onTestFinished(() => void (child.exitCode === null && child.kill('SIGKILL')))
+  let stderr = ''
+  child.stderr.on('data', (d) => (stderr += d))
+  const lines = createInterface({ input: child.stdout })
+  const exited = once(child, 'exit').then(([code]) => ({ code: code as number | null, stderr }))
+  return { child, lines, exited }
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer().listen(0, '127.0.0.1')
+  await once(s, 'listening')
+  const { port } = s.address() as AddressInfo
+  await new Promise((r) => s.close(r))
+  return port
+}
+
+test('server.js reads its environment at start (nothing baked into the build) and stops on SIGTERM', async () => {
+  if (!existsSync(serverJs)) throw new Error('Build the dashboard first (pnpm build)')
+  const port = await freePort()
+  const p = run({ DASHBOARD_PORT: String(port), METRICS_API_URL: `${upstreamUrl}/`, PROXY_PUBLIC_URL: 'https://llm.example.com/', METRICS_API_TOKEN: 'tok' })
+  for await (const line of p.lines) if (line.includes('dashboard ready')) break
+  const base = `http://127.0.0.1:${port}`
+  expect((await (await fetch(`${base}/config.json`)).json()).proxyUrl).toBe('https://llm.example.com')
+  expect(await (await fetch(`${base}/api/metrics/models`)).json()).toEqual({ path: '/metrics/models' })
+  expect(seen.at(-1)!.headers.authorization).toBe('Bearer tok')
+  expect((await fetch(base)).headers.get('content-type')).toContain('text/html')
+  p.child.kill('SIGTERM')
+  expect((await p.exited).code).toBe(0)
+})
+
+test('a bad setting stops server.js with exit 1 and a message naming the variable', async () => {
+  const p = run({ DASHBOARD_PORT: 'eighty', METRICS_API_URL: upstreamUrl })
+  const { code, stderr } = await p.exited
+  expect(code).toBe(1)
+  expect(stderr).toContain('DASHBOARD_PORT')
+})
