@@ -13,7 +13,7 @@ test('each figure with its change against the previous window, coloured by wheth
   expect(screen.getByTestId('kpi-success').textContent).toBe('98.0%')
   expect(screen.getByTestId('kpi-p50').textContent).toBe('1.20 s')
   expect(screen.getByTestId('kpi-errors').textContent).toBe('4')
-  expect(card('requests').querySelector('.kpi-delta')!.textContent).toBe('+100% vs previous')
+  expect(card('requests').querySelector('.kpi-delta')!.textContent).toBe('+100% vs prev.')
   expect(card('requests').querySelector('.neutral')).not.toBeNull() // more traffic is neither good nor bad
   expect(card('success').querySelector('.good')!.textContent).toBe('+8.9%')
   expect(card('p50').querySelector('.bad')!.textContent).toBe('+50%') // slower

@@ -38,7 +38,7 @@ export function KpiCards({ summary, previous }: { summary: Summary; previous: Su
             <div className="kpi-delta" title="Change against the previous window of the same length">
               {delta ? (
                 <>
-                  <span className={tone}>{delta}</span> vs previous
+                  <span className={tone}>{delta}</span> vs prev.
                 </>
               ) : (
                 'no previous data'
