@@ -26,6 +26,9 @@ const DENSE_SIZE = bucketOf(1e8) - DENSE_MIN + 1
 
 export class LogHistogram {
   private dense: Float64Array | null = null
+  /** The range of dense slots ever touched, so reading does not walk all of them. */
+  private lo = DENSE_SIZE
+  private hi = -1
   private sparse: Map<number, number> | null = null
   total = 0
 
@@ -34,7 +37,7 @@ export class LogHistogram {
     const out = new Map<number, number>()
     const keys = [...(this.sparse?.keys() ?? [])].filter((k) => k < DENSE_MIN)
     for (const k of keys.sort((a, b) => a - b)) out.set(k, this.sparse!.get(k)!)
-    if (this.dense) for (let i = 0; i < DENSE_SIZE; i++) if (this.dense[i]) out.set(i + DENSE_MIN, this.dense[i])
+    if (this.dense) for (let i = this.lo; i <= this.hi; i++) if (this.dense[i]) out.set(i + DENSE_MIN, this.dense[i])
     for (const k of [...(this.sparse?.keys() ?? [])].filter((k) => k >= DENSE_MIN).sort((a, b) => a - b)) out.set(k, this.sparse!.get(k)!)
     return out
   }
@@ -44,6 +47,8 @@ export class LogHistogram {
     if (d >= 0 && d < DENSE_SIZE) {
       this.dense ??= new Float64Array(DENSE_SIZE)
       this.dense[d] += count
+      if (d < this.lo) this.lo = d
+      if (d > this.hi) this.hi = d
     } else {
       this.sparse ??= new Map()
       this.sparse.set(i, (this.sparse.get(i) ?? 0) + count)

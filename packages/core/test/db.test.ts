@@ -75,3 +75,17 @@ test('the reader returns null for a missing file', () => {
   expect(openReaderDb(join(tmpdir(), 'does-not-exist-' + Date.now(), 'x.db'))).toBeNull()
   expect(Database).toBeDefined()
 })
+
+test('stored histograms add up by merging their sorted lists', async () => {
+  const { LogHistogram, mergeHistBlobs } = await import('../src/index.js')
+  const a = new LogHistogram()
+  const b = new LogHistogram()
+  const both = new LogHistogram()
+  for (const v of [0, 1, 5, 5, 120, 3000]) (a.add(v), both.add(v))
+  for (const v of [2, 5, 119, 1e7, 0.0001]) (b.add(v), both.add(v))
+  const merged = new LogHistogram()
+  merged.mergeBlob(mergeHistBlobs(a.toBlob(), b.toBlob()))
+  expect([...merged.counts]).toEqual([...both.counts])
+  expect(merged.total).toBe(11)
+  expect(mergeHistBlobs(null, a.toBlob())).toEqual(a.toBlob())
+})

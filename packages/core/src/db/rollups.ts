@@ -17,6 +17,12 @@ export const LEVELS = [
 ] as const
 export type LevelName = (typeof LEVELS)[number]['name']
 
+/**
+ * Per-user counts are kept per hour and per day only (they are the costliest rollup to write); a
+ * query reads them for whole hours and counts users from raw rows for the rest.
+ */
+export const USER_LEVELS: readonly LevelName[] = ['hour', 'day']
+
 export const MEASURES = ['latency', 'ttft', 'tpot', 'tps'] as const
 export type Measure = (typeof MEASURES)[number]
 const TOKENS = ['prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'reasoning_tokens'] as const
@@ -40,10 +46,10 @@ export function rollupSchemaSql(): string {
       with_usage INTEGER NOT NULL, estimated INTEGER NOT NULL, last_ts INTEGER NOT NULL,
       PRIMARY KEY (bucket, model, stream, outcome, status_code)
     ) WITHOUT ROWID;
-    CREATE TABLE users_${name} (
+    ${USER_LEVELS.includes(name) ? `CREATE TABLE users_${name} (
       bucket INTEGER NOT NULL, user TEXT NOT NULL, model TEXT NOT NULL, stream INTEGER NOT NULL, requests INTEGER NOT NULL,
       PRIMARY KEY (bucket, user, model, stream)
-    ) WITHOUT ROWID;
+    ) WITHOUT ROWID;` : ''}
     CREATE TABLE errors_${name} (
       bucket INTEGER NOT NULL, model TEXT NOT NULL, stream INTEGER NOT NULL, outcome TEXT NOT NULL,
       error_type TEXT NOT NULL, status_code INTEGER NOT NULL, count INTEGER NOT NULL,
@@ -78,13 +84,31 @@ interface Group {
   last_ts: number
 }
 
-function mergeHistBlobs(a: Uint8Array | null, b: Uint8Array | null): Buffer | null {
-  if (!a) return b ? Buffer.from(b) : null
-  if (!b) return Buffer.from(a)
-  const h = new LogHistogram()
-  h.mergeBlob(a)
-  h.mergeBlob(b)
-  return h.toBlob()
+/** Adds two stored histograms: a merge of two sorted (index, count) lists, no decoding into arrays. */
+export function mergeHistBlobs(a: Uint8Array | null, b: Uint8Array | null): Buffer | null {
+  if (!a || a.byteLength === 0) return b ? Buffer.from(b) : null
+  if (!b || b.byteLength === 0) return Buffer.from(a)
+  const x = new Int32Array(a.buffer, a.byteOffset, a.byteLength / 4)
+  const y = new Int32Array(b.buffer, b.byteOffset, b.byteLength / 4)
+  const out = new Int32Array(x.length + y.length)
+  let i = 0
+  let j = 0
+  let n = 0
+  while (i < x.length || j < y.length) {
+    if (j >= y.length || (i < x.length && x[i] < y[j])) {
+      out[n++] = x[i++]
+      out[n++] = x[i++]
+    } else if (i >= x.length || y[j] < x[i]) {
+      out[n++] = y[j++]
+      out[n++] = y[j++]
+    } else {
+      out[n++] = x[i]
+      out[n++] = x[i + 1] + y[j + 1]
+      i += 2
+      j += 2
+    }
+  }
+  return Buffer.from(out.buffer, 0, n * 4)
 }
 
 /** Returns the function the request store calls with each batch, inside its transaction. */
@@ -104,9 +128,11 @@ export function createRollupWriter(db: Database.Database): (rows: readonly Reque
         ${['requests', ...MEASURES.flatMap((m) => [`${m}_n`, `${m}_sum`]), ...TOKENS, 'with_usage', 'estimated'].map(add).join(', ')},
         ${MEASURES.map((m) => `${m}_max = max(coalesce(${m}_max, excluded.${m}_max), coalesce(excluded.${m}_max, ${m}_max)), ${m}_hist = hist_merge(${m}_hist, excluded.${m}_hist)`).join(',\n        ')},
         last_ts = max(last_ts, excluded.last_ts)`)
-    const users = db.prepare(`
+    const users = USER_LEVELS.includes(name)
+      ? db.prepare(`
       INSERT INTO users_${name} (bucket, user, model, stream, requests) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (bucket, user, model, stream) DO UPDATE SET requests = requests + excluded.requests`)
+      : null
     const errors = db.prepare(`
       INSERT INTO errors_${name} (bucket, model, stream, outcome, error_type, status_code, count, last_ts, last_message)
       VALUES (@bucket, @model, @stream, @outcome, @error_type, @status_code, @count, @last_ts, @last_message)
@@ -119,6 +145,7 @@ export function createRollupWriter(db: Database.Database): (rows: readonly Reque
 
   return (rows) => {
     LEVELS.forEach(({ ms }, li) => {
+      const s = upserts[li]
       const groups = new Map<string, Group>()
       const users = new Map<string, number>()
       const errors = new Map<string, { bucket: number; model: string; stream: number; outcome: string; error_type: string; status_code: number; count: number; last_ts: number; last_message: string | null }>()
@@ -153,7 +180,7 @@ export function createRollupWriter(db: Database.Database): (rows: readonly Reque
         for (const t of TOKENS) g.tokens[t] += row[t] ?? 0
         if (row.completion_tokens !== null && !row.tokens_estimated) g.with_usage++
         if (row.tokens_estimated) g.estimated++
-        if (row.user) {
+        if (row.user && s.users) {
           const uk = `${bucket}\u0000${row.user}\u0000${model}\u0000${stream}`
           users.set(uk, (users.get(uk) ?? 0) + 1)
         }
@@ -171,7 +198,6 @@ export function createRollupWriter(db: Database.Database): (rows: readonly Reque
           }
         }
       }
-      const s = upserts[li]
       for (const g of groups.values()) {
         const params: Record<string, unknown> = {
           bucket: g.bucket, model: g.model, stream: g.stream, outcome: g.outcome, status_code: g.status_code,
@@ -188,7 +214,7 @@ export function createRollupWriter(db: Database.Database): (rows: readonly Reque
       }
       for (const [uk, n] of users) {
         const [bucket, user, model, stream] = uk.split('\u0000')
-        s.users.run(Number(bucket), user, model, Number(stream), n)
+        s.users!.run(Number(bucket), user, model, Number(stream), n)
       }
       for (const e of errors.values()) s.errors.run(e)
     })

@@ -51,7 +51,12 @@ export function scan(db: Database.Database, f: FilterQuery, start: number, end: 
       for (const row of rows) visit.rollup(row)
     }
     if (visit.user) {
-      const rows = prepare(db, `SELECT bucket, user, requests FROM users_${level} WHERE bucket >= @from AND bucket < @to${sql.users}`).all(params) as { bucket: number; user: string; requests: number }[]
+      // Users are rolled up per hour and per day only: half days read the hours, minutes the raw rows.
+      const rows = (
+        level === 'minute'
+          ? prepare(db, `SELECT 0 AS bucket, user, count(*) AS requests FROM requests WHERE ts >= @from AND ts < @to AND user IS NOT NULL${sql.raw} GROUP BY user`)
+          : prepare(db, `SELECT bucket, user, requests FROM users_${level === 'halfday' ? 'hour' : level} WHERE bucket >= @from AND bucket < @to${sql.users}`)
+      ).all(params) as { bucket: number; user: string; requests: number }[]
       for (const r of rows) visit.user(r.bucket, r.user, r.requests)
     }
     if (visit.error) {
