@@ -1,6 +1,6 @@
 // pnpm bench:metrics — the metrics API at scale: seeds 10 million rows over 30 days (once, reused
 // from .bench/), then measures p50/p95 of the main queries while a writer ingests 5,000 rows/s.
-import { createRequestStore, openWriterDb } from '@llm-proxy/core'
+import { createSqliteStore as createRequestStore, openWriterDb } from '@llm-proxy/storage'
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'

@@ -1,6 +1,6 @@
 // Ingest load for the metrics benchmark: writes rows the way the proxy does (batches through the
 // request store, rollups in the same transaction) at a target rate; prints the achieved rate on SIGTERM.
-import { createRequestStore, openWriterDb } from '@llm-proxy/core'
+import { createSqliteStore as createRequestStore, openWriterDb } from '@llm-proxy/storage'
 import { makeRowFactory } from './rows.mjs'
 
 const [file, rateArg] = process.argv.slice(2)

@@ -18,7 +18,7 @@ describe('GET /metrics/requests', () => {
     s = setup()
     // Several rows share a timestamp, so the cursor must break ties.
     const rows = Array.from({ length: 230 }, (_, i) => row({ ts: T + Math.floor(i / 3) * 1000 }))
-    s.insert(rows)
+    await s.insert(rows)
     const seen: string[] = []
     let cursor: string | null = null
     let pages = 0
@@ -29,7 +29,7 @@ describe('GET /metrics/requests', () => {
       for (let i = 1; i < page.data.length; i++) expect(Date.parse(page.data[i - 1].ts)).toBeGreaterThanOrEqual(Date.parse(page.data[i].ts))
       cursor = page.next_cursor
       // New rows land between pages, newer than everything (as the proxy writes them).
-      s.insert([row({ ts: T + 10_000_000 + pages })])
+      await s.insert([row({ ts: T + 10_000_000 + pages })])
       pages++
     } while (cursor)
     expect(seen.slice(0, 1)).not.toContain(rows[0].id)
@@ -43,7 +43,7 @@ describe('GET /metrics/requests', () => {
   test('filters, limit, and one row by id with every field', async () => {
     s = setup()
     const target = row({ ts: T, model: 'special', user: 'carol', stream: true, ttft_ms: 12.5, tokens_estimated: true })
-    s.insert([target, row({ ts: T + 1 }), row({ ts: T + 2, user: 'dave' })])
+    await s.insert([target, row({ ts: T + 1 }), row({ ts: T + 2, user: 'dave' })])
     const page = RequestsPage.parse((await s.get('/metrics/requests?model=special')).body)
     expect(page.data.map((r) => r.id)).toEqual([target.id])
     expect((await s.get('/metrics/requests?user=dave')).body.data).toHaveLength(1)
@@ -59,7 +59,7 @@ describe('GET /metrics/requests', () => {
 
   test('CSV export streams every matching row with a header', async () => {
     s = setup()
-    s.insert(Array.from({ length: 1200 }, (_, i) => row({ ts: T + i, error_message: i === 5 ? 'has, comma and "quotes"' : null })))
+    await s.insert(Array.from({ length: 1200 }, (_, i) => row({ ts: T + i, error_message: i === 5 ? 'has, comma and "quotes"' : null })))
     const res = await s.get('/metrics/requests.csv')
     expect(res.headers['content-type']).toMatch(/text\/csv/)
     const lines = (res.body as string).trimEnd().split('\n')
@@ -77,7 +77,7 @@ describe('GET /metrics/prometheus', () => {
 
   test('valid exposition format (promtool), counters by model, outcome and status', async () => {
     s = setup()
-    s.insert([
+    await s.insert([
       row({ ts: T, stream: true, ttft_ms: 30, tpot_ms: 12 }),
       row({ ts: T + 1, outcome: 'client_error', status_code: 429, error_type: 'x' }),
       row({ ts: T + 2, model: 'we"ird\\name' }),
@@ -101,10 +101,10 @@ describe('GET /metrics/prometheus', () => {
 
   test('counters do not go backwards when raw rows are deleted or the API restarts', async () => {
     s = setup()
-    s.insert(Array.from({ length: 50 }, (_, i) => row({ ts: T - 40 * 86_400_000 + i, ttft_ms: 10 + i, stream: true })))
-    s.insert(Array.from({ length: 5 }, (_, i) => row({ ts: T + i })))
+    await s.insert(Array.from({ length: 50 }, (_, i) => row({ ts: T - 40 * 86_400_000 + i, ttft_ms: 10 + i, stream: true })))
+    await s.insert(Array.from({ length: 5 }, (_, i) => row({ ts: T + i })))
     const before = counters((await s.get('/metrics/prometheus')).body)
-    expect(s.store().deleteBefore(T - 30 * 86_400_000)).toBe(50)
+    expect(await s.deleteBefore(T - 30 * 86_400_000)).toBe(50)
     const afterRetention = counters((await s.get('/metrics/prometheus')).body)
     await s.restart()
     const afterRestart = counters((await s.get('/metrics/prometheus')).body)

@@ -1,6 +1,7 @@
-import { createRequestStore, openWriterDb, type RequestRow } from '@llm-proxy/core'
+import type { RequestRow } from '@llm-proxy/core'
 import { startMockBackend, type MockBackend, type MockBackendOptions } from '@llm-proxy/mock-backend'
-import type Database from 'better-sqlite3'
+import { createSqliteSink } from '@llm-proxy/storage'
+import Database from 'better-sqlite3'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -65,7 +66,7 @@ export interface Stack {
   dbFile: string
   app: ReturnType<typeof buildProxy>
   /** Rows in SQLite, after flushing the queue. */
-  stored(): Record<string, unknown>[]
+  stored(): Promise<Record<string, unknown>[]>
   close(): Promise<void>
 }
 
@@ -76,11 +77,13 @@ export async function startStack(o: { mock?: MockBackendOptions; backendUrl?: st
   const backend = o.backendUrl ? null : await startMockBackend(o.mock)
   const tmp = tmpDir()
   const dbFile = join(tmp.dir, 'metrics.db')
-  const db = openWriterDb(dbFile)
+  const sink = await createSqliteSink({ file: dbFile })
+  // A second connection to read what the writer thread stored.
+  const db = new Database(dbFile, { readonly: true })
   const rows = new RowQueue()
   const app = buildProxy({
     config: testConfig({ backendUrl: o.backendUrl ?? backend!.url, ...o.config }),
-    store: createRequestStore(db),
+    sink,
     onRecorded: rows.push,
     flushIntervalMs: 5,
   })
@@ -89,14 +92,15 @@ export async function startStack(o: { mock?: MockBackendOptions; backendUrl?: st
   const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: CLIENT_KEY, maxRetries: 0 })
   return {
     backend, url, client, rows, db, dbFile, app,
-    stored() {
-      app.rows.flush()
+    async stored() {
+      await app.rows.flush()
       return db.prepare('SELECT * FROM requests ORDER BY seq').all() as Record<string, unknown>[]
     },
     async close() {
       await app.close()
       await backend?.close()
       db.close()
+      await sink.close()
       tmp.remove()
     },
   }
