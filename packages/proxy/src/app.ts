@@ -123,7 +123,12 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
       exchangeOfSocket.set(socket, request.exchange)
       request.raw.once('close', () => exchangeOfSocket.delete(socket))
     }
-    const timer = setTimeout(() => payload.destroy(bodyTimeout(bodyTimeoutMs)), bodyTimeoutMs)
+    // An error on the body stream ends parsing with a 408 (destroying it would reset the socket
+    // before the client hears why); the connection is closed after the answer.
+    const timer = setTimeout(() => {
+      payload.pause()
+      payload.emit('error', bodyTimeout(bodyTimeoutMs))
+    }, bodyTimeoutMs)
     const clear = () => clearTimeout(timer)
     payload.once('end', clear).once('close', clear).once('error', clear)
     done(null, payload)
@@ -134,6 +139,7 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
     if (error.statusCode >= 500) request.log.error({ err }, 'request failed')
     // Failures talking to the backend were already recorded as network errors; the first reason wins.
     request.exchange?.fail(error.statusCode >= 500 ? 'backend_error' : 'client_error', error.code, error.message)
+    if (error.statusCode === 408) reply.header('connection', 'close')
     return reply.code(error.statusCode).send(error.toBody())
   })
   app.setNotFoundHandler((request, reply) => {

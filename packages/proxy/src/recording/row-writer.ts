@@ -45,6 +45,7 @@ export function createRowWriter(o: RowWriterOptions): RowWriter {
   let failures = 0
   let dropped = 0
   let closed = false
+  let closing: Promise<{ lost: number }> | null = null
 
   function schedule(delay: number) {
     if (timer !== null || writing !== null) return
@@ -131,21 +132,9 @@ export function createRowWriter(o: RowWriterOptions): RowWriter {
       } else schedule(queue.length >= batchSize && failures === 0 ? 0 : flushIntervalMs)
     },
     flush: () => writeQueued(),
-    async close() {
-      closed = true
-      if (timer !== null) clearTimeout(timer)
-      timer = null
-      const until = Date.now() + closeTimeoutMs
-      for (let attempt = 0; ; attempt++) {
-        if (await writeQueued()) break
-        const wait = Math.min(100 * 2 ** attempt, until - Date.now())
-        if (wait <= 0) break
-        await new Promise((r) => setTimeout(r, wait))
-      }
-      const lost = queue.length + dropped
-      if (queue.length > 0) o.logger.error({ lost: queue.length }, 'could not store rows before exit')
-      queue = []
-      return { lost }
+    close() {
+      // Idempotent: the app's onClose hook and the server's shutdown both ask for the outcome.
+      return (closing ??= closeOnce())
     },
     get pending() {
       return queue.length
@@ -153,5 +142,22 @@ export function createRowWriter(o: RowWriterOptions): RowWriter {
     get dropped() {
       return dropped
     },
+  }
+
+  async function closeOnce(): Promise<{ lost: number }> {
+    closed = true
+    if (timer !== null) clearTimeout(timer)
+    timer = null
+    const until = Date.now() + closeTimeoutMs
+    for (let attempt = 0; ; attempt++) {
+      if (await writeQueued()) break
+      const wait = Math.min(100 * 2 ** attempt, until - Date.now())
+      if (wait <= 0) break
+      await new Promise((r) => setTimeout(r, wait))
+    }
+    const lost = queue.length + dropped
+    if (queue.length > 0) o.logger.error({ lost: queue.length }, 'could not store rows before exit')
+    queue = []
+    return { lost }
   }
 }
