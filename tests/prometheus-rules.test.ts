@@ -87,3 +87,11 @@ describe('scrape configs', () => {
     expect(r.out).toContain(`SUCCESS: ${rules.length} rules found`)
   })
 })
+
+test('the Alertmanager config is valid (amtool check-config)', () => {
+  const amtool = spawnSync('sh', ['-c', 'command -v amtool'], { encoding: 'utf8' }).stdout.trim()
+  if (!amtool) throw new Error('amtool is missing: apt-get install prometheus-alertmanager (.ci/run does)')
+  const r = spawnSync(amtool, ['check-config', join(root, 'deploy/alertmanager/alertmanager.yml')], { encoding: 'utf8' })
+  expect(r.status, `${r.stdout}${r.stderr}`).toBe(0)
+  expect(r.stdout).toContain('SUCCESS')
+})
