@@ -14,7 +14,7 @@ import { freePort, root, startProcess, waitForOk } from './helpers.js'
 // panel's PromQL, Grafana's variables filled in, goes through Prometheus' HTTP API.
 
 interface Target { refId: string; expr: string; instant?: boolean }
-interface Panel { id: number; type: string; title: string; datasource?: { type: string; uid: string }; targets?: Target[]; panels?: Panel[] }
+interface Panel { id: number; type: string; title: string; gridPos: { x: number; y: number; w: number; h: number }; datasource?: { type: string; uid: string }; targets?: Target[]; panels?: Panel[] }
 const dashboard = JSON.parse(readFileSync(join(root, 'deploy/grafana/dashboards/llm-proxy.json'), 'utf8'))
 const panels: Panel[] = dashboard.panels.flatMap((p: Panel) => [p, ...(p.panels ?? [])])
 // What the metrics API exports (docs/technical/api-spec.md), waited for before any panel is run.
@@ -22,10 +22,11 @@ const families = ['llm_proxy_requests_total', 'llm_proxy_tokens_total', ...['gen
 const queries = panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, ...t })))
 const variables: { name: string; type: string; query?: { query: string } | string; allValue?: string }[] = dashboard.templating.list
 
-// Grafana's variables as it would fill them in: "All" of a multi-value variable is its allValue;
-// $__rate_interval is max(4 × scrape interval, step + scrape interval); $__range the time range.
+// Grafana's variables filled in as Grafana would: "All" of a multi-value variable is its allValue;
+// $__rate_interval is at least 4 scrape intervals (10 here, so that a window under a loaded CPU
+// still holds several scrapes); $__range is the dashboard's time range.
 const SCRAPE_S = 1
-const builtins: Record<string, string> = { __rate_interval: `${4 * SCRAPE_S + 6}s`, __interval: `${SCRAPE_S}s`, __range: '5m' }
+const builtins: Record<string, string> = { __rate_interval: `${10 * SCRAPE_S}s`, __interval: `${SCRAPE_S}s`, __range: '5m' }
 const fill = (expr: string) =>
   expr.replace(/\$\{?(\w+)\}?/g, (m, name: string) => {
     if (name in builtins) return builtins[name]
@@ -35,7 +36,7 @@ const fill = (expr: string) =>
   })
 
 describe('the dashboard JSON', () => {
-  test('panels have unique ids, a grid position, the datasource variable and PromQL in every target', () => {
+  test('panels have unique ids, the datasource variable and PromQL in every target', () => {
     expect(new Set(panels.map((p) => p.id)).size).toBe(panels.length)
     for (const p of panels.filter((p) => p.type !== 'row')) {
       expect(p.datasource, p.title).toEqual({ type: 'prometheus', uid: '${datasource}' })
@@ -43,6 +44,21 @@ describe('the dashboard JSON', () => {
       for (const t of p.targets!) expect(t.expr, p.title).toMatch(/\w+\{/)
     }
     expect(variables.find((v) => v.name === 'datasource')).toMatchObject({ type: 'datasource', query: 'prometheus' })
+  })
+
+  test('panels fit the 24-column grid without overlapping', () => {
+    const boxes = panels.map((p) => ({ title: p.title, ...p.gridPos }))
+    for (const b of boxes) {
+      expect(b.w, b.title).toBeGreaterThan(0)
+      expect(b.h, b.title).toBeGreaterThan(0)
+      expect(b.x + b.w, b.title).toBeLessThanOrEqual(24)
+    }
+    for (const [i, a] of boxes.entries()) {
+      for (const b of boxes.slice(i + 1)) {
+        const overlap = a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h
+        expect(overlap, `${a.title} overlaps ${b.title}`).toBe(false)
+      }
+    }
   })
 
   test('it has what the issue asks for: outcomes, error rate, latency and TTFT percentiles, tokens/s, tokens by type, per model, per key', () => {
