@@ -81,6 +81,7 @@ describe('every panel query against a real Prometheus scraping real traffic', ()
   let prom: string
   let metrics: string
   let stopTraffic = false
+  let stopBackend: () => Promise<unknown>
   const traffic: Promise<void>[] = []
 
   const api = async (path: string, params: Record<string, string> = {}) => {
@@ -115,6 +116,7 @@ describe('every panel query against a real Prometheus scraping real traffic', ()
       METRICS_HOST: '127.0.0.1', METRICS_PORT: String(metricsPort), DB_PATH: dbFile, METRICS_API_TOKEN: token, LOG_LEVEL: 'warn',
     })
     procs.push(mock, proxy, api)
+    stopBackend = () => mock.stop()
     metrics = `http://127.0.0.1:${metricsPort}`
     await Promise.all([
       waitForOk(`http://127.0.0.1:${mockPort}/v1/models`, mock.child),
@@ -135,6 +137,9 @@ describe('every panel query against a real Prometheus scraping real traffic', ()
     const worker = async (offset: number) => {
       for (let i = offset; !stopTraffic; i++) {
         const k = kinds[i % kinds.length]
+        // At most one request per 10 ms per worker: with the backend down the proxy answers 502 at
+        // once, and an unpaced loop would only burn the CPU the other processes need.
+        const pace = new Promise((r) => setTimeout(r, 10))
         try {
           const res = await fetch(proxyUrl, {
             method: 'POST',
@@ -145,6 +150,7 @@ describe('every panel query against a real Prometheus scraping real traffic', ()
         } catch {
           // stream-reset: the client sees the broken stream, as it should.
         }
+        await pace
       }
     }
     traffic.push(worker(0), worker(3))
@@ -237,5 +243,34 @@ describe('every panel query against a real Prometheus scraping real traffic', ()
       parse(readFileSync(join(root, 'deploy/prometheus/rules/llm-proxy.rules.yml'), 'utf8')).groups[0].rules.map((r: { alert: string }) => r.alert).sort(),
     )
     for (const r of loaded) expect({ name: r.name, health: r.health, error: r.lastError ?? '' }).toEqual({ name: r.name, health: 'ok', error: '' })
+  })
+
+  // The alerts on the data the exporter really produces (the unit tests use series written by hand).
+  // Each rule's `for:` is minutes, so its expression being true shows as a pending alert at once.
+  type Alert = { labels: Record<string, string>; annotations: Record<string, string>; state: string }
+  const active = async () => ((await api('/api/v1/alerts')).body.data.alerts as Alert[]).map((a) => ({ ...a, id: `${a.labels.alertname} ${a.labels.model}` }))
+
+  test('the traffic mix raises exactly the error-rate alert, for the model with 5xx and network errors', async () => {
+    // Per round of six: mock-llama-3.2-1b has 2 successes, a 500 and a reset (2 of 4 failed);
+    // mock-qwen2.5-7b a success and a 429 (client errors are left out of the error rate).
+    let alerts: (Alert & { id: string })[] = []
+    await until('the error-rate alert', async () => (alerts = await active()).some((a) => a.labels.alertname === 'LLMProxyHighErrorRate'))
+    expect(alerts.map((a) => a.id)).toEqual(['LLMProxyHighErrorRate mock-llama-3.2-1b'])
+    expect(alerts[0].labels.severity).toBe('warning')
+    expect(alerts[0].annotations.summary).toMatch(/^mock-llama-3\.2-1b: \d+(\.\d+)?% of requests failed \(threshold 5%\)$/)
+  })
+
+  test('with the backend stopped, every model raises the backend-unreachable alert', async () => {
+    await stopBackend()
+    let alerts: (Alert & { id: string })[] = []
+    const wanted = ['LLMProxyBackendUnreachable mock-llama-3.2-1b', 'LLMProxyBackendUnreachable mock-qwen2.5-7b']
+    await until('the backend-unreachable alerts', async () => {
+      alerts = await active()
+      return wanted.every((id) => alerts.some((a) => a.id === id))
+    })
+    for (const a of alerts.filter((a) => a.labels.alertname === 'LLMProxyBackendUnreachable')) {
+      expect(a.labels.severity).toBe('critical')
+      expect(a.annotations.summary).toMatch(new RegExp(`^${a.labels.model.replace(/\./g, '\\.')}: backend unreachable, \\d+ network errors in 5 minutes$`))
+    }
   })
 })
