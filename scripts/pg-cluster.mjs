@@ -64,7 +64,7 @@ export function stopCluster(dir, mode = 'fast') {
 
 /** Stops the server but keeps its files, to start it again (outage tests). */
 export function pauseCluster(dir) {
-  run(join(pgBinDir(), 'pg_ctl'), ['-D', join(dir, 'data'), '-m', 'immediate', '-w', 'stop'])
+  run(join(pgBinDir(), 'pg_ctl'), ['-D', join(dir, 'data'), '-m', 'fast', '-w', 'stop'])
 }
 
 export function resumeCluster(dir, port) {
