@@ -109,6 +109,16 @@ describe('bad parameters name the parameter', () => {
     ['bucket=7m', 'bucket', '/metrics/timeseries'],
     ['colour=blue', 'colour'],
     [`start=${T}&end=${T - 1}`, 'end'],
+    // Past the range of JavaScript dates (was a 500 RangeError).
+    ['start=9999999999999999', 'start'],
+    ['end=9999999999999999', 'end'],
+    ['start=2026-02-30', 'start'],
+    ['end=2026-02-29T00:00:00Z', 'end'],
+    ['start=2026-01-01T24:00:00Z', 'start'],
+    ['limit=0x10', 'limit', '/metrics/requests'],
+    ['limit=1e2', 'limit', '/metrics/requests'],
+    ['start=9999999999999999', 'start', '/metrics/requests'],
+    ['end=9999999999999999', 'end', '/metrics/timeseries'],
   ])('%s', async (query, param, path = '/metrics') => {
     s = setup()
     const res = await s.get(`${path}?${query}`)

@@ -69,6 +69,29 @@ describe('GET /metrics/requests', () => {
     const filtered = await s.get(`/metrics/requests.csv?start=${T}&end=${T + 10}`)
     expect((filtered.body as string).trimEnd().split('\n')).toHaveLength(11)
   })
+
+  test('CSV cells that a spreadsheet would run as formulas are neutralised; control bytes dropped', async () => {
+    s = setup()
+    const hostile = ["=cmd|' /C calc'!A0", '+1+1', '-2+3', '@SUM(1,2)', '\tTAB', '\rCR', '=HYPERLINK("http://x","y")']
+    await s.insert([
+      ...hostile.map((user, i) => row({ ts: T + i, user })),
+      row({ ts: T + 20, model: '=HYPERLINK("evil")', user_agent: '@agent', error_message: 'bell\u0007 and nul\u0000 bytes' }),
+      row({ ts: T + 21, total_ms: -1.5 }),
+    ])
+    const csv = (await s.get('/metrics/requests.csv')).body as string
+    const records = csv.trimEnd().split('\n').slice(1)
+    expect(records).toHaveLength(hostile.length + 2)
+    for (const line of csv.split('\n')) {
+      // No cell begins with a formula character (numbers aside), quoted or not.
+      for (const cell of line.split(',')) expect(cell.replace(/^"/, '')).not.toMatch(/^[=+@\t\r]|^-(?![\d.])/)
+    }
+    expect(csv).toContain(`"'=cmd|' /C calc'!A0"`)
+    expect(csv).toContain(`"'=HYPERLINK(""evil"")"`)
+    expect(csv).toContain("'@agent")
+    expect(csv).not.toMatch(/[\u0000\u0007]/)
+    expect(csv).toContain('bell and nul bytes')
+    expect(csv).toContain(',-1.5,') // a negative number stays a number
+  })
 })
 
 describe('GET /metrics/prometheus', () => {

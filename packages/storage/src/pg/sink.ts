@@ -28,7 +28,8 @@ const ROWS_PER_STATEMENT = Math.floor(60_000 / ROW_COLUMNS.length)
  * by row, so a row is never stored twice), then the rollups of the rows actually inserted, merged
  * into what other proxies wrote with `ON CONFLICT DO UPDATE`.
  */
-export async function insertBatchPg(sql: Sql, rows: readonly RequestRow[]): Promise<void> {
+export async function insertBatchPg(sql: Sql, given: readonly RequestRow[]): Promise<void> {
+  const rows = given.map(withoutNul)
   await sql.begin(async (tx) => {
     const inserted = new Set<string>()
     for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
@@ -65,6 +66,18 @@ export async function insertBatchPg(sql: Sql, rows: readonly RequestRow[]): Prom
       }
     }
   })
+}
+
+/**
+ * PostgreSQL text cannot hold NUL bytes (SQLite can): a client-supplied user or model name with one
+ * would fail the whole batch. They are dropped from the stored text instead.
+ */
+function withoutNul(row: RequestRow): RequestRow {
+  let out: RequestRow | null = null
+  for (const [k, v] of Object.entries(row)) {
+    if (typeof v === 'string' && v.includes('\u0000')) (out ??= { ...row })[k as 'user'] = v.replaceAll('\u0000', '')
+  }
+  return out ?? row
 }
 
 /** Connects, migrates under the advisory lock, and returns the proxy's PostgreSQL sink. */
