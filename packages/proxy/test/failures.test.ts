@@ -167,3 +167,19 @@ test('at shutdown, requests still running after the grace period are aborted and
   expect(row).toMatchObject({ outcome: 'network_error', error_type: 'proxy_shutdown', status_code: 200 })
   expect(row.ttft_ms).not.toBeNull()
 })
+
+test("a request Node's HTTP parser refuses after its headers gets 400 in OpenAI's shape, and its row says so", async () => {
+  stack = await startStack()
+  const { connect } = await import('node:net')
+  const socket = connect(Number(new URL(stack.url).port), '127.0.0.1')
+  let response = ''
+  socket.on('data', (c) => (response += c))
+  socket.write('POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n')
+  socket.write('zz\r\n{"model":"m"}\r\n0\r\n\r\n') // not a chunk size
+  await new Promise((r) => socket.once('close', r))
+  expect(response).toMatch(/^HTTP\/1.1 400 Bad Request/)
+  expect(JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4)).error).toMatchObject({ type: 'invalid_request_error', code: 'malformed_request' })
+  const row = await stack.rows.next()
+  expect(row).toMatchObject({ status_code: 400, outcome: 'client_error', error_type: 'malformed_request' })
+  expect(row.response_bytes).toBeGreaterThan(0)
+})
