@@ -1,5 +1,5 @@
-import { FAILED_OUTCOMES, OUTCOMES, type Outcome, type RequestRow } from './row.js'
-import { LogHistogram } from './histogram.js'
+import { FAILED_OUTCOMES, type Outcome, type RequestRow } from './row.js'
+import { LogHistogram, bucketOf } from './histogram.js'
 
 /**
  * The rollup shape, written by the proxies and read by the metrics API: one definition of what is
@@ -66,17 +66,30 @@ export const round = (v: number | null): number | null => (v === null ? null : M
  */
 export const EXACT_LIMIT = 5_000
 
-/** One measure over many requests: count, sum, min, max, a histogram and, while few, the values. */
+/**
+ * One measure over many requests: count, sum, min, max and its distribution. While every value came
+ * from a raw row and there are at most EXACT_LIMIT of them, the values themselves are kept (exact
+ * percentiles, and a proxy's batch stores them as a histogram without building one in memory);
+ * past that, or once a stored histogram is merged in, a 1%-accurate LogHistogram takes over.
+ */
 export class MeasureAgg {
   n = 0
   sum = 0
   min: number | null = null
   max: number | null = null
-  readonly hist = new LogHistogram()
-  /** Exact values while every value came from a raw row and there are at most EXACT_LIMIT. */
   private values: number[] | null = []
+  private histogram: LogHistogram | null = null
 
   constructor(private readonly keepHist = true) {}
+
+  /** The histogram, built from the kept values on first use. */
+  get hist(): LogHistogram {
+    if (!this.histogram) {
+      this.histogram = new LogHistogram()
+      if (this.values) for (const v of this.values) this.histogram.add(v)
+    }
+    return this.histogram
+  }
 
   add(v: number | null): void {
     if (v === null) return
@@ -85,20 +98,21 @@ export class MeasureAgg {
     this.min = this.min === null ? v : Math.min(this.min, v)
     this.max = this.max === null ? v : Math.max(this.max, v)
     if (!this.keepHist) return
-    this.hist.add(v)
-    if (this.values) {
-      if (this.values.length < EXACT_LIMIT) this.values.push(v)
-      else this.values = null
+    if (this.values && this.values.length < EXACT_LIMIT) this.values.push(v)
+    else {
+      this.hist.add(v)
+      this.values = null
     }
   }
 
-  merge(n: number, sum: number, min: number | null, max: number | null, hist: Uint8Array | null): void {
+  merge(n: number, sum: number, min: number | null, max: number | null, blob: Uint8Array | null): void {
     if (!n) return
     this.n += n
     this.sum += sum
     if (min !== null) this.min = this.min === null ? min : Math.min(this.min, min)
     if (max !== null) this.max = this.max === null ? max : Math.max(this.max, max)
-    if (this.keepHist) this.hist.mergeBlob(hist)
+    if (!this.keepHist) return
+    this.hist.mergeBlob(blob)
     this.values = null
   }
 
@@ -108,6 +122,13 @@ export class MeasureAgg {
 
   avg(): number | null {
     return this.n ? this.sum / this.n : null
+  }
+
+  /** The stored form of the distribution: (bucket index, count) pairs, ascending. */
+  toBlob(): Buffer | null {
+    if (this.n === 0 || !this.keepHist) return null
+    if (this.values) return histBlobOf(this.values)
+    return this.hist.toBlob()
   }
 
   /** Nearest rank: exact while the values are kept, else from the histogram, never outside [min, max]. */
@@ -138,6 +159,21 @@ export class MeasureAgg {
   }
 }
 
+/** A histogram blob straight from values: bucket indexes sorted and counted, no bucket array. */
+export function histBlobOf(values: readonly number[]): Buffer {
+  const idx = Int32Array.from(values, bucketOf).sort()
+  const pairs = new Int32Array(idx.length * 2)
+  let n = 0
+  for (let i = 0; i < idx.length; ) {
+    let j = i + 1
+    while (j < idx.length && idx[j] === idx[i]) j++
+    pairs[n++] = idx[i]
+    pairs[n++] = j - i
+    i = j
+  }
+  return Buffer.from(pairs.buffer, 0, n * 4)
+}
+
 /**
  * Everything kept per rollup key, and everything a summary, model row or time bucket needs: the
  * proxies fill it from rows and store it; the metrics API fills it from rollup rows and raw rows.
@@ -146,16 +182,21 @@ export class RollupAcc {
   requests = 0
   streaming = 0
   lastTs = 0
-  readonly outcomes = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>
+  readonly outcomes: Record<Outcome, number> = { success: 0, cancelled: 0, client_error: 0, backend_error: 0, network_error: 0 }
   readonly measures: Record<Measure, MeasureAgg>
-  readonly tokens = Object.fromEntries(TOKENS.map((t) => [t, 0])) as Record<TokenColumn, number>
+  readonly tokens: Record<TokenColumn, number> = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, cached_tokens: 0, reasoning_tokens: 0 }
   withUsage = 0
   estimated = 0
   cost = 0
 
   /** `hists`: the measures whose percentiles are needed (the rest keep count, sum, min and max). */
   constructor(hists: readonly Measure[] = MEASURES) {
-    this.measures = Object.fromEntries(MEASURES.map((m) => [m, new MeasureAgg(hists.includes(m))])) as Record<Measure, MeasureAgg>
+    this.measures = {
+      latency: new MeasureAgg(hists.includes('latency')),
+      ttft: new MeasureAgg(hists.includes('ttft')),
+      tpot: new MeasureAgg(hists.includes('tpot')),
+      tps: new MeasureAgg(hists.includes('tps')),
+    }
   }
 
   addRow(r: Pick<RequestRow, 'ts' | 'outcome' | 'stream' | 'total_ms' | 'ttft_ms' | 'tpot_ms' | 'output_tps' | TokenColumn | 'tokens_estimated' | 'cost_usd'>): void {
@@ -204,20 +245,21 @@ export class RollupAcc {
     return finished ? round(this.outcomes.success / finished) : null
   }
 
-  /** The stored form, for the key it was accumulated under. */
+  /** The stored form, for the key it was accumulated under (a literal, so every row has one shape). */
   toRollupRow(key: Pick<RollupRow, 'bucket' | 'model' | 'stream' | 'outcome' | 'status_code'>): RollupRow {
-    const row: Record<string, unknown> = {
-      ...key, requests: this.requests, with_usage: this.withUsage, estimated: this.estimated, cost_usd: this.cost, last_ts: this.lastTs, ...this.tokens,
+    const { latency, ttft, tpot, tps } = this.measures
+    const t = this.tokens
+    return {
+      bucket: key.bucket, model: key.model, stream: key.stream, outcome: key.outcome, status_code: key.status_code,
+      requests: this.requests,
+      latency_n: latency.n, latency_sum: latency.sum, latency_min: latency.min, latency_max: latency.max, latency_hist: latency.toBlob(),
+      ttft_n: ttft.n, ttft_sum: ttft.sum, ttft_min: ttft.min, ttft_max: ttft.max, ttft_hist: ttft.toBlob(),
+      tpot_n: tpot.n, tpot_sum: tpot.sum, tpot_min: tpot.min, tpot_max: tpot.max, tpot_hist: tpot.toBlob(),
+      tps_n: tps.n, tps_sum: tps.sum, tps_min: tps.min, tps_max: tps.max, tps_hist: tps.toBlob(),
+      prompt_tokens: t.prompt_tokens, completion_tokens: t.completion_tokens, total_tokens: t.total_tokens,
+      cached_tokens: t.cached_tokens, reasoning_tokens: t.reasoning_tokens,
+      with_usage: this.withUsage, estimated: this.estimated, cost_usd: this.cost, last_ts: this.lastTs,
     }
-    for (const m of MEASURES) {
-      const a = this.measures[m]
-      row[`${m}_n`] = a.n
-      row[`${m}_sum`] = a.sum
-      row[`${m}_min`] = a.min
-      row[`${m}_max`] = a.max
-      row[`${m}_hist`] = a.n > 0 ? a.hist.toBlob() : null
-    }
-    return row as RollupRow
   }
 }
 
