@@ -61,6 +61,7 @@ export class KeyGuard {
   private others = new Map<string, Count>()
   private timer: NodeJS.Timeout | null = null
   private syncing: Promise<void> | null = null
+  private rerun: Promise<void> | null = null
 
   constructor(
     private readonly store: KeyStore,
@@ -84,9 +85,18 @@ export class KeyGuard {
     await this.sync().catch((err) => this.o.onError?.(err))
   }
 
-  /** Loads every key and exchanges counters with the other replicas. */
+  /**
+   * Loads every key and exchanges counters with the other replicas. A call made while a sync is
+   * running gets a fresh one after it (that one may have read the keys before a change just made).
+   */
   sync(): Promise<void> {
-    if (this.syncing) return this.syncing
+    if (this.syncing) {
+      this.rerun ??= this.syncing.catch(() => {}).then(() => {
+        this.rerun = null
+        return this.sync()
+      })
+      return this.rerun
+    }
     this.syncing = (async () => {
       this.load(await this.store.listKeys())
       const now = this.now()
