@@ -39,6 +39,8 @@ export interface RequestRow {
   request_bytes: number
   response_bytes: number
   key_id: string | null
+  /** Estimated price of the request in US dollars; null when no price is known for the model. */
+  cost_usd: number | null
 }
 
 export const ROW_COLUMNS = [
@@ -46,5 +48,5 @@ export const ROW_COLUMNS = [
   'error_message', 'finish_reason', 'ttft_ms', 'ttlt_ms', 'total_ms', 'tpot_ms', 'output_tps',
   'prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'reasoning_tokens',
   'tokens_estimated', 'client_ip', 'user', 'user_agent', 'chunk_count', 'request_bytes',
-  'response_bytes', 'key_id',
+  'response_bytes', 'key_id', 'cost_usd',
 ] as const satisfies readonly (keyof RequestRow)[]

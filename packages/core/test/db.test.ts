@@ -1,9 +1,9 @@
 import Database from 'better-sqlite3'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { afterEach, expect, test } from 'vitest'
-import { LATEST_SCHEMA_VERSION, createRequestStore, openReaderDb, openWriterDb, type RequestRow } from '../src/index.js'
+import { LATEST_SCHEMA_VERSION, ROW_COLUMNS, createRequestStore, migrate, migrations, openReaderDb, openWriterDb, type RequestRow } from '../src/index.js'
 
 const dirs: string[] = []
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })))
@@ -20,7 +20,7 @@ export function sampleRow(over: Partial<RequestRow> = {}): RequestRow {
     error_message: null, finish_reason: 'stop', ttft_ms: 10, ttlt_ms: 20, total_ms: 21, tpot_ms: 1,
     output_tps: 100, prompt_tokens: 5, completion_tokens: 11, total_tokens: 16, cached_tokens: null,
     reasoning_tokens: null, tokens_estimated: false, client_ip: '127.0.0.1', user: null,
-    user_agent: 'test', chunk_count: 12, request_bytes: 100, response_bytes: 1000, key_id: null, ...over,
+    user_agent: 'test', chunk_count: 12, request_bytes: 100, response_bytes: 1000, key_id: null, cost_usd: null, ...over,
   }
 }
 
@@ -88,4 +88,28 @@ test('stored histograms add up by merging their sorted lists', async () => {
   expect([...merged.counts]).toEqual([...both.counts])
   expect(merged.total).toBe(11)
   expect(mergeHistBlobs(null, a.toBlob())).toEqual(a.toBlob())
+})
+
+test('migration 3 adds cost_usd to a version-2 database: old rows keep their data with no cost, new rows store theirs', () => {
+  const file = tmpDb()
+  // A database as version 2 left it: the first two migrations only.
+  mkdirSync(dirname(file), { recursive: true })
+  const old = new Database(file)
+  migrate(old, migrations.filter((m) => m.version <= 2))
+  expect(old.pragma('user_version', { simple: true })).toBe(2)
+  const columns = ROW_COLUMNS.filter((c) => c !== 'cost_usd')
+  old.prepare(`INSERT INTO requests (${columns.join(', ')}) VALUES (${columns.map((c) => '@' + c).join(', ')})`).run(
+    Object.fromEntries(columns.map((c) => [c, c === 'stream' || c === 'tokens_estimated' ? 1 : (sampleRow({ id: 'old-row' }) as any)[c]])),
+  )
+  old.close()
+
+  const db = openWriterDb(file)
+  expect(db.pragma('user_version', { simple: true })).toBe(3)
+  createRequestStore(db).insertBatch([sampleRow({ id: 'new-row', cost_usd: 0.0125 })])
+  const rows = db.prepare('SELECT id, prompt_tokens, cost_usd FROM requests ORDER BY seq').all()
+  expect(rows).toEqual([
+    { id: 'old-row', prompt_tokens: 5, cost_usd: null },
+    { id: 'new-row', prompt_tokens: 5, cost_usd: 0.0125 },
+  ])
+  db.close()
 })

@@ -13,7 +13,7 @@ export function row(over: Partial<RequestRow> = {}): RequestRow {
     finish_reason: 'stop', ttft_ms: null, ttlt_ms: null, total_ms: 100, tpot_ms: null, output_tps: null,
     prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, cached_tokens: 0, reasoning_tokens: null,
     tokens_estimated: false, client_ip: '127.0.0.1', user: null, user_agent: 'test', chunk_count: null,
-    request_bytes: 100, response_bytes: 200, key_id: null, ...over,
+    request_bytes: 100, response_bytes: 200, key_id: null, cost_usd: null, ...over,
   }
 }
 

@@ -12,7 +12,7 @@ const row = (n: number): RequestRow => ({
   outcome: 'success', error_type: null, error_message: null, finish_reason: 'stop', ttft_ms: null, ttlt_ms: null, total_ms: 1,
   tpot_ms: null, output_tps: null, prompt_tokens: 1, completion_tokens: 1, total_tokens: 2, cached_tokens: null,
   reasoning_tokens: null, tokens_estimated: false, client_ip: null, user: null, user_agent: null, chunk_count: null,
-  request_bytes: 1, response_bytes: 1, key_id: null,
+  request_bytes: 1, response_bytes: 1, key_id: null, cost_usd: null,
 })
 
 const cleanups: (() => void)[] = []

@@ -32,6 +32,7 @@ export const RequestRecord = z.object({
   request_bytes: z.number().int(),
   response_bytes: z.number().int(),
   key_id: z.string().nullable(),
+  cost_usd: z.number().nullable(),
 })
 export type RequestRecord = z.infer<typeof RequestRecord>
 

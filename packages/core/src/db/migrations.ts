@@ -63,6 +63,13 @@ export const migrations: Migration[] = [
       backfillRollups(db)
     },
   },
+  {
+    version: 3,
+    description: 'requests.cost_usd: estimated price in US dollars (NULL when no price is known)',
+    up: (db) => {
+      db.exec('ALTER TABLE requests ADD COLUMN cost_usd REAL')
+    },
+  },
 ]
 
 export function migrate(db: Database.Database, list: readonly Migration[] = migrations): number {
