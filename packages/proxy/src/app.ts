@@ -1,8 +1,8 @@
 import { METERED_ENDPOINTS, type ProxyConfig, type RequestRow } from '@llm-proxy/core'
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Dispatcher } from 'undici'
-import { ProxyError, toProxyError, unknownUrl } from './errors.js'
-import { Exchange } from './metering/exchange.js'
+import { ProxyError, errorBody, methodNotAllowed, toProxyError, unknownUrl } from './errors.js'
+import { Exchange, type Pricer } from './metering/exchange.js'
 import { createRowWriter, type RowSink, type RowWriter } from './recording/row-writer.js'
 import { meteredRoute } from './routes/metered.js'
 import { passthroughRoute } from './routes/passthrough.js'
@@ -20,6 +20,8 @@ export interface ProxyOptions {
   /** Injected in tests; otherwise one pooled keep-alive dispatcher for the backend. */
   dispatcher?: Dispatcher
   logger?: FastifyServerOptions['logger'] | FastifyBaseLogger
+  /** Prices each row's tokens (cost_usd), when the row is made; null or absent: no cost. */
+  pricer?: Pricer | null
   /** Called for each row as it is queued. */
   onRecorded?: (row: RequestRow) => void
   /** Row batching; defaults suit production. */
@@ -46,6 +48,25 @@ export function splitBackendUrl(backendUrl: string): { origin: string; basePath:
   return { origin: url.origin, basePath }
 }
 
+/** Every path the proxy serves, with its methods; other methods on these paths get a 405. */
+function allowedMethods(path: string): readonly string[] | null {
+  if ((METERED_ENDPOINTS as readonly string[]).includes(path)) return ['POST']
+  if (path === '/v1/models' || path.startsWith('/v1/models/') || path === '/health') return ['GET', 'HEAD']
+  return null
+}
+
+/** The path as the router sees it: percent-decoded, without the query. */
+function routedPath(url: string): string {
+  const path = url.split('?')[0]
+  try {
+    return decodeURIComponent(path)
+  } catch {
+    return path
+  }
+}
+
+const isAnthropicPath = (path: string) => path === '/v1/messages' || path.startsWith('/v1/messages/')
+
 export function buildProxy(options: ProxyOptions): FastifyInstance {
   const { config } = options
   const isLogger = options.logger && typeof options.logger === 'object' && 'child' in options.logger
@@ -57,6 +78,12 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
     trustProxy: config.trustProxy,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // A URL the router cannot decode (e.g. a lone `%`) gets the same 404 as any unknown URL.
+    frameworkErrors: (err, request, reply) => {
+      const status = err.code === 'FST_ERR_BAD_URL' ? 404 : 400
+      const error = status === 404 ? unknownUrl(request.method, request.url) : toProxyError(err, config.bodyLimit)
+      return (reply as unknown as FastifyReply).code(error.statusCode).send(errorBody(error, isAnthropicPath(request.url.split('?')[0])))
+    },
   })
 
   const { origin, basePath } = splitBackendUrl(config.backendUrl)
@@ -94,11 +121,18 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
     if (error.statusCode >= 500) request.log.error({ err }, 'request failed')
     // Failures talking to the backend were already recorded as network errors; the first reason wins.
     request.exchange?.fail(error.statusCode >= 500 ? 'backend_error' : 'client_error', error.code, error.message)
-    return reply.code(error.statusCode).send(error.toBody())
+    return reply.code(error.statusCode).send(errorBody(error, request.exchange?.protocol === 'anthropic'))
   })
+  // Unknown paths get a 404 and known paths asked with another method a 405 with `Allow`, in the
+  // shape of the path's protocol; neither is a row (nothing was metered).
   app.setNotFoundHandler((request, reply) => {
-    const error = unknownUrl(request.method, request.url)
-    return reply.code(404).send(error.toBody())
+    const path = routedPath(request.url)
+    const allow = allowedMethods(path)
+    const anthropic = isAnthropicPath(path)
+    if (allow !== null) {
+      return reply.code(405).header('allow', allow.join(', ')).send(errorBody(methodNotAllowed(request.method, path, allow), anthropic))
+    }
+    return reply.code(404).send(errorBody(unknownUrl(request.method, request.url), anthropic))
   })
 
   // Unmetered requests get their log line here; metered ones when their row is made.
@@ -109,7 +143,7 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
 
   const forwardDeps = { dispatcher, basePath, backendApiKey: config.backendApiKey, aborters }
   for (const endpoint of METERED_ENDPOINTS) {
-    app.register(meteredRoute, { endpoint, streamUsage: config.streamUsage, forwardDeps, rows, inflight })
+    app.register(meteredRoute, { endpoint, streamUsage: config.streamUsage, forwardDeps, rows, inflight, pricer: options.pricer ?? null })
   }
   app.register(passthroughRoute, { forwardDeps })
   app.get('/health', async () => ({ status: 'ok' }))

@@ -6,9 +6,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import Anthropic from '@anthropic-ai/sdk'
 import OpenAI from 'openai'
 import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions'
 import { buildProxy, type ProxyAppConfig } from '../src/app.js'
+import type { Pricer } from '../src/metering/exchange.js'
 
 export function testConfig(over: Partial<ProxyAppConfig> = {}): ProxyAppConfig {
   return {
@@ -60,6 +62,8 @@ export interface Stack {
   backend: MockBackend | null
   url: string
   client: OpenAI
+  /** The official Anthropic SDK, pointed at the proxy. */
+  anthropic: Anthropic
   rows: RowQueue
   db: Database.Database
   dbFile: string
@@ -72,7 +76,9 @@ export interface Stack {
 export const CLIENT_KEY = 'sk-client-secret-0123456789'
 
 /** The real proxy on an ephemeral port, in front of the simulated backend (or `backendUrl`). */
-export async function startStack(o: { mock?: MockBackendOptions; backendUrl?: string; config?: Partial<ProxyAppConfig> } = {}): Promise<Stack> {
+export async function startStack(
+  o: { mock?: MockBackendOptions; backendUrl?: string; config?: Partial<ProxyAppConfig>; pricer?: Pricer | null } = {},
+): Promise<Stack> {
   const backend = o.backendUrl ? null : await startMockBackend(o.mock)
   const tmp = tmpDir()
   const dbFile = join(tmp.dir, 'metrics.db')
@@ -83,12 +89,14 @@ export async function startStack(o: { mock?: MockBackendOptions; backendUrl?: st
     store: createRequestStore(db),
     onRecorded: rows.push,
     flushIntervalMs: 5,
+    pricer: o.pricer ?? null,
   })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
   const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: CLIENT_KEY, maxRetries: 0 })
+  const anthropic = new Anthropic({ baseURL: url, apiKey: CLIENT_KEY, maxRetries: 0 })
   return {
-    backend, url, client, rows, db, dbFile, app,
+    backend, url, client, anthropic, rows, db, dbFile, app,
     stored() {
       app.rows.flush()
       return db.prepare('SELECT * FROM requests ORDER BY seq').all() as Record<string, unknown>[]

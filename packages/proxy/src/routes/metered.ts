@@ -1,9 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { performance } from 'node:perf_hooks'
 import { invalidJson, notAnObject } from '../errors.js'
-import { Exchange } from '../metering/exchange.js'
+import { Exchange, type Pricer } from '../metering/exchange.js'
 import type { RowWriter } from '../recording/row-writer.js'
-import { forward, type ForwardDeps } from '../upstream/forward.js'
+import { forward, queryOf, type ForwardDeps } from '../upstream/forward.js'
 
 export interface MeteredRouteOptions {
   endpoint: string
@@ -12,6 +12,7 @@ export interface MeteredRouteOptions {
   rows: RowWriter
   /** Settles when each in-flight request has its row; awaited at shutdown. */
   inflight: Set<Promise<void>>
+  pricer: Pricer | null
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -32,12 +33,13 @@ export function withIncludeUsage(raw: Buffer, body: Record<string, unknown>): Bu
 
 /** A metered endpoint: every request that reaches it yields exactly one row, whatever happens. */
 export const meteredRoute: FastifyPluginAsync<MeteredRouteOptions> = async (app, o) => {
-  const supportsStreamOptions = o.endpoint !== '/v1/embeddings'
+  // stream_options is a chat/completions field; the Responses API and Anthropic report usage in every stream.
+  const supportsStreamOptions = o.endpoint === '/v1/chat/completions' || o.endpoint === '/v1/completions'
 
   app.post(o.endpoint, {
     onRequest(request, reply, done) {
       const ua = request.headers['user-agent']
-      const ex = new Exchange(o.endpoint, request.ip ?? null, ua ? ua.slice(0, 256) : null)
+      const ex = new Exchange(o.endpoint, request.ip ?? null, ua ? ua.slice(0, 256) : null, o.pricer)
       request.exchange = ex
       // 'close' comes after the last byte was written, or when the client went away: the row is made
       // then, once, whatever path the request took (proxied, refused by the parser, failed).
@@ -51,14 +53,20 @@ export const meteredRoute: FastifyPluginAsync<MeteredRouteOptions> = async (app,
           ex.statusCode = reply.raw.statusCode
           ex.responseBytes = Number(reply.getHeader('content-length') ?? 0)
         }
-        const row = ex.toRow(performance.now())
-        o.rows.record(row)
-        request.log.info(
-          { statusCode: row.status_code, outcome: row.outcome, model: row.model ?? row.model_requested, ms: Math.round(row.total_ms) },
-          `POST ${o.endpoint} completed`,
-        )
-        o.inflight.delete(pending)
-        settle()
+        const endedAt = performance.now()
+        const record = () => {
+          const row = ex.toRow(endedAt)
+          o.rows.record(row)
+          request.log.info(
+            { statusCode: row.status_code, outcome: row.outcome, model: row.model ?? row.model_requested, ms: Math.round(row.total_ms) },
+            `POST ${o.endpoint} completed`,
+          )
+          o.inflight.delete(pending)
+          settle()
+        }
+        // A compressed response is still being decoded for the meters: the row waits, the client did not.
+        if (ex.decoding !== null) void ex.decoding.then(record)
+        else record()
       })
       done()
     },
@@ -85,7 +93,8 @@ export const meteredRoute: FastifyPluginAsync<MeteredRouteOptions> = async (app,
           strip = true
         }
       }
-      await forward(request, reply, { ...o.forwardDeps, body, exchange: ex, stripUsageChunk: strip })
+      // The path that was routed (a percent-encoded one arrives decoded here), never the raw one.
+      await forward(request, reply, { ...o.forwardDeps, path: o.endpoint + queryOf(request.raw.url ?? ''), body, exchange: ex, stripUsageChunk: strip })
     },
   })
 }
