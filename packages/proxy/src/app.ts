@@ -78,6 +78,17 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
     trustProxy: config.trustProxy,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // Bytes that are not HTTP (e.g. a body after a DELETE sent without a length) get an error in
+    // OpenAI's shape too, not Fastify's own; the connection is closed after it, as Node requires.
+    clientErrorHandler: (err: Error & { code?: string }, socket) => {
+      if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy(err)
+      const tooLarge = err.code === 'HPE_HEADER_OVERFLOW'
+      const status = tooLarge ? 431 : 400
+      const body = JSON.stringify(
+        new ProxyError(status, 'invalid_request_error', tooLarge ? 'headers_too_large' : 'bad_request', tooLarge ? 'The request headers are too large.' : 'The request is not valid HTTP.').toBody(),
+      )
+      socket.end(`HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+    },
     // A URL the router cannot decode (e.g. a lone `%`) gets the same 404 as any unknown URL.
     frameworkErrors: (err, request, reply) => {
       const status = err.code === 'FST_ERR_BAD_URL' ? 404 : 400
