@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { loadPricesFile, type PriceRule } from './prices.js'
 import { ConfigError, boolFlag, byteSize, httpUrl, logLevel, parseEnv, port, positiveInt, type Env } from './env.js'
 
 export const DEFAULT_DB_PATH = './data/metrics.db'
@@ -20,6 +21,8 @@ export const proxyEnvSchema = z.object({
   TRUST_PROXY: boolFlag(false),
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
   // Off unless set: deleting data is never a default.
+  // Prices for local and custom models (YAML or JSON); wins over the built-in price table.
+  PRICES_FILE: z.string().optional(),
   RETENTION_DAYS: z.coerce.number({ error: 'expected a number of days' }).int('expected a whole number of days').positive('expected a number of days above 0').optional(),
   LOG_LEVEL: logLevel,
 })
@@ -39,12 +42,22 @@ export interface ProxyConfig {
   trustProxy: boolean
   shutdownTimeoutMs: number
   retentionDays?: number
+  /** Parsed `PRICES_FILE` rules; empty when unset. */
+  prices: PriceRule[]
   logLevel: z.infer<typeof logLevel>
 }
 
 export function loadProxyConfig(env: Env): ProxyConfig {
   const e = parseEnv(proxyEnvSchema, env)
   const backendUrl = (e.BACKEND_URL ?? `http://${e.BACKEND_HOST}:${e.BACKEND_PORT}`).replace(/\/+$/, '')
+  let prices: PriceRule[] = []
+  if (e.PRICES_FILE) {
+    try {
+      prices = loadPricesFile(e.PRICES_FILE)
+    } catch (err) {
+      throw new ConfigError(`Invalid configuration:\n  PRICES_FILE: ${(err as Error).message} (got ${JSON.stringify(e.PRICES_FILE)})`)
+    }
+  }
   return {
     backendUrl,
     backendApiKey: e.BACKEND_API_KEY,
@@ -59,6 +72,7 @@ export function loadProxyConfig(env: Env): ProxyConfig {
     trustProxy: e.TRUST_PROXY,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     retentionDays: e.RETENTION_DAYS,
+    prices,
     logLevel: e.LOG_LEVEL,
   }
 }

@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type
 import type { Dispatcher } from 'undici'
 import { ProxyError, errorBody, methodNotAllowed, toProxyError, unknownUrl } from './errors.js'
 import { Exchange, type Pricer } from './metering/exchange.js'
+import { createPricer } from './metering/pricing.js'
 import { createRowWriter, type RowSink, type RowWriter } from './recording/row-writer.js'
 import { meteredRoute } from './routes/metered.js'
 import { passthroughRoute } from './routes/passthrough.js'
@@ -11,7 +12,7 @@ import { createBackendDispatcher } from './upstream/dispatcher.js'
 export type ProxyAppConfig = Pick<
   ProxyConfig,
   'backendUrl' | 'backendApiKey' | 'bodyLimit' | 'streamUsage' | 'connectTimeoutMs' | 'headersTimeoutMs' | 'idleTimeoutMs' | 'trustProxy'
->
+> & Partial<Pick<ProxyConfig, 'prices'>>
 
 export interface ProxyOptions {
   config: ProxyAppConfig
@@ -20,7 +21,7 @@ export interface ProxyOptions {
   /** Injected in tests; otherwise one pooled keep-alive dispatcher for the backend. */
   dispatcher?: Dispatcher
   logger?: FastifyServerOptions['logger'] | FastifyBaseLogger
-  /** Prices each row's tokens (cost_usd), when the row is made; null or absent: no cost. */
+  /** Prices each row's tokens (cost_usd) when the row is made; by default PRICES_FILE then the bundled table; null: no cost. */
   pricer?: Pricer | null
   /** Called for each row as it is queued. */
   onRecorded?: (row: RequestRow) => void
@@ -152,9 +153,10 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
     done()
   })
 
+  const pricer = options.pricer === undefined ? createPricer(config.prices ?? []) : options.pricer
   const forwardDeps = { dispatcher, basePath, backendApiKey: config.backendApiKey, aborters }
   for (const endpoint of METERED_ENDPOINTS) {
-    app.register(meteredRoute, { endpoint, streamUsage: config.streamUsage, forwardDeps, rows, inflight, pricer: options.pricer ?? null })
+    app.register(meteredRoute, { endpoint, streamUsage: config.streamUsage, forwardDeps, rows, inflight, pricer })
   }
   app.register(passthroughRoute, { forwardDeps })
   app.get('/health', async () => ({ status: 'ok' }))

@@ -89,7 +89,7 @@ export async function startStack(
     store: createRequestStore(db),
     onRecorded: rows.push,
     flushIntervalMs: 5,
-    pricer: o.pricer ?? null,
+    pricer: o.pricer,
   })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
