@@ -104,12 +104,30 @@ test('migration 3 adds cost_usd to a version-2 database: old rows keep their dat
   old.close()
 
   const db = openWriterDb(file)
-  expect(db.pragma('user_version', { simple: true })).toBe(3)
+  expect(db.pragma('user_version', { simple: true })).toBe(LATEST_SCHEMA_VERSION)
   createRequestStore(db).insertBatch([sampleRow({ id: 'new-row', cost_usd: 0.0125 })])
   const rows = db.prepare('SELECT id, prompt_tokens, cost_usd FROM requests ORDER BY seq').all()
   expect(rows).toEqual([
     { id: 'old-row', prompt_tokens: 5, cost_usd: null },
     { id: 'new-row', prompt_tokens: 5, cost_usd: 0.0125 },
   ])
+  db.close()
+})
+
+test('migration 4: every rollup level sums cost_usd and counts the rows that had one, equal to the raw rows', () => {
+  const db = openWriterDb(tmpDb())
+  const store = createRequestStore(db)
+  const t = Date.UTC(2026, 10, 20, 10, 0, 0)
+  const costs = [0.001, null, 0.0025, 0, null, 0.5]
+  store.insertBatch(costs.slice(0, 3).map((cost_usd, i) => sampleRow({ ts: t + i * 1000, cost_usd })))
+  // A second batch into the same buckets adds to them.
+  store.insertBatch(costs.slice(3).map((cost_usd, i) => sampleRow({ ts: t + (3 + i) * 1000, cost_usd })))
+  const raw = db.prepare('SELECT sum(cost_usd) AS usd, count(cost_usd) AS n FROM requests').get() as { usd: number; n: number }
+  for (const level of ['minute', 'hour', 'halfday', 'day']) {
+    const r = db.prepare(`SELECT sum(cost_usd) AS usd, sum(with_cost) AS n FROM rollup_${level}`).get() as { usd: number; n: number }
+    expect(r.usd).toBeCloseTo(raw.usd, 12)
+    expect(r.n).toBe(raw.n)
+  }
+  expect(raw.n).toBe(4)
   db.close()
 })

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3'
-import { backfillRollups, rollupSchemaSql } from './rollups.js'
+import { LEVELS, backfillRollups, rollupSchemaSql } from './rollups.js'
 
 /**
  * Versioned schema changes, applied in order by the proxy (the only writer).
@@ -68,6 +68,17 @@ export const migrations: Migration[] = [
     description: 'requests.cost_usd: estimated price in US dollars (NULL when no price is known)',
     up: (db) => {
       db.exec('ALTER TABLE requests ADD COLUMN cost_usd REAL')
+    },
+  },
+  {
+    version: 4,
+    description: 'rollups: cost_usd (sum of the rows\' costs) and with_cost (rows that had one) at every level',
+    up: (db) => {
+      // Rows stored before version 3 have no cost, so 0 is their exact sum: nothing to backfill.
+      for (const { name } of LEVELS) {
+        db.exec(`ALTER TABLE rollup_${name} ADD COLUMN cost_usd REAL NOT NULL DEFAULT 0`)
+        db.exec(`ALTER TABLE rollup_${name} ADD COLUMN with_cost INTEGER NOT NULL DEFAULT 0`)
+      }
     },
   },
 ]

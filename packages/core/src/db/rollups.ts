@@ -81,6 +81,8 @@ interface Group {
   tokens: Record<(typeof TOKENS)[number], number>
   with_usage: number
   estimated: number
+  cost_usd: number
+  with_cost: number
   last_ts: number
 }
 
@@ -114,18 +116,20 @@ export function mergeHistBlobs(a: Uint8Array | null, b: Uint8Array | null): Buff
 /** Returns the function the request store calls with each batch, inside its transaction. */
 export function createRollupWriter(db: Database.Database): (rows: readonly RequestRow[]) => void {
   db.function('hist_merge', { deterministic: true }, (a: unknown, b: unknown) => mergeHistBlobs(a as Uint8Array | null, b as Uint8Array | null))
+  // Cost columns arrive with migration 4; migration 2's backfill runs this writer before they exist.
+  const COST = db.prepare("SELECT 1 FROM pragma_table_info('rollup_minute') WHERE name = 'cost_usd'").get() !== undefined ? ['cost_usd', 'with_cost'] : []
 
   const upserts = LEVELS.map(({ name }) => {
     const cols = [
       'bucket', 'model', 'stream', 'outcome', 'status_code', 'requests',
       ...MEASURES.flatMap((m) => [`${m}_n`, `${m}_sum`, `${m}_max`, `${m}_hist`]),
-      ...TOKENS, 'with_usage', 'estimated', 'last_ts',
+      ...TOKENS, 'with_usage', 'estimated', ...COST, 'last_ts',
     ]
     const add = (c: string) => `${c} = ${c} + excluded.${c}`
     const rollup = db.prepare(`
       INSERT INTO rollup_${name} (${cols.join(', ')}) VALUES (${cols.map((c) => '@' + c).join(', ')})
       ON CONFLICT (bucket, model, stream, outcome, status_code) DO UPDATE SET
-        ${['requests', ...MEASURES.flatMap((m) => [`${m}_n`, `${m}_sum`]), ...TOKENS, 'with_usage', 'estimated'].map(add).join(', ')},
+        ${['requests', ...MEASURES.flatMap((m) => [`${m}_n`, `${m}_sum`]), ...TOKENS, 'with_usage', 'estimated', ...COST].map(add).join(', ')},
         ${MEASURES.map((m) => `${m}_max = max(coalesce(${m}_max, excluded.${m}_max), coalesce(excluded.${m}_max, ${m}_max)), ${m}_hist = hist_merge(${m}_hist, excluded.${m}_hist)`).join(',\n        ')},
         last_ts = max(last_ts, excluded.last_ts)`)
     const users = USER_LEVELS.includes(name)
@@ -161,7 +165,7 @@ export function createRollupWriter(db: Database.Database): (rows: readonly Reque
             bucket, model, stream, outcome: row.outcome, status_code: status, requests: 0,
             measures: Object.fromEntries(MEASURES.map((m) => [m, { n: 0, sum: 0, max: null, hist: new LogHistogram() }])) as Group['measures'],
             tokens: Object.fromEntries(TOKENS.map((t) => [t, 0])) as Group['tokens'],
-            with_usage: 0, estimated: 0, last_ts: row.ts,
+            with_usage: 0, estimated: 0, cost_usd: 0, with_cost: 0, last_ts: row.ts,
           }
           groups.set(key, g)
         }
@@ -180,6 +184,10 @@ export function createRollupWriter(db: Database.Database): (rows: readonly Reque
         for (const t of TOKENS) g.tokens[t] += row[t] ?? 0
         if (row.completion_tokens !== null && !row.tokens_estimated) g.with_usage++
         if (row.tokens_estimated) g.estimated++
+        if (row.cost_usd != null) {
+          g.cost_usd += row.cost_usd
+          g.with_cost++
+        }
         if (row.user && s.users) {
           const uk = `${bucket}\u0000${row.user}\u0000${model}\u0000${stream}`
           users.set(uk, (users.get(uk) ?? 0) + 1)
@@ -203,6 +211,7 @@ export function createRollupWriter(db: Database.Database): (rows: readonly Reque
           bucket: g.bucket, model: g.model, stream: g.stream, outcome: g.outcome, status_code: g.status_code,
           requests: g.requests, with_usage: g.with_usage, estimated: g.estimated, last_ts: g.last_ts, ...g.tokens,
         }
+        if (COST.length) Object.assign(params, { cost_usd: g.cost_usd, with_cost: g.with_cost })
         for (const m of MEASURES) {
           const acc = g.measures[m]
           params[`${m}_n`] = acc.n
