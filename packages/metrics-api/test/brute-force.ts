@@ -32,6 +32,8 @@ export function bruteSummary(rows: RequestRow[], start: number, end: number, f: 
     tps: stats(values((r) => r.output_tps)),
     prompt: inWindow.reduce((n, r) => n + (r.prompt_tokens ?? 0), 0),
     completion: inWindow.reduce((n, r) => n + (r.completion_tokens ?? 0), 0),
+    cost: inWindow.reduce((n, r) => n + (r.cost_usd ?? 0), 0),
+    withCost: inWindow.filter((r) => r.cost_usd !== null).length,
     rows: inWindow,
   }
 }

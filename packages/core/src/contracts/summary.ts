@@ -13,6 +13,8 @@ export const ModelSummary = z.object({
   prompt_tokens: z.number().int(),
   completion_tokens: z.number().int(),
   total_tokens: z.number().int(),
+  /** Sum of the model's row costs in US dollars; null when none of its requests had a price. */
+  cost_usd: z.number().nullable(),
 })
 export type ModelSummary = z.infer<typeof ModelSummary>
 
@@ -49,6 +51,11 @@ export const Summary = z.object({
     reasoning: z.number().int(),
     requests_with_usage: z.number().int(),
     estimated: z.number().int(),
+  }),
+  /** Estimated spend: the sum of `cost_usd` over the requests that have one (null when none has). */
+  cost: z.object({
+    usd: z.number().nullable(),
+    requests_with_cost: z.number().int(),
   }),
   by_model: z.array(ModelSummary),
   errors: z.array(ErrorSummary),

@@ -42,24 +42,28 @@ export class MeasureAgg {
   }
 }
 
+/** Dollars to a billionth of a cent: float noise off. */
+export const roundUsd = (v: number) => Math.round(v * 1e11) / 1e11
+
 export const round = (v: number | null): number | null => (v === null ? null : Math.round(v * 1000) / 1000)
 
 /** A raw row as the queries select it (SQLite integers for booleans). */
 export type RawRow = Pick<
   RequestRow,
   'ts' | 'model' | 'model_requested' | 'outcome' | 'status_code' | 'total_ms' | 'ttft_ms' | 'tpot_ms' | 'output_tps' |
-  'prompt_tokens' | 'completion_tokens' | 'total_tokens' | 'cached_tokens' | 'reasoning_tokens' | 'user' | 'error_type' | 'error_message'
+  'prompt_tokens' | 'completion_tokens' | 'total_tokens' | 'cached_tokens' | 'reasoning_tokens' | 'user' | 'error_type' | 'error_message' |
+  'cost_usd'
 > & { stream: number; tokens_estimated: number }
 
 export const RAW_COLUMNS =
   'ts, model, model_requested, stream, outcome, status_code, total_ms, ttft_ms, tpot_ms, output_tps, prompt_tokens, ' +
-  'completion_tokens, total_tokens, cached_tokens, reasoning_tokens, tokens_estimated, user, error_type, error_message'
+  'completion_tokens, total_tokens, cached_tokens, reasoning_tokens, tokens_estimated, user, error_type, error_message, cost_usd'
 
 /** A rollup row as stored (see core/src/db/rollups.ts). */
 export type RollupRow = {
   bucket: number; model: string; stream: number; outcome: Outcome; status_code: number; requests: number
   prompt_tokens: number; completion_tokens: number; total_tokens: number; cached_tokens: number; reasoning_tokens: number
-  with_usage: number; estimated: number; last_ts: number
+  with_usage: number; estimated: number; last_ts: number; cost_usd: number; with_cost: number
 } & Record<`${Measure}_n`, number> & Record<`${Measure}_sum`, number> & Record<`${Measure}_max`, number | null> & Record<`${Measure}_hist`, Uint8Array | null>
 
 const MEASURES: Measure[] = ['latency', 'ttft', 'tpot', 'tps']
@@ -72,6 +76,12 @@ export class Agg {
   readonly outcomes = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>
   readonly measures: Record<Measure, MeasureAgg>
   readonly tokens = { prompt: 0, completion: 0, total: 0, cached: 0, reasoning: 0, requests_with_usage: 0, estimated: 0 }
+  readonly cost = { usd: 0, requests: 0 }
+
+  /** Total cost in US dollars, or null when no request had a price. */
+  costUsd(): number | null {
+    return this.cost.requests ? roundUsd(this.cost.usd) : null
+  }
 
   /** `hists`: the measures whose percentiles are needed (the rest keep count, sum and max only). */
   constructor(hists: readonly Measure[] = MEASURES) {
@@ -93,6 +103,10 @@ export class Agg {
     t.reasoning += r.reasoning_tokens ?? 0
     if (r.completion_tokens !== null && !r.tokens_estimated) t.requests_with_usage++
     if (r.tokens_estimated) t.estimated++
+    if (r.cost_usd !== null) {
+      this.cost.usd += r.cost_usd
+      this.cost.requests++
+    }
   }
 
   addRollup(r: RollupRow): void {
@@ -109,6 +123,8 @@ export class Agg {
     t.reasoning += r.reasoning_tokens
     t.requests_with_usage += r.with_usage
     t.estimated += r.estimated
+    this.cost.usd += r.cost_usd
+    this.cost.requests += r.with_cost
   }
 
   get failed(): number {

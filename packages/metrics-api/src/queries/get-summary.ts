@@ -76,6 +76,7 @@ export function getSummary(db: Database.Database | null, f: FilterQuery, now = D
         prompt_tokens: a.tokens.prompt,
         completion_tokens: a.tokens.completion,
         total_tokens: a.tokens.total,
+        cost_usd: a.costUsd(),
       }
     })
 
@@ -94,6 +95,7 @@ export function getSummary(db: Database.Database | null, f: FilterQuery, now = D
     tpot_ms: all.measures.tpot.stats(),
     output_tps: all.measures.tps.stats(),
     tokens: { ...all.tokens },
+    cost: { usd: all.costUsd(), requests_with_cost: all.cost.requests },
     by_model: byModel,
     errors: [...errors.values()].sort((a, b) => b.count - a.count || b.lastTs - a.lastTs).map(({ lastTs: _, ...e }) => e),
     top_users: [...users.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, TOP_USERS).map(([user, requests]) => ({ user, requests })),

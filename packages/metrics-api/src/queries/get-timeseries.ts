@@ -19,7 +19,7 @@ const AUTO_MIN = 60
 const SERIES_COLUMNS =
   'bucket, model, stream, outcome, status_code, requests, latency_n, latency_sum, latency_max, latency_hist, ttft_n, ttft_sum, ' +
   'ttft_max, ttft_hist, tpot_n, tpot_sum, tpot_max, NULL AS tpot_hist, tps_n, tps_sum, tps_max, NULL AS tps_hist, prompt_tokens, ' +
-  'completion_tokens, total_tokens, cached_tokens, reasoning_tokens, with_usage, estimated, last_ts'
+  'completion_tokens, total_tokens, cached_tokens, reasoning_tokens, with_usage, estimated, cost_usd, with_cost, last_ts'
 
 export class TooManyBuckets extends Error {
   constructor(readonly points: number) {
@@ -73,6 +73,7 @@ export function getTimeseries(db: Database.Database | null, f: FilterQuery & { b
         output_tps_avg: round(a.measures.tps.avg()),
         prompt_tokens: a.tokens.prompt,
         completion_tokens: a.tokens.completion,
+        cost_usd: a.costUsd() ?? 0,
       }
     }),
   }

@@ -37,6 +37,7 @@ export function renderPrometheus(db: Database.Database | null): string {
   const rows = db ? (prepare(db, 'SELECT * FROM rollup_day').all() as RollupRow[]) : []
   const requests = new Map<string, number>()
   const tokens = new Map<string, number>()
+  const cost = new Map<string, number>()
   const hists = new Map<string, { hist: LogHistogram; sum: number; n: number }>()
   for (const r of rows) {
     const model = escape(r.model)
@@ -46,6 +47,7 @@ export function renderPrometheus(db: Database.Database | null): string {
       const tk = `model="${model}",type="${type}"`
       tokens.set(tk, (tokens.get(tk) ?? 0) + v)
     }
+    if (r.with_cost) cost.set(model, (cost.get(model) ?? 0) + r.cost_usd)
     for (const h of HISTOGRAMS) {
       const n = r[`${h.measure}_n`]
       if (!n) continue
@@ -65,6 +67,9 @@ export function renderPrometheus(db: Database.Database | null): string {
   out.push('# HELP llm_proxy_tokens_total Tokens reported by the backend (gen_ai.client.token.usage), by model and type.')
   out.push('# TYPE llm_proxy_tokens_total counter')
   for (const [k, v] of [...tokens].sort()) out.push(`llm_proxy_tokens_total{${k}} ${v}`)
+  out.push('# HELP llm_proxy_cost_usd_total Estimated cost in US dollars of the requests that had a price (PRICES_FILE or the bundled table), by model.')
+  out.push('# TYPE llm_proxy_cost_usd_total counter')
+  for (const [m, v] of [...cost].sort()) out.push(`llm_proxy_cost_usd_total{model="${m}"} ${String(Math.round(v * 1e9) / 1e9)}`)
   for (const h of HISTOGRAMS) {
     out.push(`# HELP ${h.name} ${h.help}`)
     out.push(`# TYPE ${h.name} histogram`)
