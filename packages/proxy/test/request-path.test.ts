@@ -93,6 +93,32 @@ describe('a backend that compresses anyway: the row is exact, the client gets th
     expect(await stack.rows.next()).toMatchObject({ outcome: 'success', completion_tokens: 4, tokens_estimated: false })
   })
 
+  test('a client that leaves a compressed stream: one cancelled row, with what was decoded so far', async () => {
+    stack = await startStack({ mock: { tokensPerSecond: 20, answerTokens: 1000 } })
+    const aborted = once(stack.backend!.events, 'aborted')
+    const req = request(`${stack.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-mock-content-encoding': 'gzip' } })
+    req.end(JSON.stringify({ model, max_tokens: 2000, stream: true, messages: [{ role: 'user', content: 'hi' }] }))
+    const [res] = await once(req, 'response')
+    const { createGunzip } = await import('node:zlib')
+    const gunzip = createGunzip()
+    res.pipe(gunzip)
+    let text = ''
+    for await (const c of gunzip) {
+      text += c
+      if ((text.match(/^event: content_block_delta$/gm) ?? []).length >= 6) break
+    }
+    req.destroy()
+    await aborted
+    const row = await stack.rows.next()
+    expect(row).toMatchObject({ endpoint: '/v1/messages', outcome: 'cancelled', status_code: 200 })
+    expect(row.ttft_ms).not.toBeNull()
+    // Counted from the stream: message_start's output_tokens (1) is not the answer's count.
+    expect(row.completion_tokens).toBeGreaterThanOrEqual(6)
+    expect(row.tokens_estimated).toBe(true)
+    expect(row.cost_usd).toBeNull()
+    expect(stack.stored()).toHaveLength(1)
+  })
+
   test('garbage under content-encoding: gzip still yields exactly one row, and the client its bytes', async () => {
     const up = await startScriptedUpstream((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' })

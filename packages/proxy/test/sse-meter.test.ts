@@ -137,6 +137,13 @@ describe('SseMeter, Anthropic Messages', () => {
     expect(meter.firstOutputAt).toBe(5)
   })
 
+  test('before any message_delta, output tokens are not known (message_start has a count so far)', () => {
+    const meter = new SseMeter(false, 'anthropic')
+    meter.push(Buffer.from(start + delta('a') + delta('b')), 1)
+    expect(meter.usage).toMatchObject({ promptTokens: 20, completionTokens: null, totalTokens: null, cachedTokens: 6 })
+    expect(meter.outputEvents).toBe(2)
+  })
+
   test('an error event (overloaded_error) is recorded', () => {
     const meter = new SseMeter(false, 'anthropic')
     meter.push(Buffer.from(start + ev('error', { error: { type: 'overloaded_error', message: 'Overloaded' } })), 1)

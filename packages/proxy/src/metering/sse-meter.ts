@@ -34,6 +34,7 @@ export class SseMeter {
 
   private tail: Buffer | null = null
   private anthropicUsage: AnthropicUsage | null = null
+  private anthropicDelta = false
 
   constructor(
     private readonly stripUsageChunk: boolean,
@@ -223,11 +224,19 @@ export class SseMeter {
       if (typeof m?.model === 'string' && m.model) this.model = m.model
       this.anthropicUsage = mergeAnthropicUsage(this.anthropicUsage, m?.usage)
     } else if (type === 'message_delta') {
+      this.anthropicDelta = true
       this.anthropicUsage = mergeAnthropicUsage(this.anthropicUsage, e.usage)
       const reason = str(e.delta?.stop_reason)
       if (reason !== null) this.finishReason = reason
     } else return
-    this.usage = anthropicToUsage(this.anthropicUsage)
+    const usage = anthropicToUsage(this.anthropicUsage)
+    // message_start's output_tokens (usually 1) is a count so far, not the answer's: until a
+    // message_delta reports it, output is counted from the stream (and marked estimated).
+    if (usage !== null && !this.anthropicDelta) {
+      usage.completionTokens = null
+      usage.totalTokens = null
+    }
+    this.usage = usage
   }
 }
 
