@@ -146,6 +146,7 @@ describe('rollups agree with the rows', () => {
         completion_tokens: Math.floor(rand() * 500),
         user: rand() < 0.5 ? ['u1', 'u2', 'u3', 'u4'][Math.floor(rand() * 4)] : null,
         cost_usd: rand() < 0.3 ? null : Math.round(rand() * 1e6) / 1e8,
+        endpoint: ['/v1/chat/completions', '/v1/responses', '/v1/messages'][Math.floor(rand() * 3)],
       })
     })
   }
@@ -160,7 +161,7 @@ describe('rollups agree with the rows', () => {
       [T + 17 * MIN + 5, T + 18 * MIN + 30_000],
       [T, T + DAY],
     ]
-    const filters: Record<string, string | boolean>[] = [{}, { model: 'm2' }, { stream: true }, { model: 'm1', stream: false }, { outcome: 'cancelled' }, { user: 'u3' }]
+    const filters: Record<string, string | boolean>[] = [{}, { model: 'm2' }, { stream: true }, { model: 'm1', stream: false }, { outcome: 'cancelled' }, { user: 'u3' }, { endpoint: '/v1/messages' }, { endpoint: '/v1/responses', outcome: 'success' }]
     for (const [start, end] of windows) {
       for (const f of filters) {
         const qs = new URLSearchParams({ start: String(start), end: String(end), ...Object.fromEntries(Object.entries(f).map(([k, v]) => [k, String(v)])) })

@@ -47,6 +47,10 @@ describe('GET /metrics/requests', () => {
     const page = RequestsPage.parse((await s.get('/metrics/requests?model=special')).body)
     expect(page.data.map((r) => r.id)).toEqual([target.id])
     expect((await s.get('/metrics/requests?user=dave')).body.data).toHaveLength(1)
+    expect((await s.get('/metrics/requests?endpoint=/v1/messages')).body.data.map((r: { id: string }) => r.id)).toEqual([target.id])
+    const bad = await s.get('/metrics/requests?endpoint=messages')
+    expect(bad.status).toBe(400)
+    expect(bad.body.error.param).toBe('endpoint')
     expect((await s.get('/metrics/requests?limit=2')).body.data).toHaveLength(2)
     expect((await s.get(`/metrics/requests?start=${T + 1}&end=${T + 2}`)).body.data).toHaveLength(1)
 

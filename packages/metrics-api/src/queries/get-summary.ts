@@ -52,8 +52,8 @@ export function getSummary(db: Database.Database | null, f: FilterQuery, now = D
         `SELECT user, count(*) AS n FROM requests WHERE ts >= @from AND ts < @to AND user IS NOT NULL` +
           `${f.model !== undefined ? " AND coalesce(model, model_requested, '') = @model" : ''}` +
           `${f.stream !== undefined ? ' AND stream = @stream' : ''}${f.outcome !== undefined ? ' AND outcome = @outcome' : ''}` +
-          `${f.user !== undefined ? ' AND user = @user' : ''} GROUP BY user`,
-      ).all({ from: w.start, to: w.end, model: f.model, stream: f.stream === undefined ? undefined : f.stream ? 1 : 0, outcome: f.outcome, user: f.user }) as { user: string; n: number }[]
+          `${f.user !== undefined ? ' AND user = @user' : ''}${f.endpoint !== undefined ? ' AND endpoint = @endpoint' : ''} GROUP BY user`,
+      ).all({ from: w.start, to: w.end, model: f.model, stream: f.stream === undefined ? undefined : f.stream ? 1 : 0, outcome: f.outcome, user: f.user, endpoint: f.endpoint }) as { user: string; n: number }[]
       for (const r of rows) users.set(r.user, r.n)
     }
   }

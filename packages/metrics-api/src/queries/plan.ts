@@ -50,6 +50,10 @@ export function filterSql(f: FilterQuery): { raw: string; rollup: string; users:
     raw.push('user = @user')
     params.user = f.user
   }
+  if (f.endpoint !== undefined) {
+    raw.push('endpoint = @endpoint')
+    params.endpoint = f.endpoint
+  }
   const and = (parts: string[]) => parts.map((p) => ` AND ${p}`).join('')
   return { raw: and(raw), rollup: and(rollup), users: and(users), params }
 }

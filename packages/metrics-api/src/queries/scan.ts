@@ -31,12 +31,13 @@ function prepare(db: Database.Database, sql: string): Database.Statement {
 /**
  * Reads [start, end) through the rollups where they can answer, raw rows elsewhere; `coarsest`
  * limits the rollup level (a time series in 5-minute buckets reads minute rollups at most).
- * A `user` filter reads raw rows only: rollups are not kept per user. User rollups carry model and
+ * A `user` or `endpoint` filter reads raw rows only: rollups are not kept per user or endpoint. User rollups carry model and
  * stream but no outcome, so callers that filter on outcome must not ask for `user` (see get-summary.ts).
  */
 export function scan(db: Database.Database, f: FilterQuery, start: number, end: number, visit: Visitor, coarsest = LEVELS.length - 1): void {
   const sql = filterSql(f)
-  const segments = f.user !== undefined ? [{ source: 'raw' as const, from: start, to: end }] : planSegments(start, end, coarsest)
+  // Rollups are kept per model, stream, outcome and status: a user or endpoint filter reads raw rows.
+  const segments = f.user !== undefined || f.endpoint !== undefined ? [{ source: 'raw' as const, from: start, to: end }] : planSegments(start, end, coarsest)
   for (const seg of segments) {
     const params = { ...sql.params, from: seg.from, to: seg.to }
     if (seg.source === 'raw') {
