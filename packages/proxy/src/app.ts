@@ -1,10 +1,15 @@
 import { METERED_ENDPOINTS, type ProxyConfig, type RequestRow } from '@llm-proxy/core'
+import type { RowSink } from '@llm-proxy/storage'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { Socket } from 'node:net'
 import type { Dispatcher } from 'undici'
-import { ProxyError, errorBody, methodNotAllowed, toProxyError, unknownUrl } from './errors.js'
+import { ProxyError, bodyTimeout, clientErrorBody, errorBody, methodNotAllowed, toProxyError, unknownUrl } from './errors.js'
+import { redactUrl } from './log-redaction.js'
 import { Exchange, type Pricer } from './metering/exchange.js'
 import { createPricer } from './metering/pricing.js'
-import { createRowWriter, type RowSink, type RowWriter } from './recording/row-writer.js'
+import { createRowWriter, type RowWriter } from './recording/row-writer.js'
+import type { KeyGuard, LiveKey } from './keys/guard.js'
+import { presentedSecret } from './keys/secrets.js'
 import { meteredRoute } from './routes/metered.js'
 import { passthroughRoute } from './routes/passthrough.js'
 import { createBackendDispatcher } from './upstream/dispatcher.js'
@@ -12,12 +17,12 @@ import { createBackendDispatcher } from './upstream/dispatcher.js'
 export type ProxyAppConfig = Pick<
   ProxyConfig,
   'backendUrl' | 'backendApiKey' | 'bodyLimit' | 'streamUsage' | 'connectTimeoutMs' | 'headersTimeoutMs' | 'idleTimeoutMs' | 'trustProxy'
-> & Partial<Pick<ProxyConfig, 'prices'>>
+> & Partial<Pick<ProxyConfig, 'bodyTimeoutMs' | 'prices'>>
 
 export interface ProxyOptions {
   config: ProxyAppConfig
-  /** Where rows are written in batches (createRequestStore(openWriterDb(file)) in production). */
-  store: RowSink
+  /** Where rows are written in batches (openRowSink() in production; the caller closes it). */
+  sink: Pick<RowSink, 'insertBatch'>
   /** Injected in tests; otherwise one pooled keep-alive dispatcher for the backend. */
   dispatcher?: Dispatcher
   logger?: FastifyServerOptions['logger'] | FastifyBaseLogger
@@ -25,6 +30,8 @@ export interface ProxyOptions {
   pricer?: Pricer | null
   /** Called for each row as it is queued. */
   onRecorded?: (row: RequestRow) => void
+  /** AUTH_MODE=keys: the keys in memory and their limits (started by the caller). */
+  keyGuard?: KeyGuard
   /** Row batching; defaults suit production. */
   batchSize?: number
   flushIntervalMs?: number
@@ -38,6 +45,9 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     exchange: Exchange | null
+    /** The proxy key of the request (AUTH_MODE=keys), once authenticated. */
+    key: LiveKey | null
+    rateHeaders: Record<string, string> | null
   }
 }
 
@@ -50,9 +60,9 @@ export function splitBackendUrl(backendUrl: string): { origin: string; basePath:
 }
 
 /** Every path the proxy serves, with its methods; other methods on these paths get a 405. */
-function allowedMethods(path: string): readonly string[] | null {
+function allowedMethods(path: string, keys: boolean): readonly string[] | null {
   if ((METERED_ENDPOINTS as readonly string[]).includes(path)) return ['POST']
-  if (path === '/v1/models' || path.startsWith('/v1/models/') || path === '/health') return ['GET', 'HEAD']
+  if (path === '/v1/models' || path.startsWith('/v1/models/') || path === '/health' || (keys && path === '/v1/key')) return ['GET', 'HEAD']
   return null
 }
 
@@ -79,89 +89,134 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
     trustProxy: config.trustProxy,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    // Bytes that are not HTTP (e.g. a body after a DELETE sent without a length) get an error in
-    // OpenAI's shape too, not Fastify's own; the connection is closed after it, as Node requires.
-    clientErrorHandler: (err: Error & { code?: string }, socket) => {
-      if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy(err)
-      const tooLarge = err.code === 'HPE_HEADER_OVERFLOW'
-      const status = tooLarge ? 431 : 400
-      const body = JSON.stringify(
-        new ProxyError(status, 'invalid_request_error', tooLarge ? 'headers_too_large' : 'bad_request', tooLarge ? 'The request headers are too large.' : 'The request is not valid HTTP.').toBody(),
-      )
-      socket.end(`HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+    // Node's own limit stays as a backstop behind BODY_TIMEOUT_MS, which answers in OpenAI's shape.
+    requestTimeout: (config.bodyTimeoutMs ?? 30_000) * 2,
+    clientErrorHandler(err: Error & { code?: string }, socket: Socket) {
+      // Node's HTTP parser refused the request (a bad chunk size, say): tell the client in OpenAI's
+      // shape, and the row of a metered request says what the client was told.
+      if (err.code === 'ECONNRESET' || socket.destroyed) return
+      const answer = clientErrorBody(err)
+      const ex = exchangeOfSocket.get(socket)
+      if (ex) {
+        ex.statusCode = answer.status
+        ex.responseBytes = answer.bytes.length
+        ex.fail('client_error', answer.code, answer.message)
+      }
+      if (socket.writable) socket.write(answer.bytes)
+      socket.destroy(err)
     },
     // A URL the router cannot decode (e.g. a lone `%`) gets the same 404 as any unknown URL.
     frameworkErrors: (err, request, reply) => {
       const status = err.code === 'FST_ERR_BAD_URL' ? 404 : 400
-      const error = status === 404 ? unknownUrl(request.method, request.url) : toProxyError(err, config.bodyLimit)
+      const error = status === 404 ? unknownUrl(request.method, redactUrl(request.url)) : toProxyError(err, config.bodyLimit)
       return (reply as unknown as FastifyReply).code(error.statusCode).send(errorBody(error, isAnthropicPath(request.url.split('?')[0])))
     },
   })
+  const exchangeOfSocket = new WeakMap<Socket, Exchange>()
 
   const { origin, basePath } = splitBackendUrl(config.backendUrl)
   const ownsDispatcher = !options.dispatcher
   const dispatcher = options.dispatcher ?? createBackendDispatcher(origin, config)
   const rows = createRowWriter({
-    sink: options.store,
+    sink: options.sink,
     logger: app.log,
     onRecorded: options.onRecorded,
     batchSize: options.batchSize,
     flushIntervalMs: options.flushIntervalMs,
   })
   const aborters = new Set<() => void>()
-  const inflight = new Set<Promise<void>>()
+  /** Metered requests in flight, each with a promise that settles once its row is recorded. */
+  const inflight = new Map<Exchange, Promise<void>>()
 
   app.decorate('rows', rows)
   app.decorateRequest('exchange', null)
+  app.decorateRequest('key', null)
+  app.decorateRequest('rateHeaders', null)
   app.decorate('drain', async (timeoutMs: number) => {
     if (inflight.size > 0) {
       let timer: NodeJS.Timeout | undefined
       const timeout = new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))
-      await Promise.race([Promise.allSettled([...inflight]), timeout])
+      await Promise.race([Promise.allSettled([...inflight.values()]), timeout])
       clearTimeout(timer)
     }
+    if (inflight.size === 0) return
+    // Whatever is still running is cut now, whatever the client does (a body trickling in included);
+    // each cut request still gets its row, marked proxy_shutdown.
+    for (const ex of inflight.keys()) ex.fail('network_error', 'proxy_shutdown', 'The proxy shut down before the request finished.')
     for (const abort of [...aborters]) abort()
-    await Promise.allSettled([...inflight])
+    app.server.closeAllConnections()
+    await Promise.allSettled([...inflight.values()])
   })
 
   // The body is kept as bytes: it is forwarded unchanged, and parsed once by the route.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
 
+  // A body that trickles in is cut at BODY_TIMEOUT_MS with a 408 (and its row).
+  const bodyTimeoutMs = config.bodyTimeoutMs ?? 30_000
+  app.addHook('preParsing', (request, _reply, payload, done) => {
+    if (request.exchange) {
+      const socket = request.raw.socket
+      exchangeOfSocket.set(socket, request.exchange)
+      request.raw.once('close', () => exchangeOfSocket.delete(socket))
+    }
+    // An error on the body stream ends parsing with a 408 (destroying it would reset the socket
+    // before the client hears why); the connection is closed after the answer.
+    const timer = setTimeout(() => {
+      payload.pause()
+      payload.emit('error', bodyTimeout(bodyTimeoutMs))
+    }, bodyTimeoutMs)
+    const clear = () => clearTimeout(timer)
+    payload.once('end', clear).once('close', clear).once('error', clear)
+    done(null, payload)
+  })
+
   app.setErrorHandler((err: Error, request, reply) => {
     const error = toProxyError(err, config.bodyLimit)
     if (error.statusCode >= 500) request.log.error({ err }, 'request failed')
     // Failures talking to the backend were already recorded as network errors; the first reason wins.
     request.exchange?.fail(error.statusCode >= 500 ? 'backend_error' : 'client_error', error.code, error.message)
+    if (error.statusCode === 408) reply.header('connection', 'close')
     return reply.code(error.statusCode).send(errorBody(error, request.exchange?.protocol === 'anthropic'))
   })
   // Unknown paths get a 404 and known paths asked with another method a 405 with `Allow`, in the
   // shape of the path's protocol; neither is a row (nothing was metered).
   app.setNotFoundHandler((request, reply) => {
     const path = routedPath(request.url)
-    const allow = allowedMethods(path)
+    const allow = allowedMethods(path, options.keyGuard !== undefined)
     const anthropic = isAnthropicPath(path)
     if (allow !== null) {
       return reply.code(405).header('allow', allow.join(', ')).send(errorBody(methodNotAllowed(request.method, path, allow), anthropic))
     }
-    return reply.code(404).send(errorBody(unknownUrl(request.method, request.url), anthropic))
+    return reply.code(404).send(errorBody(unknownUrl(request.method, redactUrl(request.url)), anthropic))
   })
 
   // Unmetered requests get their log line here; metered ones when their row is made.
   app.addHook('onResponse', (request, reply, done) => {
-    if (!request.exchange && request.url !== '/health') request.log.info({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request completed')
+    if (!request.exchange && request.url !== '/health') request.log.info({ method: request.method, url: redactUrl(request.url), statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request completed')
     done()
   })
 
   const pricer = options.pricer === undefined ? createPricer(config.prices ?? []) : options.pricer
   const forwardDeps = { dispatcher, basePath, backendApiKey: config.backendApiKey, aborters }
+  const guard = options.keyGuard ?? null
   for (const endpoint of METERED_ENDPOINTS) {
-    app.register(meteredRoute, { endpoint, streamUsage: config.streamUsage, forwardDeps, rows, inflight, pricer })
+    app.register(meteredRoute, { endpoint, streamUsage: config.streamUsage, forwardDeps, rows, inflight, guard, pricer })
   }
-  app.register(passthroughRoute, { forwardDeps })
+  app.register(passthroughRoute, { forwardDeps, guard })
+  if (guard) {
+    // A key holder reads their own key's limits and what is left of its budget; nothing else.
+    app.get('/v1/key', async (request) => {
+      const auth = guard.authenticate(presentedSecret(request.headers))
+      if ('error' in auth) throw auth.error
+      return guard.usage(auth.key)
+    })
+  }
   app.get('/health', async () => ({ status: 'ok' }))
 
   app.addHook('onClose', async () => {
+    // Rows of requests cut at shutdown are recorded as their sockets close: wait for them first.
+    await Promise.allSettled([...inflight.values()])
     await rows.close()
     if (ownsDispatcher) await dispatcher.close()
   })

@@ -40,7 +40,7 @@ describe('cost_usd from the bundled price table (@pydantic/genai-prices, offline
     const expected = ((prompt - 2) * rate.input + 2 * rate.cacheRead + 20 * rate.output) / 1e6
     expect(row.cost_usd).toBeCloseTo(expected, 12)
     expect(row.cost_usd).toBeGreaterThan(0)
-    expect(stack.stored()[0].cost_usd).toBe(row.cost_usd)
+    expect((await stack.stored())[0].cost_usd).toBe(row.cost_usd)
   })
 
   test('anthropic messages: cache reads and cache writes at their own rates', async () => {

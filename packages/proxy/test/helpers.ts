@@ -1,15 +1,19 @@
-import { createRequestStore, openWriterDb, type RequestRow } from '@llm-proxy/core'
+import type { RequestRow } from '@llm-proxy/core'
 import { startMockBackend, type MockBackend, type MockBackendOptions } from '@llm-proxy/mock-backend'
-import type Database from 'better-sqlite3'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { connectPg, createPgSink, createSqliteSink, type RowSink } from '@llm-proxy/storage'
+import Database from 'better-sqlite3'
+import { TEST_ENGINE, createTestDatabase } from '../../../tests/support/postgres.js'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import Anthropic from '@anthropic-ai/sdk'
 import OpenAI from 'openai'
 import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions'
 import { buildProxy, type ProxyAppConfig } from '../src/app.js'
+import { buildAdminApi } from '../src/keys/admin.js'
+import { KeyGuard } from '../src/keys/guard.js'
 import type { Pricer } from '../src/metering/exchange.js'
 
 export function testConfig(over: Partial<ProxyAppConfig> = {}): ProxyAppConfig {
@@ -65,28 +69,61 @@ export interface Stack {
   /** The official Anthropic SDK, pointed at the proxy. */
   anthropic: Anthropic
   rows: RowQueue
-  db: Database.Database
+  /** SQLite only: the file rows go to (the `-postgres` project stores in PostgreSQL instead). */
   dbFile: string
   app: ReturnType<typeof buildProxy>
-  /** Rows in SQLite, after flushing the queue. */
-  stored(): Record<string, unknown>[]
+  /** With `keys`: the admin API (its URL and token) and the guard. */
+  admin: { url: string; token: string; call: (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }> } | null
+  guard: KeyGuard | null
+  /** Rows in the store, after flushing the queue. */
+  stored(): Promise<Record<string, unknown>[]>
+  /** Everything the store holds, as text (the SQLite files' bytes, or every PostgreSQL table). */
+  dump(): Promise<string>
   close(): Promise<void>
 }
 
 export const CLIENT_KEY = 'sk-client-secret-0123456789'
 
 /** The real proxy on an ephemeral port, in front of the simulated backend (or `backendUrl`). */
-export async function startStack(
-  o: { mock?: MockBackendOptions; backendUrl?: string; config?: Partial<ProxyAppConfig>; pricer?: Pricer | null } = {},
-): Promise<Stack> {
+export const ADMIN_TOKEN = 'admin-token-0123456789abcdef0123456789'
+
+export async function startStack(o: {
+  mock?: MockBackendOptions
+  backendUrl?: string
+  config?: Partial<ProxyAppConfig>
+  /** AUTH_MODE=keys with the admin API; `now` pins the guard's clock. */
+  keys?: { now?: () => number; secretKey?: string }
+  /** Overrides the pricer (by default PRICES_FILE rules from the config, then the bundled table). */
+  pricer?: Pricer | null
+} = {}): Promise<Stack> {
   const backend = o.backendUrl ? null : await startMockBackend(o.mock)
   const tmp = tmpDir()
   const dbFile = join(tmp.dir, 'metrics.db')
-  const db = openWriterDb(dbFile)
+  const pg = TEST_ENGINE === 'postgres' ? await createTestDatabase() : null
+  const sink: RowSink = pg ? await createPgSink(pg.url) : await createSqliteSink({ file: dbFile })
+  // A second connection to read what the writer stored.
+  const read = pg ? pgRows(pg.url) : sqliteRows(dbFile)
   const rows = new RowQueue()
+  const guard = o.keys ? new KeyGuard(sink.keys, { syncMs: 100, now: o.keys.now, secretKey: o.keys.secretKey }) : null
+  await guard?.start()
+  const adminApp = guard ? buildAdminApi({ store: sink.keys, guard, token: ADMIN_TOKEN, secretKey: o.keys?.secretKey, now: o.keys?.now }) : null
+  let admin: Stack['admin'] = null
+  if (adminApp) {
+    await adminApp.listen({ host: '127.0.0.1', port: 0 })
+    const adminUrl = `http://127.0.0.1:${(adminApp.server.address() as AddressInfo).port}`
+    admin = {
+      url: adminUrl,
+      token: ADMIN_TOKEN,
+      async call(method, path, body) {
+        const res = await fetch(adminUrl + path, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined })
+        return { status: res.status, body: res.status === 204 ? null : await res.json() }
+      },
+    }
+  }
   const app = buildProxy({
     config: testConfig({ backendUrl: o.backendUrl ?? backend!.url, ...o.config }),
-    store: createRequestStore(db),
+    sink,
+    keyGuard: guard ?? undefined,
     onRecorded: rows.push,
     flushIntervalMs: 5,
     pricer: o.pricer,
@@ -96,17 +133,47 @@ export async function startStack(
   const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: CLIENT_KEY, maxRetries: 0 })
   const anthropic = new Anthropic({ baseURL: url, apiKey: CLIENT_KEY, maxRetries: 0 })
   return {
-    backend, url, client, anthropic, rows, db, dbFile, app,
-    stored() {
-      app.rows.flush()
-      return db.prepare('SELECT * FROM requests ORDER BY seq').all() as Record<string, unknown>[]
+    backend, url, client, anthropic, rows, dbFile, app, admin, guard,
+    async stored() {
+      await app.rows.flush()
+      return read.all()
+    },
+    async dump() {
+      await app.rows.flush()
+      return read.dump()
     },
     async close() {
       await app.close()
+      await adminApp?.close()
+      await guard?.stop()
       await backend?.close()
-      db.close()
+      await read.close()
+      await sink.close()
+      await pg?.drop()
       tmp.remove()
     },
+  }
+}
+
+function sqliteRows(file: string) {
+  const db = new Database(file, { readonly: true })
+  return {
+    all: async () => db.prepare('SELECT * FROM requests ORDER BY seq').all() as Record<string, unknown>[],
+    dump: async () => readdirSync(dirname(file)).map((f) => readFileSync(join(dirname(file), f)).toString('latin1')).join('\n'),
+    close: async () => db.close(),
+  }
+}
+
+function pgRows(url: string) {
+  const sql = connectPg(url, { max: 1 })
+  return {
+    all: async () => (await sql.unsafe('SELECT * FROM requests ORDER BY seq')) as unknown as Record<string, unknown>[],
+    async dump() {
+      const tables = await sql.unsafe<{ t: string }[]>("SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public'")
+      const parts = await Promise.all(tables.map(({ t }) => sql.unsafe<{ x: string }[]>(`SELECT coalesce(string_agg(r::text, E'\\n'), '') AS x FROM ${t} r`)))
+      return parts.map(([p]) => p.x).join('\n')
+    },
+    close: () => sql.end(),
   }
 }
 

@@ -203,6 +203,6 @@ describe('the proxy answers /v1/messages in Anthropic shape', () => {
     const body = (await res.json()) as any
     expectAnthropicError(body, 'invalid_request_error')
     expect(body.error.message).toMatch(/use POST/)
-    expect(stack.stored()).toHaveLength(0)
+    expect(await stack.stored()).toHaveLength(0)
   })
 })

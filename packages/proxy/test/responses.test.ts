@@ -39,7 +39,7 @@ describe('POST /v1/responses with the official openai SDK', () => {
     })
     expect(row.prompt_tokens).toBe(countPromptTokens({ input }))
     expect(row.output_tps).toBeCloseTo(12 / (row.total_ms / 1000), 1)
-    expect(stack.stored()).toHaveLength(1)
+    expect(await stack.stored()).toHaveLength(1)
     // Nothing is injected into a Responses request: there is no stream_options in this protocol.
     expect(stack.backend!.requests[0].body).toEqual({ model, input, user: 'alice' })
   })

@@ -20,8 +20,8 @@ const KPIS: Kpi[] = [
   { id: 'prompt', label: 'Prompt tokens', value: (s) => s.tokens.prompt, format: formatCount, higherIsBetter: null },
   { id: 'completion', label: 'Completion tokens', value: (s) => s.tokens.completion, format: formatCount, higherIsBetter: null },
   { id: 'errors', label: 'Errors', value: (s) => s.requests.failed, format: formatCount, higherIsBetter: false },
-  // Estimated from the requests whose model has a price; "—" when none has.
-  { id: 'cost', label: 'Est. cost', value: (s) => s.cost.usd, format: formatUsd, higherIsBetter: null },
+  // Estimated from the requests whose model has a price (PRICES_FILE or the bundled table).
+  { id: 'cost', label: 'Est. cost', value: (s) => s.cost_usd, format: formatUsd, higherIsBetter: null },
 ]
 
 export function KpiCards({ summary, previous }: { summary: Summary; previous: Summary | undefined }) {

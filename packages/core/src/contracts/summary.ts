@@ -13,8 +13,8 @@ export const ModelSummary = z.object({
   prompt_tokens: z.number().int(),
   completion_tokens: z.number().int(),
   total_tokens: z.number().int(),
-  /** Sum of the model's row costs in US dollars; null when none of its requests had a price. */
-  cost_usd: z.number().nullable(),
+  /** Sum of the model's row costs in US dollars (requests without a price add nothing). */
+  cost_usd: z.number(),
 })
 export type ModelSummary = z.infer<typeof ModelSummary>
 
@@ -26,6 +26,25 @@ export const ErrorSummary = z.object({
   last_message: z.string().nullable(),
 })
 export type ErrorSummary = z.infer<typeof ErrorSummary>
+
+/** One proxy key's share of the window (requests made without a key are not listed). */
+export const KeySummary = z.object({
+  key_id: z.string(),
+  /** The key's name, or null when the key was deleted since. */
+  key_name: z.string().nullable(),
+  requests: z.number().int(),
+  failed: z.number().int(),
+  success_rate: z.number().nullable(),
+  latency_p50_ms: z.number().nullable(),
+  latency_p95_ms: z.number().nullable(),
+  ttft_p50_ms: z.number().nullable(),
+  ttft_p95_ms: z.number().nullable(),
+  prompt_tokens: z.number().int(),
+  completion_tokens: z.number().int(),
+  total_tokens: z.number().int(),
+  cost_usd: z.number(),
+})
+export type KeySummary = z.infer<typeof KeySummary>
 
 /** `GET /metrics`: one summary of the window. */
 export const Summary = z.object({
@@ -52,12 +71,10 @@ export const Summary = z.object({
     requests_with_usage: z.number().int(),
     estimated: z.number().int(),
   }),
-  /** Estimated spend: the sum of `cost_usd` over the requests that have one (null when none has). */
-  cost: z.object({
-    usd: z.number().nullable(),
-    requests_with_cost: z.number().int(),
-  }),
+  /** Estimated spend in US dollars: the sum of `cost_usd` over the requests that have one. */
+  cost_usd: z.number(),
   by_model: z.array(ModelSummary),
+  by_key: z.array(KeySummary),
   errors: z.array(ErrorSummary),
   top_users: z.array(z.object({ user: z.string(), requests: z.number().int() })),
 })

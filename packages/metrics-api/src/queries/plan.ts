@@ -47,12 +47,18 @@ export function filterSql(f: FilterQuery): { raw: string; rollup: string; users:
     params.outcome = f.outcome
   }
   if (f.user !== undefined) {
-    raw.push('user = @user')
+    raw.push('"user" = @user')
     params.user = f.user
   }
   if (f.endpoint !== undefined) {
     raw.push('endpoint = @endpoint')
     params.endpoint = f.endpoint
+  }
+  if (f.key !== undefined) {
+    raw.push('key_id = @key')
+    rollup.push('key_id = @key')
+    users.push('key_id = @key')
+    params.key = f.key
   }
   const and = (parts: string[]) => parts.map((p) => ` AND ${p}`).join('')
   return { raw: and(raw), rollup: and(rollup), users: and(users), params }

@@ -40,6 +40,10 @@ export class Exchange {
   responseBytes = 0
   statusCode: number | null = null
   clientGone = false
+  /** Metered requests already in flight when this one arrived (saturation view). */
+  inflight: number | null = null
+  /** The proxy key it came with (AUTH_MODE=keys). */
+  keyId: string | null = null
   private failure: Failure | null = null
   /** Set while the proxy's copy of a compressed response is still being decoded; the row waits for it. */
   decoding: Promise<void> | null = null
@@ -128,7 +132,8 @@ export class Exchange {
       output_tps: round(outputTokensPerSecond(sse !== null, { ttftMs: ttft, ttltMs: ttlt, totalMs }, completion)),
       prompt_tokens: usage?.promptTokens ?? null,
       completion_tokens: completion,
-      total_tokens: usage?.totalTokens ?? (usage?.promptTokens != null && completion !== null ? usage.promptTokens + completion : null),
+      // Always prompt + completion, so totals add up whatever a backend reports (or leaves out).
+      total_tokens: usage?.promptTokens != null || completion !== null ? (usage?.promptTokens ?? 0) + (completion ?? 0) : null,
       cached_tokens: usage?.cachedTokens ?? null,
       reasoning_tokens: usage?.reasoningTokens ?? null,
       tokens_estimated: estimated,
@@ -138,8 +143,10 @@ export class Exchange {
       chunk_count: sse?.dataEvents ?? null,
       request_bytes: this.requestBytes,
       response_bytes: this.responseBytes,
-      key_id: null,
+      key_id: this.keyId,
       cost_usd: cost,
+      overhead_ms: null,
+      inflight: this.inflight,
     }
   }
 

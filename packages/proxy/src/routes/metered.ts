@@ -1,6 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { performance } from 'node:perf_hooks'
-import { invalidJson, notAnObject } from '../errors.js'
+import { ProxyError, invalidJson, notAnObject } from '../errors.js'
+import type { KeyGuard, Refusal } from '../keys/guard.js'
+import { presentedSecret } from '../keys/secrets.js'
 import { Exchange, type Pricer } from '../metering/exchange.js'
 import type { RowWriter } from '../recording/row-writer.js'
 import { forward, queryOf, type ForwardDeps } from '../upstream/forward.js'
@@ -11,9 +13,13 @@ export interface MeteredRouteOptions {
   forwardDeps: ForwardDeps
   rows: RowWriter
   /** Settles when each in-flight request has its row; awaited at shutdown. */
-  inflight: Set<Promise<void>>
+  inflight: Map<Exchange, Promise<void>>
+  /** AUTH_MODE=keys: every request needs a proxy key within its limits. */
+  guard: KeyGuard | null
   pricer: Pricer | null
 }
+
+const isRefusal = (v: object): v is Refusal => 'error' in v
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
@@ -41,11 +47,12 @@ export const meteredRoute: FastifyPluginAsync<MeteredRouteOptions> = async (app,
       const ua = request.headers['user-agent']
       const ex = new Exchange(o.endpoint, request.ip ?? null, ua ? ua.slice(0, 256) : null, o.pricer)
       request.exchange = ex
+      ex.inflight = o.inflight.size
       // 'close' comes after the last byte was written, or when the client went away: the row is made
       // then, once, whatever path the request took (proxied, refused by the parser, failed).
       let settle!: () => void
       const pending = new Promise<void>((resolve) => (settle = resolve))
-      o.inflight.add(pending)
+      o.inflight.set(ex, pending)
       reply.raw.once('close', () => {
         if (!reply.raw.writableFinished) ex.clientGone = true
         if (ex.statusCode === null && reply.raw.headersSent) {
@@ -57,17 +64,34 @@ export const meteredRoute: FastifyPluginAsync<MeteredRouteOptions> = async (app,
         const record = () => {
           const row = ex.toRow(endedAt)
           o.rows.record(row)
+          if (row.key_id && o.guard) o.guard.recordUsage(row.key_id, (row.prompt_tokens ?? 0) + (row.completion_tokens ?? 0), row.cost_usd ?? 0)
           request.log.info(
             { statusCode: row.status_code, outcome: row.outcome, model: row.model ?? row.model_requested, ms: Math.round(row.total_ms) },
             `POST ${o.endpoint} completed`,
           )
-          o.inflight.delete(pending)
+          o.inflight.delete(ex)
           settle()
         }
         // A compressed response is still being decoded for the meters: the row waits, the client did not.
         if (ex.decoding !== null) void ex.decoding.then(record)
         else record()
       })
+      if (o.guard) {
+        // Before the body is read: a request without a usable key costs nothing more.
+        const auth = o.guard.authenticate(presentedSecret(request.headers))
+        const admitted: Refusal | { headers: Record<string, string> } = 'error' in auth ? auth : o.guard.admit(auth.key)
+        if (isRefusal(admitted)) {
+          ex.keyId = admitted.keyId
+          ex.fail('client_error', admitted.rowType, admitted.error.message)
+          reply.headers(admitted.headers)
+          return done(admitted.error)
+        }
+        if (!('error' in auth)) {
+          ex.keyId = auth.key.rec.id
+          request.key = auth.key
+          request.rateHeaders = admitted.headers
+        }
+      }
       done()
     },
     async handler(request, reply) {
@@ -83,6 +107,10 @@ export const meteredRoute: FastifyPluginAsync<MeteredRouteOptions> = async (app,
       }
       if (!isObject(parsed)) throw notAnObject()
       ex.readRequest(parsed, raw.length)
+      if (request.key && !o.guard!.allowsModel(request.key, ex.modelRequested)) {
+        ex.fail('client_error', 'model_not_found', `model ${ex.modelRequested ?? '(none)'} is not allowed for this key`)
+        throw new ProxyError(404, 'invalid_request_error', 'model_not_found', `The model \`${ex.modelRequested ?? ''}\` does not exist or you do not have access to it.`, 'model')
+      }
 
       let body = raw
       let strip = false
@@ -93,8 +121,9 @@ export const meteredRoute: FastifyPluginAsync<MeteredRouteOptions> = async (app,
           strip = true
         }
       }
+      const keyAuth = request.key ? { upstreamKey: request.key.upstreamKey ?? o.forwardDeps.backendApiKey } : undefined
       // The path that was routed (a percent-encoded one arrives decoded here), never the raw one.
-      await forward(request, reply, { ...o.forwardDeps, path: o.endpoint + queryOf(request.raw.url ?? ''), body, exchange: ex, stripUsageChunk: strip })
+      await forward(request, reply, { ...o.forwardDeps, path: o.endpoint + queryOf(request.raw.url ?? ''), body, exchange: ex, stripUsageChunk: strip, keyAuth, extraHeaders: request.rateHeaders ?? undefined })
     },
   })
 }

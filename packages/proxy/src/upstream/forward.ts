@@ -28,6 +28,10 @@ export interface ForwardOptions extends ForwardDeps {
   exchange: Exchange | null
   /** Remove the usage-only chunk the proxy asked for on the client's behalf. */
   stripUsageChunk: boolean
+  /** AUTH_MODE=keys: the client's proxy key is dropped; this key (the key's own, or BACKEND_API_KEY) goes upstream. */
+  keyAuth?: { upstreamKey: string | undefined }
+  /** Added to the response (the x-ratelimit-* headers of a key's limits). */
+  extraHeaders?: Record<string, string>
 }
 
 /** The query string of a raw URL, with its `?`, or ''. */
@@ -112,7 +116,8 @@ export function forward(request: FastifyRequest, reply: FastifyReply, o: Forward
             bodyMeter = new BodyMeter()
           }
         }
-        res.writeHead(statusCode, clientResponseHeaders(headers, sse !== null && strip))
+        const out = clientResponseHeaders(headers, sse !== null && strip)
+        res.writeHead(statusCode, o.extraHeaders ? { ...out, ...o.extraHeaders } : out)
         // Streams: the client gets the headers now, not with the first token.
         if (sse !== null || isEventStream(headers)) res.flushHeaders()
       },
@@ -205,7 +210,8 @@ export function forward(request: FastifyRequest, reply: FastifyReply, o: Forward
         path: o.basePath + o.path,
         method: raw.method as Dispatcher.HttpMethod,
         headers: backendRequestHeaders(raw.headers, {
-          backendApiKey: o.backendApiKey,
+          backendApiKey: o.keyAuth ? o.keyAuth.upstreamKey : o.backendApiKey,
+          stripClientKey: o.keyAuth !== undefined,
           apiKeyHeader: ex?.protocol === 'anthropic' ? 'x-api-key' : 'authorization',
           remoteAddress: raw.socket.remoteAddress,
           protocol: request.protocol,

@@ -17,6 +17,8 @@ export interface ForwardHeaderOptions {
   backendApiKey?: string
   /** How the backend key is sent: `Authorization: Bearer` (OpenAI) or `x-api-key` (Anthropic). */
   apiKeyHeader?: 'authorization' | 'x-api-key'
+  /** The client's key was a proxy key (AUTH_MODE=keys): it never goes upstream. */
+  stripClientKey?: boolean
   remoteAddress: string | undefined
   protocol: string
   bodyLength: number | null
@@ -34,6 +36,10 @@ export function backendRequestHeaders(client: IncomingHttpHeaders, o: ForwardHea
   }
   // The proxy reads a copy of the response, so it must be uncompressed; the client still gets it byte for byte.
   out['accept-encoding'] = 'identity'
+  if (o.stripClientKey) {
+    delete out.authorization
+    delete out['x-api-key']
+  }
   if (o.backendApiKey) {
     if (o.apiKeyHeader === 'x-api-key') {
       // The client's credentials, in either header, never reach the backend when the server has its own.
