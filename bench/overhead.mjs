@@ -126,8 +126,22 @@ if (!opts['no-postgres'] && pgBinDir()) {
   }, null, `http://127.0.0.1:${port}/health`)
   targets.push({ name: 'proxy-pg', url: `http://127.0.0.1:${port}`, pid: proxyPg.pid })
 }
-const isProxy = (name) => name === 'proxy' || name === 'proxy-pg'
-const sent = { proxy: 0, 'proxy-pg': 0 }
+// The same proxy in keys mode, one key with generous limits: what checking keys costs.
+const keysPort = await freePort()
+const adminPort = await freePort()
+const adminToken = 'bench-admin-token-0123456789abcdef0123'
+const proxyKeys = await start('proxy-keys', process.execPath, [join(root, 'packages/proxy/dist/server.js')], {
+  BACKEND_URL: backendUrl, PROXY_HOST: '127.0.0.1', PROXY_PORT: String(keysPort), DB_PATH: join(tmp, 'keys.db'), LOG_LEVEL: 'warn',
+  AUTH_MODE: 'keys', ADMIN_TOKEN: adminToken, ADMIN_PORT: String(adminPort),
+}, null, `http://127.0.0.1:${keysPort}/health`)
+const benchKey = await (await fetch(`http://127.0.0.1:${adminPort}/admin/keys`, {
+  method: 'POST', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+  body: JSON.stringify({ name: 'bench', limits: { rpm: 10_000_000, tpm: 1_000_000_000, budget_tokens: 1_000_000_000_000 } }),
+})).json()
+targets.push({ name: 'proxy-keys', url: `http://127.0.0.1:${keysPort}`, pid: proxyKeys.pid, headers: [`authorization: Bearer ${benchKey.secret}`] })
+
+const isProxy = (name) => name.startsWith('proxy')
+const sent = { proxy: 0, 'proxy-pg': 0, 'proxy-keys': 0 }
 
 let nginxNote = 'nginx: not installed (apt-get install nginx to include it)'
 const nginxBin = ['/usr/sbin/nginx', '/usr/bin/nginx'].find(existsSync)
@@ -167,12 +181,12 @@ const scenarios = [
 const results = {}
 for (const s of scenarios) {
   results[s.name] = Object.fromEntries(targets.map((t) => [t.name, { rps: [], p50: [], p99: [], cpuUs: [], errors: 0 }]))
-  for (const t of targets) await load(t.url + '/v1/chat/completions', { ...s, requests: Math.min(200, s.requests) }) // warm-up
+  for (const t of targets) await load(t.url + '/v1/chat/completions', { ...s, requests: Math.min(200, s.requests), headers: t.headers }) // warm-up
   for (const t of targets) if (isProxy(t.name)) sent[t.name] += Math.min(200, s.requests)
   for (let r = 0; r < REPEATS; r++) {
     for (const t of targets) {
       const before = t.pid ? cpuNs(t.pid) : 0
-      const res = await load(t.url + '/v1/chat/completions', s)
+      const res = await load(t.url + '/v1/chat/completions', { ...s, headers: t.headers })
       const cpu = t.pid ? (cpuNs(t.pid) - before) / 1000 / s.requests : null
       const m = results[s.name][t.name]
       m.rps.push(res.rps); m.p50.push(res.p50); m.p99.push(res.p99); m.errors += res.errors
@@ -186,7 +200,7 @@ for (const s of scenarios) {
 const ttft = {}
 for (let r = 0; r < REPEATS; r++) {
   for (const t of targets) {
-    const res = await load(t.url + '/v1/chat/completions', { requests: Math.round(20 * Math.max(scale, 0.5)), concurrency: 1, stream: true, headers: ['x-mock-ttft-ms: 200'] })
+    const res = await load(t.url + '/v1/chat/completions', { requests: Math.round(20 * Math.max(scale, 0.5)), concurrency: 1, stream: true, headers: ['x-mock-ttft-ms: 200', ...(t.headers ?? [])] })
     ;(ttft[t.name] ??= []).push(res.ttftP50)
     if (isProxy(t.name)) sent[t.name] += Math.round(20 * Math.max(scale, 0.5))
   }
@@ -218,6 +232,10 @@ await stopped(proxy)
 const db = new Database(dbFile, { readonly: true })
 const rows = { proxy: db.prepare('SELECT count(*) AS n FROM requests').get().n }
 db.close()
+await stopped(proxyKeys)
+const kdb = new Database(join(tmp, 'keys.db'), { readonly: true })
+rows['proxy-keys'] = kdb.prepare('SELECT count(*) AS n FROM requests').get().n
+kdb.close()
 if (proxyPg) {
   await stopped(proxyPg)
   const sql = postgres(cluster.url, { max: 1, onnotice: () => {} })
@@ -248,6 +266,7 @@ for (const s of scenarios) {
     if (m.nginx) line += `;  vs nginx: CPU ${ratio(p.cpuUs, m.nginx.cpuUs)}×`
     console.log(line)
   }
+  console.log(`  keys mode vs the same proxy without keys: CPU ${ratio(m['proxy-keys'].cpuUs, m.proxy.cpuUs)}×`)
   console.log('')
 }
 console.log('TTFT with a 200 ms backend TTFT (stream, c1, p50 of each run, median of runs)')
