@@ -86,10 +86,12 @@ describe('POST /v1/messages with the official @anthropic-ai/sdk', () => {
     })
     expect(final.usage.output_tokens).toBe(11)
     expect(row.ttft_ms!).toBeGreaterThanOrEqual(100)
-    expect(row.ttft_ms!).toBeLessThan(100 + 150)
+    expect(row.ttft_ms!).toBeLessThan(100 + 400)
     expect(row.tpot_ms!).toBeCloseTo((row.ttlt_ms! - row.ttft_ms!) / 10, 3)
-    expect(row.output_tps!).toBeGreaterThan(25)
-    expect(row.output_tps!).toBeLessThan(80)
+    // Loose bounds (a loaded machine bunches events); the definition itself is exact.
+    expect(row.output_tps!).toBeCloseTo((row.completion_tokens! - 1) / ((row.ttlt_ms! - row.ttft_ms!) / 1000), 0)
+    expect(row.output_tps!).toBeGreaterThan(20)
+    expect(row.output_tps!).toBeLessThan(150)
   })
 
   test('thinking deltas are output (TTFT), tool input deltas too; stop_reason tool_use', async () => {

@@ -67,12 +67,14 @@ describe('POST /v1/responses with the official openai SDK', () => {
       chunk_count: types.length,
     })
     expect(row.ttft_ms!).toBeGreaterThanOrEqual(120)
-    expect(row.ttft_ms!).toBeLessThan(120 + 150)
+    expect(row.ttft_ms!).toBeLessThan(120 + 400)
     // 10 tokens after the first at 50/s: 200 ms of decode.
     expect(row.ttlt_ms! - row.ttft_ms!).toBeGreaterThan(150)
     expect(row.tpot_ms!).toBeCloseTo((row.ttlt_ms! - row.ttft_ms!) / 10, 3)
-    expect(row.output_tps!).toBeGreaterThan(25)
-    expect(row.output_tps!).toBeLessThan(80)
+    // Loose bounds (a loaded machine bunches events); the definition itself is exact.
+    expect(row.output_tps!).toBeCloseTo((row.completion_tokens! - 1) / ((row.ttlt_ms! - row.ttft_ms!) / 1000), 0)
+    expect(row.output_tps!).toBeGreaterThan(20)
+    expect(row.output_tps!).toBeLessThan(150)
   })
 
   test('create({ stream: true }) with reasoning: a reasoning delta is the first output, reasoning tokens recorded', async () => {
