@@ -208,3 +208,32 @@ describe('the proxy answers /v1/messages in Anthropic shape', () => {
     expect(await stack.stored()).toHaveLength(0)
   })
 })
+
+describe('AUTH_MODE=keys on /v1/messages', () => {
+  test('refusals in Anthropic shape; x-api-key carries the proxy key; the key never goes upstream; cost counts toward its budget', async () => {
+    stack = await startStack({ keys: {}, config: { backendApiKey: 'sk-ant-owner' }, mock: { models: ['claude-sonnet-4-20250514'], answerTokens: 10 } })
+    const created = await stack.admin!.call('POST', '/admin/keys', { name: 'claude-user', limits: { budget_usd: 100 } })
+    expect(created.status).toBe(201)
+    const key = created.body as { id: string; secret: string }
+    const model = 'claude-sonnet-4-20250514'
+
+    const refused = await fetch(`${stack.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': 'lmp-wrong' }, body: JSON.stringify({ model, max_tokens: 5, messages }) })
+    expect(refused.status).toBe(401)
+    expectAnthropicError(await refused.json(), 'authentication_error')
+    expect(await stack.rows.next()).toMatchObject({ endpoint: '/v1/messages', status_code: 401, error_type: 'invalid_api_key' })
+
+    const client = new Anthropic({ baseURL: stack.url, apiKey: null, defaultHeaders: { 'x-api-key': key.secret }, maxRetries: 0 })
+    const msg = await client.messages.create({ model, max_tokens: 50, messages })
+    const row = await stack.rows.next()
+    expect(row).toMatchObject({ key_id: key.id, outcome: 'success' })
+    expect(row.cost_usd).toBeGreaterThan(0)
+    const upstream = stack.backend!.requests.at(-1)!.headers
+    expect(upstream['x-api-key']).toBe('sk-ant-owner')
+    expect(upstream.authorization).toBeUndefined()
+    expect(JSON.stringify(upstream)).not.toContain(key.secret)
+    expect(msg.usage.output_tokens).toBe(10)
+
+    const usage = (await stack.admin!.call('GET', `/admin/keys/${key.id}/usage`)).body
+    expect(usage.cost_usd).toBeCloseTo(row.cost_usd!, 6)
+  })
+})
