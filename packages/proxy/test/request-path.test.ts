@@ -119,6 +119,23 @@ describe('a backend that compresses anyway: the row is exact, the client gets th
     expect(await stack.stored()).toHaveLength(1)
   })
 
+  test('a coding the proxy cannot read (zstd) passes through untouched; the stream is still a success, without tokens', async () => {
+    const body = 'data: {"choices":[{"delta":{"content":"x"}}]}\n\n'
+    const up = await startScriptedUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'content-encoding': 'zstd' })
+      res.end(body)
+    })
+    stack = await startStack({ backendUrl: up.url })
+    try {
+      const proxied = await raw(stack.url, 'POST', '/v1/chat/completions', JSON.stringify({ model: 'm', stream: true }))
+      expect(proxied.headers['content-encoding']).toBe('zstd')
+      expect(proxied.bytes.toString()).toBe(body)
+      expect(await stack.rows.next()).toMatchObject({ status_code: 200, outcome: 'success', completion_tokens: null, ttft_ms: null })
+    } finally {
+      await up.close()
+    }
+  })
+
   test('garbage under content-encoding: gzip still yields exactly one row, and the client its bytes', async () => {
     const up = await startScriptedUpstream((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' })

@@ -109,7 +109,9 @@ export function forward(request: FastifyRequest, reply: FastifyReply, o: Forward
           }
           // Compressed bytes cannot be edited without re-encoding them: they pass unchanged.
           strip = o.stripUsageChunk && encoding === null
-          if (isEventStream(headers) && statusCode < 300) {
+          if (unreadable) {
+            // No meter: the row keeps the status (and the outcome it implies), without tokens.
+          } else if (isEventStream(headers) && statusCode < 300) {
             sse = new SseMeter(strip, ex.protocol)
             ex.measureStream(sse)
           } else {
