@@ -1,35 +1,17 @@
 // Keys across proxies on one PostgreSQL database: limits shared, revocation seen everywhere within 2 s.
 import { startMockBackend } from '@llm-proxy/mock-backend'
-import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { fileURLToPath } from 'node:url'
 import { afterEach, expect, test } from 'vitest'
-import { freePort } from './helpers.js'
+import { freePort, startProxyServer } from './helpers.js'
 import { createTestDatabase } from './support/postgres.js'
 
-const serverJs = fileURLToPath(new URL('../packages/proxy/dist/server.js', import.meta.url))
 const ADMIN_TOKEN = 'replica-admin-token-0123456789abcdef'
 const cleanups: (() => unknown)[] = []
 afterEach(async () => {
   for (const f of cleanups.splice(0).reverse()) await f()
 })
 
-async function startProxy(env: Record<string, string>) {
-  const port = await freePort()
-  const child = spawn(process.execPath, [serverJs], { env: { ...process.env, LOG_LEVEL: 'warn', PROXY_HOST: '127.0.0.1', PROXY_PORT: String(port), AUTH_MODE: 'keys', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  child.stdout!.on('data', (c) => (out += c))
-  child.stderr!.on('data', (c) => (out += c))
-  cleanups.push(() => child.kill('SIGKILL'))
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`proxy exited: ${out}`)
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) break
-    } catch {}
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  return { url: `http://127.0.0.1:${port}`, child, output: () => out }
-}
+const startProxy = (env: Record<string, string>) => startProxyServer({ AUTH_MODE: 'keys', ...env }, (f) => cleanups.push(f))
 
 const chat = (url: string, secret: string) =>
   fetch(`${url}/v1/chat/completions`, {
