@@ -26,6 +26,7 @@ export function App() {
   const [zoomedFrom, setZoomedFrom] = useState<TimeRange[]>([])
   const [model, setModel] = useState('')
   const [stream, setStream] = useState<'' | 'true' | 'false'>('')
+  const [endpoint, setEndpoint] = useState('')
   const [refreshMs, setRefreshMs] = useState<number | null>(10_000)
   // A saved choice wins; until the user picks one, follow the system's light/dark preference.
   const [theme, setTheme] = useState<Theme>(() => savedTheme() ?? systemTheme())
@@ -64,7 +65,7 @@ export function App() {
     fetch('/config.json').then((r) => r.json()).then((c: { proxyUrl?: string }) => c.proxyUrl && setProxyUrl(c.proxyUrl)).catch(() => {})
   }, [])
 
-  const filters = useMemo(() => ({ model: model || undefined, stream: stream || undefined }), [model, stream])
+  const filters = useMemo(() => ({ model: model || undefined, stream: stream || undefined, endpoint: endpoint || undefined }), [model, stream, endpoint])
   const key = JSON.stringify({ range, filters })
   const current = () => resolveRange(range, Date.now())
   const summary = useSummary(key, () => ({ ...filters, ...current() }), refreshMs)
@@ -93,6 +94,8 @@ export function App() {
         onModel={setModel}
         stream={stream}
         onStream={setStream}
+        endpoint={endpoint}
+        onEndpoint={setEndpoint}
         refreshMs={refreshMs}
         onRefreshMs={setRefreshMs}
         updatedAt={summary.updatedAt}

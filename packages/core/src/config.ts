@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { loadPricesFile, type PriceRule } from './prices.js'
 import { ConfigError, boolFlag, byteSize, httpUrl, logLevel, parseEnv, port, positiveInt, postgresUrl, type Env } from './env.js'
 
 export const DEFAULT_DB_PATH = './data/metrics.db'
@@ -23,6 +24,8 @@ export const proxyEnvSchema = z.object({
   ALLOW_OPEN_RELAY: boolFlag(false),
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
   // Off unless set: deleting data is never a default.
+  // Prices for local and custom models (YAML or JSON); wins over the built-in price table.
+  PRICES_FILE: z.string().optional(),
   RETENTION_DAYS: z.coerce.number({ error: 'expected a number of days' }).int('expected a whole number of days').positive('expected a number of days above 0').optional(),
   AUTH_MODE: z.enum(['passthrough', 'keys'], { error: 'expected passthrough or keys' }).default('passthrough'),
   ADMIN_HOST: z.string().default('127.0.0.1'),
@@ -51,6 +54,8 @@ export interface ProxyConfig {
   trustProxy: boolean
   shutdownTimeoutMs: number
   retentionDays?: number
+  /** Parsed `PRICES_FILE` rules; empty when unset. */
+  prices: PriceRule[]
   /** `keys`: every request needs a proxy key. */
   authMode: 'passthrough' | 'keys'
   /** The admin API listens apart, on loopback by default, only when a token is set. */
@@ -77,6 +82,14 @@ export function loadProxyConfig(env: Env): ProxyConfig {
     throw new ConfigError('Invalid configuration:\n  ADMIN_PORT: must differ from PROXY_PORT (the admin API never shares the public port)')
   }
   const backendUrl = (e.BACKEND_URL ?? `http://${e.BACKEND_HOST}:${e.BACKEND_PORT}`).replace(/\/+$/, '')
+  let prices: PriceRule[] = []
+  if (e.PRICES_FILE) {
+    try {
+      prices = loadPricesFile(e.PRICES_FILE)
+    } catch (err) {
+      throw new ConfigError(`Invalid configuration:\n  PRICES_FILE: ${(err as Error).message} (got ${JSON.stringify(e.PRICES_FILE)})`)
+    }
+  }
   return {
     backendUrl,
     backendApiKey: e.BACKEND_API_KEY,
@@ -93,6 +106,7 @@ export function loadProxyConfig(env: Env): ProxyConfig {
     trustProxy: e.TRUST_PROXY,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     retentionDays: e.RETENTION_DAYS,
+    prices,
     authMode: e.AUTH_MODE,
     admin: e.ADMIN_TOKEN ? { host: e.ADMIN_HOST, port: e.ADMIN_PORT, token: e.ADMIN_TOKEN } : null,
     secretKey: e.SECRET_KEY,

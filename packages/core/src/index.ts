@@ -1,5 +1,6 @@
 export * from './env.js'
 export * from './config.js'
+export * from './prices.js'
 export * from './row.js'
 export * from './metrics.js'
 export * from './rollup.js'

@@ -1,5 +1,8 @@
-import { describe, expect, test } from 'vitest'
-import { ConfigError, loadMetricsApiConfig, loadProxyConfig } from '../src/index.js'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, test } from 'vitest'
+import { ConfigError, costOf, findPriceRule, loadMetricsApiConfig, loadProxyConfig } from '../src/index.js'
 
 describe('loadProxyConfig', () => {
   test('defaults match the documented ones', () => {
@@ -78,5 +81,45 @@ describe('loadMetricsApiConfig', () => {
 
   test('refuses a wildcard CORS origin', () => {
     expect(() => loadMetricsApiConfig({ CORS_ORIGINS: '*' })).toThrowError(/CORS_ORIGINS/)
+  })
+})
+
+describe('PRICES_FILE', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'core-prices-'))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+  const file = (name: string, text: string) => {
+    const f = join(dir, name)
+    writeFileSync(f, text)
+    return f
+  }
+
+  test('unset: no rules', () => {
+    expect(loadProxyConfig({}).prices).toEqual([])
+  })
+
+  test('exact names win over globs; globs in file order; names match case-insensitively', () => {
+    const rules = loadProxyConfig({ PRICES_FILE: file('p.yaml', 'llama*: { input: 1, output: 1 }\nllama3: { input: 2, output: 2 }\n"*": null\n') }).prices
+    expect(findPriceRule(rules, 'llama3')?.prices).toEqual({ input: 2, output: 2 })
+    expect(findPriceRule(rules, 'Llama3.2:1B')?.prices).toEqual({ input: 1, output: 1 })
+    expect(findPriceRule(rules, 'other')).toMatchObject({ pattern: '*', prices: null })
+  })
+
+  test.each([
+    ['missing.yaml', null, /PRICES_FILE: cannot read .*missing\.yaml: ENOENT/],
+    ['bad.yaml', 'a: [1, 2', /PRICES_FILE: not valid YAML or JSON/],
+    ['neg.json', '{"m": {"input": -1, "output": 1}}', /PRICES_FILE: "m\.input": .*(>=|non-?negative|greater)/i],
+    ['typo.yaml', 'm: { input: 1, outptu: 2 }', /PRICES_FILE: "m.*(outptu|output)/],
+    ['list.yaml', '- a\n- b\n', /PRICES_FILE: .*expected model name or glob/],
+  ])('a bad file stops the start with a message naming PRICES_FILE (%s)', (name, text, message) => {
+    const f = text === null ? join(dir, name) : file(name, text)
+    expect(() => loadProxyConfig({ PRICES_FILE: f })).toThrow(ConfigError)
+    expect(() => loadProxyConfig({ PRICES_FILE: f })).toThrow(message)
+  })
+
+  test('costOf prices each kind of token apart, per million', () => {
+    const p = { input: 2, cached_input: 1, cache_write: 3, output: 10, reasoning: 20 }
+    // 100 input of which 30 cached and 10 written to the cache; 50 output of which 20 reasoning.
+    expect(costOf(p, { prompt: 100, cached: 30, cacheWrite: 10, completion: 50, reasoning: 20 })).toBeCloseTo((60 * 2 + 30 * 1 + 10 * 3 + 30 * 10 + 20 * 20) / 1e6, 15)
+    expect(costOf({ input: 2, output: 10 }, { prompt: 100, cached: 30, cacheWrite: 0, completion: 50, reasoning: 20 })).toBeCloseTo((100 * 2 + 50 * 10) / 1e6, 15)
   })
 })

@@ -1,11 +1,12 @@
 import { METERED_ENDPOINTS, type ProxyConfig, type RequestRow } from '@llm-proxy/core'
 import type { RowSink } from '@llm-proxy/storage'
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Socket } from 'node:net'
 import type { Dispatcher } from 'undici'
-import { ProxyError, bodyTimeout, clientErrorBody, toProxyError, unknownUrl } from './errors.js'
+import { ProxyError, bodyTimeout, clientErrorBody, errorBody, methodNotAllowed, toProxyError, unknownUrl } from './errors.js'
 import { redactUrl } from './log-redaction.js'
-import { Exchange } from './metering/exchange.js'
+import { Exchange, type Pricer } from './metering/exchange.js'
+import { createPricer } from './metering/pricing.js'
 import { createRowWriter, type RowWriter } from './recording/row-writer.js'
 import type { KeyGuard, LiveKey } from './keys/guard.js'
 import { presentedSecret } from './keys/secrets.js'
@@ -16,7 +17,7 @@ import { createBackendDispatcher } from './upstream/dispatcher.js'
 export type ProxyAppConfig = Pick<
   ProxyConfig,
   'backendUrl' | 'backendApiKey' | 'bodyLimit' | 'streamUsage' | 'connectTimeoutMs' | 'headersTimeoutMs' | 'idleTimeoutMs' | 'trustProxy'
-> & Partial<Pick<ProxyConfig, 'bodyTimeoutMs'>>
+> & Partial<Pick<ProxyConfig, 'bodyTimeoutMs' | 'prices'>>
 
 export interface ProxyOptions {
   config: ProxyAppConfig
@@ -25,6 +26,8 @@ export interface ProxyOptions {
   /** Injected in tests; otherwise one pooled keep-alive dispatcher for the backend. */
   dispatcher?: Dispatcher
   logger?: FastifyServerOptions['logger'] | FastifyBaseLogger
+  /** Prices each row's tokens (cost_usd) when the row is made; by default PRICES_FILE then the bundled table; null: no cost. */
+  pricer?: Pricer | null
   /** Called for each row as it is queued. */
   onRecorded?: (row: RequestRow) => void
   /** AUTH_MODE=keys: the keys in memory and their limits (started by the caller). */
@@ -56,6 +59,25 @@ export function splitBackendUrl(backendUrl: string): { origin: string; basePath:
   return { origin: url.origin, basePath }
 }
 
+/** Every path the proxy serves, with its methods; other methods on these paths get a 405. */
+function allowedMethods(path: string, keys: boolean): readonly string[] | null {
+  if ((METERED_ENDPOINTS as readonly string[]).includes(path)) return ['POST']
+  if (path === '/v1/models' || path.startsWith('/v1/models/') || path === '/health' || (keys && path === '/v1/key')) return ['GET', 'HEAD']
+  return null
+}
+
+/** The path as the router sees it: percent-decoded, without the query. */
+function routedPath(url: string): string {
+  const path = url.split('?')[0]
+  try {
+    return decodeURIComponent(path)
+  } catch {
+    return path
+  }
+}
+
+const isAnthropicPath = (path: string) => path === '/v1/messages' || path.startsWith('/v1/messages/')
+
 export function buildProxy(options: ProxyOptions): FastifyInstance {
   const { config } = options
   const isLogger = options.logger && typeof options.logger === 'object' && 'child' in options.logger
@@ -82,6 +104,12 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
       }
       if (socket.writable) socket.write(answer.bytes)
       socket.destroy(err)
+    },
+    // A URL the router cannot decode (e.g. a lone `%`) gets the same 404 as any unknown URL.
+    frameworkErrors: (err, request, reply) => {
+      const status = err.code === 'FST_ERR_BAD_URL' ? 404 : 400
+      const error = status === 404 ? unknownUrl(request.method, redactUrl(request.url)) : toProxyError(err, config.bodyLimit)
+      return (reply as unknown as FastifyReply).code(error.statusCode).send(errorBody(error, isAnthropicPath(request.url.split('?')[0])))
     },
   })
   const exchangeOfSocket = new WeakMap<Socket, Exchange>()
@@ -149,11 +177,18 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
     // Failures talking to the backend were already recorded as network errors; the first reason wins.
     request.exchange?.fail(error.statusCode >= 500 ? 'backend_error' : 'client_error', error.code, error.message)
     if (error.statusCode === 408) reply.header('connection', 'close')
-    return reply.code(error.statusCode).send(error.toBody())
+    return reply.code(error.statusCode).send(errorBody(error, request.exchange?.protocol === 'anthropic'))
   })
+  // Unknown paths get a 404 and known paths asked with another method a 405 with `Allow`, in the
+  // shape of the path's protocol; neither is a row (nothing was metered).
   app.setNotFoundHandler((request, reply) => {
-    const error = unknownUrl(request.method, redactUrl(request.url))
-    return reply.code(404).send(error.toBody())
+    const path = routedPath(request.url)
+    const allow = allowedMethods(path, options.keyGuard !== undefined)
+    const anthropic = isAnthropicPath(path)
+    if (allow !== null) {
+      return reply.code(405).header('allow', allow.join(', ')).send(errorBody(methodNotAllowed(request.method, path, allow), anthropic))
+    }
+    return reply.code(404).send(errorBody(unknownUrl(request.method, redactUrl(request.url)), anthropic))
   })
 
   // Unmetered requests get their log line here; metered ones when their row is made.
@@ -162,10 +197,11 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
     done()
   })
 
+  const pricer = options.pricer === undefined ? createPricer(config.prices ?? []) : options.pricer
   const forwardDeps = { dispatcher, basePath, backendApiKey: config.backendApiKey, aborters }
   const guard = options.keyGuard ?? null
   for (const endpoint of METERED_ENDPOINTS) {
-    app.register(meteredRoute, { endpoint, streamUsage: config.streamUsage, forwardDeps, rows, inflight, guard })
+    app.register(meteredRoute, { endpoint, streamUsage: config.streamUsage, forwardDeps, rows, inflight, guard, pricer })
   }
   app.register(passthroughRoute, { forwardDeps, guard })
   if (guard) {

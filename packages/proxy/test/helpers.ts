@@ -8,11 +8,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import Anthropic from '@anthropic-ai/sdk'
 import OpenAI from 'openai'
 import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions'
 import { buildProxy, type ProxyAppConfig } from '../src/app.js'
 import { buildAdminApi } from '../src/keys/admin.js'
 import { KeyGuard } from '../src/keys/guard.js'
+import type { Pricer } from '../src/metering/exchange.js'
 
 export function testConfig(over: Partial<ProxyAppConfig> = {}): ProxyAppConfig {
   return {
@@ -64,6 +66,8 @@ export interface Stack {
   backend: MockBackend | null
   url: string
   client: OpenAI
+  /** The official Anthropic SDK, pointed at the proxy. */
+  anthropic: Anthropic
   rows: RowQueue
   /** SQLite only: the file rows go to (the `-postgres` project stores in PostgreSQL instead). */
   dbFile: string
@@ -89,6 +93,8 @@ export async function startStack(o: {
   config?: Partial<ProxyAppConfig>
   /** AUTH_MODE=keys with the admin API; `now` pins the guard's clock. */
   keys?: { now?: () => number; secretKey?: string }
+  /** Overrides the pricer (by default PRICES_FILE rules from the config, then the bundled table). */
+  pricer?: Pricer | null
 } = {}): Promise<Stack> {
   const backend = o.backendUrl ? null : await startMockBackend(o.mock)
   const tmp = tmpDir()
@@ -120,12 +126,14 @@ export async function startStack(o: {
     keyGuard: guard ?? undefined,
     onRecorded: rows.push,
     flushIntervalMs: 5,
+    pricer: o.pricer,
   })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
   const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: CLIENT_KEY, maxRetries: 0 })
+  const anthropic = new Anthropic({ baseURL: url, apiKey: CLIENT_KEY, maxRetries: 0 })
   return {
-    backend, url, client, rows, dbFile, app, admin, guard,
+    backend, url, client, anthropic, rows, dbFile, app, admin, guard,
     async stored() {
       await app.rows.flush()
       return read.all()

@@ -2,7 +2,7 @@ import type { RequestRecord } from '@llm-proxy/core/contracts'
 import { useEffect, useRef, useState } from 'react'
 import { apiUrl, type Params } from '../../api/client'
 import { fetchRequestsPage, useRequestsPage } from '../../api/hooks'
-import { formatMs, formatTime } from '../../lib/format'
+import { formatMs, formatTime, formatUsd } from '../../lib/format'
 import { resolveRange, type TimeRange } from '../../lib/time-range'
 
 const OUTCOME_LABEL: Record<string, string> = {
@@ -89,7 +89,7 @@ function Log({ range, filters, refreshMs, refreshTick }: RequestLogProps) {
       <div className="table-scroll">
         <table data-testid="request-log">
           <thead>
-            <tr><th>Time</th><th>Model</th><th>Endpoint</th><th>Outcome</th><th>Status</th><th>Latency</th><th>TTFT</th><th>Tokens in / out</th><th>User</th></tr>
+            <tr><th>Time</th><th>Model</th><th>Endpoint</th><th>Outcome</th><th>Status</th><th>Latency</th><th>TTFT</th><th>Tokens in / out</th><th>Cost</th><th>User</th></tr>
           </thead>
           <tbody>
             {rows.map((r) => (
@@ -113,10 +113,11 @@ function Log({ range, filters, refreshMs, refreshTick }: RequestLogProps) {
                 <td>{formatMs(r.total_ms)}</td>
                 <td>{formatMs(r.ttft_ms)}</td>
                 <td>{r.prompt_tokens ?? '—'} / {r.completion_tokens ?? '—'}{r.tokens_estimated ? <span title="estimated">*</span> : ''}</td>
+                <td title={r.cost_usd === null ? 'No price known for this model' : `$${r.cost_usd}`}>{formatUsd(r.cost_usd)}</td>
                 <td>{r.user ?? '—'}</td>
               </tr>
             ))}
-            {rows.length === 0 && <tr><td colSpan={9} className="muted">{live.data ? 'No requests match.' : 'Loading…'}</td></tr>}
+            {rows.length === 0 && <tr><td colSpan={10} className="muted">{live.data ? 'No requests match.' : 'Loading…'}</td></tr>}
           </tbody>
         </table>
       </div>

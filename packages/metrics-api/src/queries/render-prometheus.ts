@@ -37,6 +37,7 @@ export async function renderPrometheus(db: Snapshot | null, now = Date.now()): P
   const keyName = new Map(keys.map((k) => [k.id, k.name]))
   const requests = new Map<string, number>()
   const tokens = new Map<string, number>()
+  const cost = new Map<string, number>()
   const hists = new Map<string, { hist: LogHistogram; sum: number; n: number }>()
   for (const r of rows) {
     const model = escape(r.model)
@@ -47,6 +48,10 @@ export async function renderPrometheus(db: Snapshot | null, now = Date.now()): P
     for (const [type, v] of [['prompt', r.prompt_tokens], ['completion', r.completion_tokens], ['cached', r.cached_tokens], ['reasoning', r.reasoning_tokens]] as const) {
       const tk = `model="${model}",type="${type}"${key}`
       tokens.set(tk, (tokens.get(tk) ?? 0) + v)
+    }
+    if (r.cost_usd > 0) {
+      const ck = `model="${model}"${key}`
+      cost.set(ck, (cost.get(ck) ?? 0) + r.cost_usd)
     }
     for (const h of HISTOGRAMS) {
       const n = r[`${h.measure}_n`]
@@ -67,6 +72,9 @@ export async function renderPrometheus(db: Snapshot | null, now = Date.now()): P
   out.push('# HELP llm_proxy_tokens_total Tokens reported by the backend (gen_ai.client.token.usage), by model and type.')
   out.push('# TYPE llm_proxy_tokens_total counter')
   for (const [k, v] of [...tokens].sort()) out.push(`llm_proxy_tokens_total{${k}} ${v}`)
+  out.push('# HELP llm_proxy_cost_usd_total Estimated cost in US dollars of the requests that had a price (PRICES_FILE or the bundled table), by model.')
+  out.push('# TYPE llm_proxy_cost_usd_total counter')
+  for (const [k, v] of [...cost].sort()) out.push(`llm_proxy_cost_usd_total{${k}} ${String(Math.round(v * 1e9) / 1e9)}`)
   for (const h of HISTOGRAMS) {
     out.push(`# HELP ${h.name} ${h.help}`)
     out.push(`# TYPE ${h.name} histogram`)
