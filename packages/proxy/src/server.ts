@@ -55,7 +55,7 @@ try {
 const admin = config.admin && keyGuard ? buildAdminApi({ store: sink.keys, guard: keyGuard, token: config.admin.token, secretKey: config.secretKey, logger: logger.child({ listener: 'admin' }) }) : null
 let events
 try {
-  events = await startEventOutputs(config.events, { logger, backendUrl: config.backendUrl, stdout })
+  events = await startEventOutputs(config.events, { logger, backendUrl: config.backendUrl, stdout, keyName: (id) => keyGuard?.byKeyId(id)?.rec.name })
 } catch (err) {
   console.error(`proxy: cannot start the event outputs (EVENT_LOG, EVENT_WEBHOOK_URL, OTEL_EXPORTER_OTLP_ENDPOINT): ${(err as Error).message}`)
   exit(1)

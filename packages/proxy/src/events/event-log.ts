@@ -1,9 +1,8 @@
-import type { RequestRow } from '@llm-proxy/core'
 import { createWriteStream } from 'node:fs'
 import { once } from 'node:events'
 import type { FastifyBaseLogger } from 'fastify'
 import { DropCounter } from './drop-counter.js'
-import { toEvent } from './event.js'
+import type { RequestEvent } from './event.js'
 
 /** What the event log writes to: a writable that says when it is full and emits 'drain'. */
 export interface LineStream {
@@ -12,8 +11,8 @@ export interface LineStream {
 }
 
 export interface EventLog {
-  /** Appends one JSON line per row; never blocks, never throws. */
-  write(rows: RequestRow[]): void
+  /** Appends one JSON line per event; never blocks, never throws. */
+  write(events: RequestEvent[]): void
   /** Writes what is held and, for a file, closes it. */
   close(): Promise<void>
   readonly written: number
@@ -63,17 +62,17 @@ export function createEventLog(o: EventLogOptions): EventLog {
   }
 
   return {
-    write(rows) {
+    write(events) {
       let chunk = ''
-      for (const row of rows) chunk += JSON.stringify(toEvent(row)) + '\n'
+      for (const event of events) chunk += JSON.stringify(event) + '\n'
       if (!blocked) {
-        written += rows.length
+        written += events.length
         return push(chunk)
       }
-      if (heldBytes + chunk.length > maxHeldBytes) return drops.add(rows.length, 'the output is not keeping up')
+      if (heldBytes + chunk.length > maxHeldBytes) return drops.add(events.length, 'the output is not keeping up')
       held.push(chunk)
       heldBytes += chunk.length
-      written += rows.length
+      written += events.length
     },
     async close() {
       if (blocked) {

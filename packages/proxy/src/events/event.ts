@@ -10,7 +10,7 @@ export interface RequestEvent extends RequestRow {
   timestamp: string
   method: 'POST'
   duration_ms: number
-  /** Key names come with access keys (DESIGN.md §7); null until then. */
+  /** The name of the key the request used (AUTH_MODE=keys), as it was when the event went out. */
   key_name: string | null
   metadata: {
     model: string | null
@@ -27,7 +27,7 @@ export interface RequestEvent extends RequestRow {
   }
 }
 
-export function toEvent(row: RequestRow): RequestEvent {
+export function toEvent(row: RequestRow, keyName: string | null = null): RequestEvent {
   const model = row.model ?? row.model_requested
   // The fields log tools look for come first in each line; the row's own fields follow (same values).
   const head = {
@@ -38,7 +38,7 @@ export function toEvent(row: RequestRow): RequestEvent {
     status_code: row.status_code,
     duration_ms: row.total_ms,
     key_id: row.key_id,
-    key_name: null,
+    key_name: keyName,
     metadata: {
       model,
       model_requested: row.model_requested,
@@ -50,7 +50,7 @@ export function toEvent(row: RequestRow): RequestEvent {
       tokens_estimated: row.tokens_estimated,
       usage: { prompt_tokens: row.prompt_tokens, completion_tokens: row.completion_tokens, total_tokens: row.total_tokens },
       key_id: row.key_id,
-      key_name: null,
+      key_name: keyName,
     },
   }
   return Object.assign(head, row)

@@ -1,5 +1,6 @@
 import type { EventsConfig, RequestRow } from '@llm-proxy/core'
 import type { FastifyBaseLogger } from 'fastify'
+import { toEvent } from './event.js'
 import { createEventLog, openEventLogFile, type EventLog, type LineStream } from './event-log.js'
 import type { OtelMetrics } from './otel.js'
 import { createWebhook, type Webhook, type WebhookOptions } from './webhook.js'
@@ -21,6 +22,8 @@ export interface EventOutputOptions {
   backendUrl: string
   /** Where `EVENT_LOG=stdout` writes: the logger's own destination, so lines never interleave. */
   stdout?: LineStream
+  /** The name of a key by its id (AUTH_MODE=keys), for the events' `key_name`. */
+  keyName?: (keyId: string) => string | null | undefined
   /** Tuning of the webhook sender (tests make its queue small). */
   webhook?: Partial<Omit<WebhookOptions, 'url' | 'token' | 'logger'>>
 }
@@ -52,8 +55,11 @@ export async function startEventOutputs(config: EventsConfig, o: EventOutputOpti
     webhook,
     otel,
     onStored(rows) {
-      if (log) each('event log', () => log.write(rows))
-      if (webhook) each('event webhook', () => webhook.send(rows))
+      if (log || webhook) {
+        const events = rows.map((row) => toEvent(row, row.key_id !== null && o.keyName ? (o.keyName(row.key_id) ?? null) : null))
+        if (log) each('event log', () => log.write(events))
+        if (webhook) each('event webhook', () => webhook.send(events))
+      }
       if (otel) each('otlp', () => otel.record(rows))
     },
     async close() {

@@ -1,8 +1,7 @@
-import type { RequestRow } from '@llm-proxy/core'
 import type { FastifyBaseLogger } from 'fastify'
 import { Agent, request } from 'undici'
 import { DropCounter } from './drop-counter.js'
-import { toEvent } from './event.js'
+import type { RequestEvent } from './event.js'
 
 export interface WebhookOptions {
   url: string
@@ -23,8 +22,8 @@ export interface WebhookOptions {
 }
 
 export interface Webhook {
-  /** Queues rows for delivery; never blocks, never throws. */
-  send(rows: RequestRow[]): void
+  /** Queues events for delivery; never blocks, never throws. */
+  send(events: RequestEvent[]): void
   /** Delivers what it can within closeTimeoutMs, drops the rest, logs the outcome. */
   close(): Promise<void>
   readonly delivered: number
@@ -53,7 +52,7 @@ export function createWebhook(o: WebhookOptions): Webhook {
   const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'llm-metrics-proxy' }
   if (o.token) headers.authorization = `Bearer ${o.token}`
 
-  let queue: RequestRow[] = []
+  let queue: RequestEvent[] = []
   let inFlight = 0
   let sending: Promise<void> | null = null
   let retryTimer: NodeJS.Timeout | null = null
@@ -83,7 +82,7 @@ export function createWebhook(o: WebhookOptions): Webhook {
     inFlight = batch.length
     let status = 0
     try {
-      const res = await request(o.url, { method: 'POST', headers, body: JSON.stringify(batch.map(toEvent)), dispatcher: agent, signal: abort.signal })
+      const res = await request(o.url, { method: 'POST', headers, body: JSON.stringify(batch), dispatcher: agent, signal: abort.signal })
       status = res.statusCode
       await res.body.dump()
     } catch (err) {
@@ -105,7 +104,7 @@ export function createWebhook(o: WebhookOptions): Webhook {
     failed(batch, `HTTP ${status}`)
   }
 
-  function failed(batch: RequestRow[], reason: string) {
+  function failed(batch: RequestEvent[], reason: string) {
     queue = batch.concat(queue)
     trim()
     failures++
@@ -121,9 +120,9 @@ export function createWebhook(o: WebhookOptions): Webhook {
   }
 
   return {
-    send(rows) {
-      if (abort.signal.aborted) return drops.add(rows.length, 'the proxy is stopping')
-      for (const row of rows) queue.push(row)
+    send(events) {
+      if (abort.signal.aborted) return drops.add(events.length, 'the proxy is stopping')
+      for (const event of events) queue.push(event)
       trim()
       kick()
     },
