@@ -11,6 +11,9 @@ import { dirname, join } from 'node:path'
 import OpenAI from 'openai'
 import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions'
 import { buildProxy, type ProxyAppConfig } from '../src/app.js'
+import { startEventOutputs, type EventOutputOptions, type EventOutputs } from '../src/events/outputs.js'
+import type { EventsConfig } from '@llm-proxy/core'
+import pino from 'pino'
 import { buildAdminApi } from '../src/keys/admin.js'
 import { KeyGuard } from '../src/keys/guard.js'
 
@@ -68,6 +71,8 @@ export interface Stack {
   /** SQLite only: the file rows go to (the `-postgres` project stores in PostgreSQL instead). */
   dbFile: string
   app: ReturnType<typeof buildProxy>
+  /** The event outputs, when asked for. */
+  events: EventOutputs | null
   /** With `keys`: the admin API (its URL and token) and the guard. */
   admin: { url: string; token: string; call: (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }> } | null
   guard: KeyGuard | null
@@ -89,6 +94,8 @@ export async function startStack(o: {
   config?: Partial<ProxyAppConfig>
   /** AUTH_MODE=keys with the admin API; `now` pins the guard's clock. */
   keys?: { now?: () => number; secretKey?: string }
+  /** Event outputs (EVENT_LOG, webhook, OTLP), started as server.ts starts them; logs go to `logger`. */
+  events?: { config: EventsConfig; logger?: pino.Logger } & Partial<Pick<EventOutputOptions, 'webhook' | 'stdout'>>
 } = {}): Promise<Stack> {
   const backend = o.backendUrl ? null : await startMockBackend(o.mock)
   const tmp = tmpDir()
@@ -114,10 +121,21 @@ export async function startStack(o: {
       },
     }
   }
+  const backendUrl = o.backendUrl ?? backend!.url
+  const events = o.events
+    ? await startEventOutputs(o.events.config, {
+        logger: o.events.logger ?? pino({ level: 'silent' }),
+        backendUrl,
+        stdout: o.events.stdout,
+        webhook: o.events.webhook,
+        keyName: (id) => guard?.byKeyId(id)?.rec.name,
+      })
+    : null
   const app = buildProxy({
-    config: testConfig({ backendUrl: o.backendUrl ?? backend!.url, ...o.config }),
+    config: testConfig({ backendUrl, ...o.config }),
     sink,
     keyGuard: guard ?? undefined,
+    events,
     onRecorded: rows.push,
     flushIntervalMs: 5,
   })
@@ -125,7 +143,7 @@ export async function startStack(o: {
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
   const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: CLIENT_KEY, maxRetries: 0 })
   return {
-    backend, url, client, rows, dbFile, app, admin, guard,
+    backend, url, client, rows, dbFile, app, admin, guard, events,
     async stored() {
       await app.rows.flush()
       return read.all()
