@@ -9,6 +9,7 @@ export class DropCounter {
   private unreported = 0
   private lastWarn = 0
   private timer: NodeJS.Timeout | null = null
+  private reason = ''
 
   constructor(
     private readonly logger: FastifyBaseLogger,
@@ -20,22 +21,23 @@ export class DropCounter {
     if (n <= 0) return
     this.total += n
     this.unreported += n
+    this.reason = reason
     const wait = this.lastWarn + this.everyMs - Date.now()
-    if (wait <= 0) return this.report(reason)
-    this.timer ??= setTimeout(() => this.report(reason), wait).unref()
+    if (wait <= 0) return this.report()
+    this.timer ??= setTimeout(() => this.report(), wait).unref()
   }
 
-  private report(reason: string) {
+  private report() {
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
     if (this.unreported === 0) return
     this.lastWarn = Date.now()
-    this.logger.warn({ output: this.output, dropped: this.unreported, droppedTotal: this.total }, `${this.output}: dropped ${this.unreported} events (${reason}); the rows are in the database`)
+    this.logger.warn({ output: this.output, dropped: this.unreported, droppedTotal: this.total }, `${this.output}: dropped ${this.unreported} events (${this.reason}); the rows are in the database`)
     this.unreported = 0
   }
 
+  /** Logs what was dropped since the last warn line. */
   close(): void {
-    if (this.timer) clearTimeout(this.timer)
-    this.timer = null
+    this.report()
   }
 }
