@@ -16,15 +16,13 @@ const storage = describeStorage(config)
 // in order, never cut into each other, and a slow reader of stdout never blocks the event loop.
 // Without it the logger keeps pino's default (synchronous) destination.
 const stdout = config.events.log === 'stdout' ? pino.destination({ dest: 1, sync: false }) : undefined
-const logger = pino(
-  {
-    level: config.logLevel,
-    // Belt and braces: nothing logs headers today, and secrets must never reach a log.
-    redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'headers.authorization'],
-  },
-  stdout ?? pino.destination({ dest: 1, sync: true }),
-)
-/** Exits once what the asynchronous destination holds is written. */
+const logOptions: pino.LoggerOptions = {
+  level: config.logLevel,
+  // Belt and braces: nothing logs headers today, and secrets must never reach a log.
+  redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'headers.authorization'],
+}
+const logger = stdout ? pino(logOptions, stdout) : pino(logOptions)
+/** Exits once what the asynchronous destination holds is written (pino flushes at exit too; this says so here). */
 function exit(code: number): never {
   try {
     stdout?.flushSync()

@@ -1,7 +1,9 @@
 // OTEL_EXPORTER_OTLP_ENDPOINT: the GenAI metrics pushed by the OpenTelemetry SDK to a real OTLP/HTTP
 // receiver, decoded (JSON and protobuf) and checked against the stored rows.
 import { afterEach, describe, expect, test } from 'vitest'
-import { chatBody, startStack, streamBody, type Stack } from './helpers.js'
+import pino from 'pino'
+import { performance } from 'node:perf_hooks'
+import { chatBody, freePort, startStack, streamBody, type Stack } from './helpers.js'
 import { decodeExport, startOtlpReceiver, type DecodedMetric } from './otlp.js'
 
 // The explicit bucket boundaries of the GenAI semantic conventions, written out from the spec
@@ -115,4 +117,20 @@ test('with no output configured there are no event outputs and nothing is export
   await stack.stored()
   await stack.app.close()
   expect(receiver.received).toHaveLength(0)
+})
+
+test('a collector that is down: requests and rows are unaffected, the failure is logged, shutdown stays bounded', async () => {
+  const port = await freePort()
+  let warned!: (line: any) => void
+  const warning = new Promise<any>((r) => (warned = r))
+  const logger = pino({ level: 'warn' }, { write: (l: string) => { const line = JSON.parse(l); if (line.output === 'otlp') warned(line) } })
+  stack = await startStack({ events: { config: { otel: { endpoint: `http://127.0.0.1:${port}`, headers: 'authorization=Bearer%20collector-secret', protocol: 'http/protobuf', exportIntervalMs: 100, serviceName: 'p' } }, logger } })
+  for (let i = 0; i < 3; i++) await stack.client.chat.completions.create(chatBody())
+  expect(await stack.stored()).toHaveLength(3)
+  const line = await warning
+  expect(line.msg).toMatch(/^OpenTelemetry: /)
+  expect(JSON.stringify(line)).not.toContain('collector-secret')
+  const t0 = performance.now()
+  await stack.app.close()
+  expect(performance.now() - t0).toBeLessThan(7_000)
 })
