@@ -55,7 +55,7 @@ let events
 try {
   events = await startEventOutputs(config.events, { logger, backendUrl: config.backendUrl, stdout, keyName: (id) => keyGuard?.byKeyId(id)?.rec.name })
 } catch (err) {
-  console.error(`proxy: cannot start the event outputs (EVENT_LOG, EVENT_WEBHOOK_URL, OTEL_EXPORTER_OTLP_ENDPOINT): ${(err as Error).message}`)
+  console.error(`proxy: cannot start the event outputs: ${(err as Error).message}`)
   exit(1)
 }
 const app = buildProxy({ config, sink, logger, keyGuard: config.authMode === 'keys' ? keyGuard! : undefined, events })

@@ -13,7 +13,7 @@ import { afterEach, expect, test } from 'vitest'
 import { createEventLog } from '../src/events/event-log.js'
 import { toEvent } from '../src/events/event.js'
 import { CLIENT_KEY, chatBody, freePort, startStack, streamBody, tmpDir, type Stack } from './helpers.js'
-import { startProxyProcess } from './process.js'
+import { runProxyToExit, startProxyProcess } from './process.js'
 
 let stack: Stack | null = null
 const cleanup: (() => void | Promise<void>)[] = []
@@ -170,4 +170,28 @@ test('a stream that pushes back: writes return at once, lines wait in a bounded 
   await once(stream.end(), 'finish')
   const ids = chunks.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l).id)
   expect(ids).toEqual(Array.from({ length: 16 }, (_, i) => `r${String(i).padStart(2, '0')}`))
+})
+
+test('an EVENT_LOG file that cannot be opened stops the proxy at start, naming the variable', async () => {
+  const tmp = tmpDir('event-bad-')
+  cleanup.push(tmp.remove)
+  const port = await freePort()
+  const { code, output } = await runProxyToExit({ PROXY_HOST: '127.0.0.1', PROXY_PORT: String(port), DB_PATH: join(tmp.dir, 'm.db'), EVENT_LOG: join(tmp.dir, 'no-such-dir', 'events.jsonl') })
+  expect(code).toBe(1)
+  expect(output).toMatch(/cannot start the event outputs: EVENT_LOG=\S+no-such-dir\/events\.jsonl: ENOENT/)
+})
+
+test('an output that fails (a disk error, a closed pipe): later events are dropped and counted, nothing throws', async () => {
+  const stream = new Writable({ write: (_c, _e, done) => done(new Error('EIO: i/o error, write')) })
+  const logged: any[] = []
+  const logger = pino({ level: 'warn' }, { write: (l: string) => logged.push(JSON.parse(l)) })
+  const log = createEventLog({ stream, logger })
+  const ev = toEvent({ ...asRow({}), id: 'x', ts: 0, endpoint: '/v1/chat/completions', outcome: 'success', total_ms: 1, stream: false, tokens_estimated: false, request_bytes: 0, response_bytes: 0 } as any)
+  log.write([ev])
+  await once(stream, 'error').catch(() => {})
+  expect(() => log.write([ev, ev])).not.toThrow()
+  expect(log.dropped).toBe(2)
+  await log.close()
+  expect(logged.some((l) => /event log: the output failed/.test(l.msg))).toBe(true)
+  expect(logged.some((l) => l.output === 'event log' && l.droppedTotal === 2 && /EIO/.test(l.msg))).toBe(true)
 })

@@ -8,6 +8,7 @@ import type { RequestEvent } from './event.js'
 export interface LineStream {
   write(chunk: string): boolean
   once(event: 'drain', listener: () => void): unknown
+  on?(event: 'error', listener: (err: Error) => void): unknown
 }
 
 export interface EventLog {
@@ -40,6 +41,12 @@ export function createEventLog(o: EventLogOptions): EventLog {
   let heldBytes = 0
   let blocked = false
   let written = 0
+  /** Why the stream cannot be written any more (a file on a failed disk, say): lines are dropped, counted. */
+  let broken: string | null = null
+  o.stream.on?.('error', (err) => {
+    broken ??= err.message
+    o.logger.error({ err: { message: err.message } }, 'event log: the output failed; events are dropped from now on (the rows are in the database)')
+  })
 
   function flushHeld() {
     blocked = false
@@ -63,6 +70,7 @@ export function createEventLog(o: EventLogOptions): EventLog {
 
   return {
     write(events) {
+      if (broken !== null) return drops.add(events.length, `the output failed: ${broken}`)
       let chunk = ''
       for (const event of events) chunk += JSON.stringify(event) + '\n'
       if (!blocked) {
@@ -75,7 +83,7 @@ export function createEventLog(o: EventLogOptions): EventLog {
       written += events.length
     },
     async close() {
-      if (blocked) {
+      if (blocked && broken === null) {
         // A reader that never drains must not hold the shutdown: give it 2 s, then hand over the rest.
         let timer: NodeJS.Timeout | undefined
         await Promise.race([once(o.stream as unknown as NodeJS.EventEmitter, 'drain').catch(() => {}), new Promise((r) => (timer = setTimeout(r, 2_000)))])
@@ -97,8 +105,11 @@ export function createEventLog(o: EventLogOptions): EventLog {
 /** The event log of `EVENT_LOG=<path>`: the file opened in append mode (created if missing). */
 export async function openEventLogFile(file: string, logger: FastifyBaseLogger): Promise<EventLog> {
   const stream = createWriteStream(file, { flags: 'a' })
-  await once(stream, 'open')
-  stream.on('error', (err) => logger.error({ err: { message: err.message }, file }, 'event log: the file failed'))
+  try {
+    await once(stream, 'open')
+  } catch (err) {
+    throw new Error(`EVENT_LOG=${file}: ${(err as Error).message}`)
+  }
   return createEventLog({
     stream,
     logger,
