@@ -10,7 +10,7 @@ export interface WebhookOptions {
   logger: FastifyBaseLogger
   /** Events per POST. */
   batchSize?: number
-  /** Events waiting for delivery; beyond it the oldest are dropped (and counted). */
+  /** Events waiting for delivery (besides the batch in flight); beyond it the oldest are dropped (and counted). */
   maxQueue?: number
   /** Connect, headers and body timeout of one POST. */
   timeoutMs?: number
@@ -61,10 +61,14 @@ export function createWebhook(o: WebhookOptions): Webhook {
   let closing = false
   const abort = new AbortController()
 
+  /**
+   * Keeps the newest maxQueue events waiting (a batch in flight comes on top, so memory stays within
+   * maxQueue + batchSize); a failed batch comes back at the front, so the oldest are dropped first.
+   */
   function trim() {
-    const excess = queue.length + inFlight - maxQueue
+    const excess = queue.length - maxQueue
     if (excess <= 0) return
-    queue.splice(0, Math.min(excess, queue.length))
+    queue.splice(0, excess)
     drops.add(excess, 'the queue is full while the receiver fails or lags')
   }
 
@@ -81,15 +85,17 @@ export function createWebhook(o: WebhookOptions): Webhook {
     const batch = queue.splice(0, batchSize)
     inFlight = batch.length
     let status = 0
+    let error: string | null = null
     try {
       const res = await request(o.url, { method: 'POST', headers, body: JSON.stringify(batch), dispatcher: agent, signal: abort.signal })
       status = res.statusCode
       await res.body.dump()
     } catch (err) {
-      return failed(batch, (err as { code?: string }).code ?? (err as Error).name)
-    } finally {
-      inFlight = 0
+      error = (err as { code?: string }).code ?? (err as Error).name
     }
+    // Out of flight before anything else looks at the queue's bound.
+    inFlight = 0
+    if (error !== null) return failed(batch, error)
     if (status >= 200 && status < 300) {
       delivered += batch.length
       if (failures > 0) o.logger.info({ target, attempts: failures }, 'event webhook: delivering again')
