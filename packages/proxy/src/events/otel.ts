@@ -125,6 +125,7 @@ export async function startOtelMetrics(o: OtelOptions): Promise<OtelMetrics> {
       // One last export of what was recorded since the previous one, bounded: a collector that does
       // not answer must not hold the shutdown.
       await provider.shutdown({ timeoutMillis: 5_000 }).catch((err: Error) => o.logger.warn({ output: 'otlp', err: { message: err.message } }, 'OpenTelemetry: the last export failed'))
+      api.diag.disable()
     },
   }
 }
