@@ -128,7 +128,7 @@ test('EVENT_LOG=stdout in a real process: every stdout line is whole JSON, event
   // The last log line comes after every event: what the async destination held was written at exit.
   expect(logs.at(-1).msg).toBe('stopped; all rows stored')
   const db = new Database(dbFile, { readonly: true })
-  cleanup.push(() => db.close())
+  cleanup.push(() => void db.close())
   const stored = db.prepare('SELECT * FROM requests ORDER BY seq').all() as Record<string, unknown>[]
   expect(stored).toHaveLength(n)
   expectEventsMatch(events, stored)
