@@ -4,6 +4,8 @@ import { ConfigError, boolFlag, byteSize, httpUrl, logLevel, parseEnv, port, pos
 
 export const DEFAULT_DB_PATH = './data/metrics.db'
 
+const otlpProtocol = z.enum(['http/protobuf', 'http/json'], { error: 'expected http/protobuf or http/json (gRPC is not supported)' })
+
 /** Every variable the proxy reads, with its default. The README's table is checked against this. */
 export const proxyEnvSchema = z.object({
   BACKEND_URL: httpUrl.optional(),
@@ -33,6 +35,18 @@ export const proxyEnvSchema = z.object({
   ADMIN_TOKEN: z.string().min(32, 'expected at least 32 characters').optional(),
   SECRET_KEY: z.string().min(32, 'expected at least 32 characters').optional(),
   LOG_LEVEL: logLevel,
+  // Events out (DESIGN.md §9): all off unless set.
+  EVENT_LOG: z.string().optional(),
+  EVENT_WEBHOOK_URL: httpUrl.optional(),
+  EVENT_WEBHOOK_TOKEN: z.string().optional(),
+  // The standard OpenTelemetry variables we read ourselves; the SDK reads the rest of OTEL_*
+  // (OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, OTEL_RESOURCE_ATTRIBUTES, ...) from the environment.
+  OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
+  OTEL_EXPORTER_OTLP_HEADERS: z.string().optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol.default('http/protobuf'),
+  OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: otlpProtocol.optional(),
+  OTEL_METRIC_EXPORT_INTERVAL: positiveInt(60_000),
+  OTEL_SERVICE_NAME: z.string().default('llm-metrics-proxy'),
 })
 
 export interface ProxyConfig {
@@ -63,6 +77,17 @@ export interface ProxyConfig {
   /** Encrypts keys' own upstream keys at rest. */
   secretKey?: string
   logLevel: z.infer<typeof logLevel>
+  /** Where events go out besides the database (DESIGN.md §9); each part is off when absent. */
+  events: EventsConfig
+}
+
+export interface EventsConfig {
+  /** `stdout`, or a file path opened in append mode: one JSON line per stored row. */
+  log?: 'stdout' | { file: string }
+  /** Rows POSTed in batches as JSON arrays, with an optional bearer token. */
+  webhook?: { url: string; token?: string }
+  /** OpenTelemetry GenAI metrics pushed over OTLP/HTTP when an endpoint is set. */
+  otel?: { endpoint: string; headers?: string; protocol: 'http/protobuf' | 'http/json'; exportIntervalMs: number; serviceName: string }
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i
@@ -80,6 +105,9 @@ export function loadProxyConfig(env: Env): ProxyConfig {
   }
   if (e.ADMIN_HOST === e.PROXY_HOST && e.ADMIN_PORT === e.PROXY_PORT) {
     throw new ConfigError('Invalid configuration:\n  ADMIN_PORT: must differ from PROXY_PORT (the admin API never shares the public port)')
+  }
+  if (e.EVENT_WEBHOOK_TOKEN && !e.EVENT_WEBHOOK_URL) {
+    throw new ConfigError('Invalid configuration:\n  EVENT_WEBHOOK_TOKEN: set without EVENT_WEBHOOK_URL; set the URL the events go to, or unset the token.')
   }
   const backendUrl = (e.BACKEND_URL ?? `http://${e.BACKEND_HOST}:${e.BACKEND_PORT}`).replace(/\/+$/, '')
   let prices: PriceRule[] = []
@@ -111,6 +139,19 @@ export function loadProxyConfig(env: Env): ProxyConfig {
     admin: e.ADMIN_TOKEN ? { host: e.ADMIN_HOST, port: e.ADMIN_PORT, token: e.ADMIN_TOKEN } : null,
     secretKey: e.SECRET_KEY,
     logLevel: e.LOG_LEVEL,
+    events: {
+      log: e.EVENT_LOG === undefined ? undefined : e.EVENT_LOG === 'stdout' ? 'stdout' : { file: e.EVENT_LOG },
+      webhook: e.EVENT_WEBHOOK_URL ? { url: e.EVENT_WEBHOOK_URL, token: e.EVENT_WEBHOOK_TOKEN } : undefined,
+      otel: e.OTEL_EXPORTER_OTLP_ENDPOINT
+        ? {
+            endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+            headers: e.OTEL_EXPORTER_OTLP_HEADERS,
+            protocol: e.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL,
+            exportIntervalMs: e.OTEL_METRIC_EXPORT_INTERVAL,
+            serviceName: e.OTEL_SERVICE_NAME,
+          }
+        : undefined,
+    },
   }
 }
 

@@ -123,3 +123,44 @@ describe('PRICES_FILE', () => {
     expect(costOf({ input: 2, output: 10 }, { prompt: 100, cached: 30, cacheWrite: 0, completion: 50, reasoning: 20 })).toBeCloseTo((100 * 2 + 50 * 10) / 1e6, 15)
   })
 })
+
+describe('events out (EVENT_LOG, EVENT_WEBHOOK_*, OTEL_*)', () => {
+  test('all off by default', () => {
+    expect(loadProxyConfig({}).events).toEqual({ log: undefined, webhook: undefined, otel: undefined })
+  })
+
+  test('EVENT_LOG is stdout or a file path', () => {
+    expect(loadProxyConfig({ EVENT_LOG: 'stdout' }).events.log).toBe('stdout')
+    expect(loadProxyConfig({ EVENT_LOG: '/var/log/llm/events.jsonl' }).events.log).toEqual({ file: '/var/log/llm/events.jsonl' })
+  })
+
+  test('the webhook takes an http(s) URL and an optional token; a token alone is refused', () => {
+    expect(loadProxyConfig({ EVENT_WEBHOOK_URL: 'https://hooks.example.com/x', EVENT_WEBHOOK_TOKEN: 't' }).events.webhook).toEqual({ url: 'https://hooks.example.com/x', token: 't' })
+    expect(() => loadProxyConfig({ EVENT_WEBHOOK_URL: 'ftp://x' })).toThrow(/EVENT_WEBHOOK_URL/)
+    expect(() => loadProxyConfig({ EVENT_WEBHOOK_TOKEN: 'secret-token' })).toThrow(/EVENT_WEBHOOK_TOKEN: set without EVENT_WEBHOOK_URL/)
+    // The refusal names the variable, never its value.
+    expect(() => loadProxyConfig({ EVENT_WEBHOOK_TOKEN: 'secret-token' })).not.toThrow(/secret-token/)
+  })
+
+  test('OTLP: on with an endpoint; protocol, interval and service name with the standard defaults', () => {
+    expect(loadProxyConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }).events.otel).toBeUndefined()
+    expect(loadProxyConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).events.otel).toEqual({
+      endpoint: 'http://collector:4318',
+      headers: undefined,
+      protocol: 'http/protobuf',
+      exportIntervalMs: 60_000,
+      serviceName: 'llm-metrics-proxy',
+    })
+    const c = loadProxyConfig({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'https://collector:4318',
+      OTEL_EXPORTER_OTLP_HEADERS: 'api-key=abc',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json',
+      OTEL_METRIC_EXPORT_INTERVAL: '15000',
+      OTEL_SERVICE_NAME: 'edge-proxy',
+    }).events.otel
+    expect(c).toMatchObject({ headers: 'api-key=abc', protocol: 'http/json', exportIntervalMs: 15_000, serviceName: 'edge-proxy' })
+    expect(() => loadProxyConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toThrow(/OTEL_EXPORTER_OTLP_PROTOCOL: expected http\/protobuf or http\/json \(gRPC is not supported\)/)
+    expect(() => loadProxyConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT/)
+  })
+})

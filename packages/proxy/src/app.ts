@@ -5,6 +5,7 @@ import type { Socket } from 'node:net'
 import type { Dispatcher } from 'undici'
 import { ProxyError, bodyTimeout, clientErrorBody, errorBody, methodNotAllowed, toProxyError, unknownUrl } from './errors.js'
 import { redactUrl } from './log-redaction.js'
+import type { EventOutputs } from './events/outputs.js'
 import { Exchange, type Pricer } from './metering/exchange.js'
 import { createPricer } from './metering/pricing.js'
 import { createRowWriter, type RowWriter } from './recording/row-writer.js'
@@ -32,6 +33,8 @@ export interface ProxyOptions {
   onRecorded?: (row: RequestRow) => void
   /** AUTH_MODE=keys: the keys in memory and their limits (started by the caller). */
   keyGuard?: KeyGuard
+  /** Event log, webhook and OpenTelemetry (startEventOutputs); fed each batch once stored, closed after the rows. */
+  events?: EventOutputs | null
   /** Row batching; defaults suit production. */
   batchSize?: number
   flushIntervalMs?: number
@@ -121,6 +124,7 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
     sink: options.sink,
     logger: app.log,
     onRecorded: options.onRecorded,
+    onStored: options.events?.onStored,
     batchSize: options.batchSize,
     flushIntervalMs: options.flushIntervalMs,
   })
@@ -218,6 +222,8 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
     // Rows of requests cut at shutdown are recorded as their sockets close: wait for them first.
     await Promise.allSettled([...inflight.values()])
     await rows.close()
+    // Every row that will ever be stored is stored now: let the outputs deliver the last of them.
+    await options.events?.close()
     if (ownsDispatcher) await dispatcher.close()
   })
   return app

@@ -12,6 +12,9 @@ import Anthropic from '@anthropic-ai/sdk'
 import OpenAI from 'openai'
 import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions'
 import { buildProxy, type ProxyAppConfig } from '../src/app.js'
+import { startEventOutputs, type EventOutputOptions, type EventOutputs } from '../src/events/outputs.js'
+import type { EventsConfig } from '@llm-proxy/core'
+import pino from 'pino'
 import { buildAdminApi } from '../src/keys/admin.js'
 import { KeyGuard } from '../src/keys/guard.js'
 import type { Pricer } from '../src/metering/exchange.js'
@@ -72,6 +75,8 @@ export interface Stack {
   /** SQLite only: the file rows go to (the `-postgres` project stores in PostgreSQL instead). */
   dbFile: string
   app: ReturnType<typeof buildProxy>
+  /** The event outputs, when asked for. */
+  events: EventOutputs | null
   /** With `keys`: the admin API (its URL and token) and the guard. */
   admin: { url: string; token: string; call: (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }> } | null
   guard: KeyGuard | null
@@ -95,6 +100,8 @@ export async function startStack(o: {
   keys?: { now?: () => number; secretKey?: string }
   /** Overrides the pricer (by default PRICES_FILE rules from the config, then the bundled table). */
   pricer?: Pricer | null
+  /** Event outputs (EVENT_LOG, webhook, OTLP), started as server.ts starts them; logs go to `logger`. */
+  events?: { config: EventsConfig; logger?: pino.Logger } & Partial<Pick<EventOutputOptions, 'webhook' | 'stdout'>>
 } = {}): Promise<Stack> {
   const backend = o.backendUrl ? null : await startMockBackend(o.mock)
   const tmp = tmpDir()
@@ -120,10 +127,21 @@ export async function startStack(o: {
       },
     }
   }
+  const backendUrl = o.backendUrl ?? backend!.url
+  const events = o.events
+    ? await startEventOutputs(o.events.config, {
+        logger: o.events.logger ?? pino({ level: 'silent' }),
+        backendUrl,
+        stdout: o.events.stdout,
+        webhook: o.events.webhook,
+        keyName: (id) => guard?.byKeyId(id)?.rec.name,
+      })
+    : null
   const app = buildProxy({
-    config: testConfig({ backendUrl: o.backendUrl ?? backend!.url, ...o.config }),
+    config: testConfig({ backendUrl, ...o.config }),
     sink,
     keyGuard: guard ?? undefined,
+    events,
     onRecorded: rows.push,
     flushIntervalMs: 5,
     pricer: o.pricer,
@@ -133,7 +151,7 @@ export async function startStack(o: {
   const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: CLIENT_KEY, maxRetries: 0 })
   const anthropic = new Anthropic({ baseURL: url, apiKey: CLIENT_KEY, maxRetries: 0 })
   return {
-    backend, url, client, anthropic, rows, dbFile, app, admin, guard,
+    backend, url, client, anthropic, rows, dbFile, app, admin, guard, events,
     async stored() {
       await app.rows.flush()
       return read.all()

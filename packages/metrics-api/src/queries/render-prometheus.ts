@@ -1,25 +1,25 @@
-import { LogHistogram, type RollupRow } from '@llm-proxy/core'
+import { GEN_AI_METRICS, LogHistogram, type RollupRow } from '@llm-proxy/core'
 import type { Snapshot } from '@llm-proxy/storage'
 
-// OpenTelemetry GenAI semantic conventions: explicit bucket boundaries, in seconds.
+// OpenTelemetry GenAI semantic conventions: explicit bucket boundaries, in seconds (shared with the OTLP push).
 const HISTOGRAMS = [
   {
     name: 'gen_ai_client_operation_duration_seconds',
     help: 'Duration of GenAI operations through the proxy (gen_ai.client.operation.duration).',
     measure: 'latency',
-    bounds: [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92],
+    bounds: GEN_AI_METRICS.operationDuration.buckets,
   },
   {
     name: 'gen_ai_server_time_to_first_token_seconds',
     help: 'Time to generate the first token, streamed requests (gen_ai.server.time_to_first_token).',
     measure: 'ttft',
-    bounds: [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0],
+    bounds: GEN_AI_METRICS.timeToFirstToken.buckets,
   },
   {
     name: 'gen_ai_server_time_per_output_token_seconds',
     help: 'Time per output token after the first (gen_ai.server.time_per_output_token).',
     measure: 'tpot',
-    bounds: [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5],
+    bounds: GEN_AI_METRICS.timePerOutputToken.buckets,
   },
 ] as const
 
