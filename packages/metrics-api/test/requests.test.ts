@@ -122,6 +122,9 @@ describe('GET /metrics/prometheus', () => {
     expect(text).toContain('gen_ai_server_time_to_first_token_seconds_bucket{model="m1",le="0.04"} 1')
     expect(text).toContain('gen_ai_server_time_to_first_token_seconds_bucket{model="m1",le="0.02"} 0')
     expect(text).toContain('llm_proxy_tokens_total{model="m1",type="prompt"} 20')
+    // The proxy's own overhead, with sub-millisecond buckets.
+    expect(text).toContain('llm_proxy_overhead_seconds_bucket{model="m1",le="0.00025"} 0')
+    expect(text).toContain('llm_proxy_overhead_seconds_bucket{model="m1",le="0.0005"} 1')
     expect(text).toContain('# TYPE llm_proxy_cost_usd_total counter')
     expect(text).toContain('llm_proxy_cost_usd_total{model="m1"} 0.002')
     // A model with no priced request has no cost series (rather than a cost of 0).
