@@ -12,7 +12,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }))
 
 function deploy(pkg: string): string {
   const out = join(work, pkg.replace(/\W/g, '_'))
-  execFileSync('pnpm', ['--filter', pkg, 'deploy', '--prod', '--legacy', '--offline', out], { cwd: root, stdio: 'pipe' })
+  execFileSync('pnpm', ['--filter', pkg, 'deploy', '--prod', '--legacy', '--prefer-offline', out], { cwd: root, stdio: 'pipe' })
   // Development tools must not be there.
   expect(existsSync(join(out, 'node_modules', 'vitest'))).toBe(false)
   expect(existsSync(join(out, 'node_modules', 'typescript'))).toBe(false)
