@@ -1,6 +1,8 @@
 import proxy from '@fastify/http-proxy';
 import fastifyStatic from '@fastify/static';
 import Fastify, { LogController } from 'fastify';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 /**
  * Serves the built dashboard and forwards /api/* to the metrics API, so a browser needs only this
  * port. The API address is read at run time, never baked into the bundle.
@@ -32,11 +34,21 @@ export function buildDashboardServer(o) {
     });
     app.get('/config.json', async () => ({ proxyUrl: o.config.proxyPublicUrl, metricsApiUrl: o.config.metricsApiUrl }));
     app.get('/health', async () => ({ status: 'ok' }));
-    app.register(fastifyStatic, { root: o.staticDir, wildcard: false, maxAge: '1h', immutable: false });
+    // Files are looked up per request (wildcard), not listed once at start: a rebuild while the
+    // server runs (`pnpm build`, the test command) swaps in new hashed assets, and they are served.
+    app.register(fastifyStatic, { root: o.staticDir, wildcard: true, maxAge: '1h', immutable: false });
+    const notFound = (reply) => reply.code(404).send({ error: { message: 'Not found', type: 'invalid_request_error', param: null, code: 'unknown_url' } });
     // The SPA has one page; anything else that is not a file gets it.
     app.setNotFoundHandler((request, reply) => {
-        if (request.method !== 'GET' || request.url.startsWith('/api/'))
-            return reply.code(404).send({ error: { message: 'Not found', type: 'invalid_request_error', param: null, code: 'unknown_url' } });
+        const path = request.url.split('?')[0];
+        // A missing script or stylesheet is a 404, never the page in its place.
+        if (request.method !== 'GET' || path.startsWith('/api/') || path.startsWith('/assets/'))
+            return notFound(reply);
+        if (!existsSync(join(o.staticDir, 'index.html'))) {
+            return reply.code(503).header('retry-after', '5').send({
+                error: { message: 'The dashboard is not built (or is being rebuilt): run pnpm build, then reload.', type: 'server_error', param: null, code: 'dashboard_not_built' },
+            });
+        }
         return reply.sendFile('index.html');
     });
     return app;
