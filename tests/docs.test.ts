@@ -71,6 +71,22 @@ test('every code block of README.md and EXAMPLES.md says how it is tested', () =
   expect(blocks.filter((b) => b.marker?.kind === 'run').length).toBeGreaterThanOrEqual(5)
 })
 
+test('npx commands work where npm is set to yes=false (some machines are): they carry --yes', () => {
+  for (const b of blocks) for (const m of b.code.matchAll(/\bnpx (\S+)/g)) expect(m[1], b.where).toBe('--yes')
+  for (const file of DOCS) for (const m of readFileSync(join(root, file), 'utf8').matchAll(/`npx (\S+)/g)) expect(m[1], file).toBe('--yes')
+})
+
+test('the docs stand on their own: no link or reference to a file outside the repository', () => {
+  const files = spawnSync('git', ['ls-files', '*.md'], { cwd: root, encoding: 'utf8' }).stdout.split('\n').filter(Boolean)
+  expect(files.length).toBeGreaterThan(5)
+  for (const f of files) {
+    const text = readFileSync(join(root, f), 'utf8')
+    expect(text, f).not.toMatch(/\.\.\/shared\b|DESIGN\.md/)
+    // Every relative link points at a file that exists.
+    for (const [, target] of text.matchAll(/\]\(((?!https?:|#|mailto:)[^)#\s]+)/g)) expect(existsSync(join(root, f, '..', target)), `${f}: ${target}`).toBe(true)
+  }
+})
+
 /** The shell commands of a block: continuation lines joined, comments and heredoc bodies left out. */
 function commands(code: string): string[] {
   const out: string[] = []
