@@ -199,17 +199,17 @@ function sandbox(): string {
 }
 
 const started: ChildProcess[] = []
-afterAll(async () => {
-  // Each service is its own process group (pnpm, its shell and node): stop them all, then wait.
-  await Promise.all(
-    started.map(async (c) => {
+/** Each service is its own process group (bash, pnpm, its shell and node): stop them all, then wait. */
+const stopServices = () =>
+  Promise.all(
+    started.splice(0).map(async (c) => {
       if (c.exitCode !== null || c.signalCode !== null) return
       const exited = once(c, 'exit')
       process.kill(-c.pid!, 'SIGTERM')
       await exited
     }),
   )
-})
+afterAll(stopServices)
 
 /** Polls until `url` answers 2xx (a server starting up says nothing we could await). */
 async function answers(url: string, output: () => string) {
@@ -236,43 +236,47 @@ test('every runnable block works as written against the quick start (simulated b
   })
 
   const ran: string[] = []
-  for (const b of blocks) {
-    if (b.marker?.kind === 'services') {
-      const outputs: string[] = []
-      const children = b.code.split('\n').filter((l) => l.trim()).map((line, i) => {
-        const child = spawn('bash', ['-c', moved(line)], { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
-        started.push(child)
-        outputs[i] = `$ ${line}\n`
-        child.stdout!.on('data', (c) => (outputs[i] += c))
-        child.stderr!.on('data', (c) => (outputs[i] += c))
-        return child
-      })
-      const exited = Promise.race(children.map((c) => once(c, 'exit').then(() => Promise.reject(new Error(`a service of ${b.where} exited:\n${outputs.join('\n')}`)))))
-      await Promise.race([exited, Promise.all(b.marker.ready.map((url) => answers(moved(url), () => `${b.where}\n${outputs.join('\n')}`)))])
-      exited.catch(() => {})
-      ran.push(b.where)
-    } else if (b.marker?.kind === 'run') {
-      const args = b.lang === 'js' ? [process.execPath, ['--input-type=module', '-e', moved(b.code)]] : ['bash', ['-e', '-o', 'pipefail', '-c', moved(b.code)]]
-      const r = spawnSync(args[0] as string, args[1] as string[], { cwd, env, encoding: 'utf8', timeout: 120_000 })
-      const output = `${r.stdout}${r.stderr}`
-      expect(r.status, `${b.where} exited ${r.status}:\n${output}`).toBe(0)
-      expect(output, `${b.where}: output`).toMatch(b.marker.expect)
-      ran.push(b.where)
+  try {
+    for (const b of blocks) {
+      if (b.marker?.kind === 'services') {
+        const outputs: string[] = []
+        const children = b.code.split('\n').filter((l) => l.trim()).map((line, i) => {
+          const child = spawn('bash', ['-c', moved(line)], { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+          started.push(child)
+          outputs[i] = `$ ${line}\n`
+          child.stdout!.on('data', (c) => (outputs[i] += c))
+          child.stderr!.on('data', (c) => (outputs[i] += c))
+          return child
+        })
+        const exited = Promise.race(children.map((c) => once(c, 'exit').then(() => Promise.reject(new Error(`a service of ${b.where} exited:\n${outputs.join('\n')}`)))))
+        await Promise.race([exited, Promise.all(b.marker.ready.map((url) => answers(moved(url), () => `${b.where}\n${outputs.join('\n')}`)))])
+        exited.catch(() => {})
+        ran.push(b.where)
+      } else if (b.marker?.kind === 'run') {
+        const args = b.lang === 'js' ? [process.execPath, ['--input-type=module', '-e', moved(b.code)]] : ['bash', ['-e', '-o', 'pipefail', '-c', moved(b.code)]]
+        const r = spawnSync(args[0] as string, args[1] as string[], { cwd, env, encoding: 'utf8', timeout: 120_000 })
+        const output = `${r.stdout}${r.stderr}`
+        expect(r.status, `${b.where} exited ${r.status}:\n${output}`).toBe(0)
+        expect(output, `${b.where}: output`).toMatch(b.marker.expect)
+        ran.push(b.where)
+      }
     }
-  }
-  expect(ran.length).toBe(blocks.filter((b) => b.marker?.kind === 'run' || b.marker?.kind === 'services').length)
+    expect(ran.length).toBe(blocks.filter((b) => b.marker?.kind === 'run' || b.marker?.kind === 'services').length)
 
-  // The services started one by one share one database at the repository root, so the dashboard
-  // shows what the proxy recorded.
-  expect(existsSync(join(cwd, 'data', 'metrics.db'))).toBe(true)
-  expect(existsSync(join(cwd, 'packages', 'proxy', 'data'))).toBe(false)
-  expect(existsSync(join(cwd, 'packages', 'metrics-api', 'data'))).toBe(false)
-  const viaDashboard = await (await fetch(`http://127.0.0.1:${ports[3000]}/api/metrics`)).json()
-  const direct = await (await fetch(`http://127.0.0.1:${ports[8002]}/metrics`)).json()
-  expect(viaDashboard.requests.total).toBeGreaterThan(0)
-  expect(viaDashboard.requests.total).toBe(direct.requests.total)
-  // The README's calls used a model the simulated backend serves: no 404s among them.
-  const errors = await (await fetch(`http://127.0.0.1:${ports[8002]}/metrics/requests?limit=500`)).json()
-  expect(JSON.stringify(errors)).not.toContain('model_not_found')
-  rmSync(cwd, { recursive: true, force: true })
+    // The services started one by one share one database at the repository root, so the dashboard
+    // shows what the proxy recorded.
+    expect(existsSync(join(cwd, 'data', 'metrics.db'))).toBe(true)
+    expect(existsSync(join(cwd, 'packages', 'proxy', 'data'))).toBe(false)
+    expect(existsSync(join(cwd, 'packages', 'metrics-api', 'data'))).toBe(false)
+    const viaDashboard = await (await fetch(`http://127.0.0.1:${ports[3000]}/api/metrics`)).json()
+    const direct = await (await fetch(`http://127.0.0.1:${ports[8002]}/metrics`)).json()
+    expect(viaDashboard.requests.total).toBeGreaterThan(0)
+    expect(viaDashboard.requests.total).toBe(direct.requests.total)
+    // The README's calls used a model the simulated backend serves: no 404s among them.
+    const errors = await (await fetch(`http://127.0.0.1:${ports[8002]}/metrics/requests?limit=500`)).json()
+    expect(JSON.stringify(errors)).not.toContain('model_not_found')
+  } finally {
+    await stopServices()
+    rmSync(cwd, { recursive: true, force: true })
+  }
 }, 300_000)
