@@ -1,6 +1,6 @@
 // pnpm bench:overhead — what metering costs. Starts the simulated backend in fast mode, a bare
-// Fastify + undici pass-through (the floor), the real proxy with metering and SQLite, and nginx when
-// installed; drives them interleaved (A B C A B C ...) with a load generator in its own process; prints
+// Fastify + undici pass-through (the floor), the real proxy with metering on SQLite and on PostgreSQL
+// (a throwaway cluster, when PostgreSQL is installed), and nginx when installed; drives them interleaved (A B C A B C ...) with a load generator in its own process; prints
 // req/s, p50/p99, proxy CPU per request and peak RSS, with ratios taken pair by pair within the run.
 import { spawn, execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs'
@@ -10,9 +10,11 @@ import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import Database from 'better-sqlite3'
+import postgres from 'postgres'
+import { pgBinDir, startCluster, stopCluster } from '../scripts/pg-cluster.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const { values: opts } = parseArgs({ options: { repeats: { type: 'string', default: '3' }, quick: { type: 'boolean', default: false } } })
+const { values: opts } = parseArgs({ options: { repeats: { type: 'string', default: '3' }, quick: { type: 'boolean', default: false }, 'no-postgres': { type: 'boolean', default: false } } })
 const REPEATS = Number(opts.repeats)
 const scale = opts.quick ? 0.2 : 1
 const tmp = mkdtempSync(join(tmpdir(), 'bench-overhead-'))
@@ -84,8 +86,10 @@ function load(url, { requests, concurrency, stream, headers = [] }) {
   })
 }
 
+let cluster = null
 const cleanup = () => {
   for (const c of children) c.kill('SIGKILL')
+  if (cluster) stopCluster(cluster.dir, 'immediate')
   rmSync(tmp, { recursive: true, force: true })
 }
 process.on('exit', cleanup)
@@ -110,6 +114,20 @@ const targets = [
   { name: 'bare', url: `http://127.0.0.1:${barePort}`, pid: bare.pid },
   { name: 'proxy', url: `http://127.0.0.1:${proxyPort}`, pid: proxy.pid },
 ]
+
+// The same proxy writing to PostgreSQL (the server's own CPU is not counted: it is another process,
+// as it would be another machine).
+let proxyPg = null
+if (!opts['no-postgres'] && pgBinDir()) {
+  cluster = await startCluster()
+  const port = await freePort()
+  proxyPg = await start('proxy-pg', process.execPath, [join(root, 'packages/proxy/dist/server.js')], {
+    BACKEND_URL: backendUrl, PROXY_HOST: '127.0.0.1', PROXY_PORT: String(port), DATABASE_URL: cluster.url, LOG_LEVEL: 'warn',
+  }, null, `http://127.0.0.1:${port}/health`)
+  targets.push({ name: 'proxy-pg', url: `http://127.0.0.1:${port}`, pid: proxyPg.pid })
+}
+const isProxy = (name) => name === 'proxy' || name === 'proxy-pg'
+const sent = { proxy: 0, 'proxy-pg': 0 }
 
 let nginxNote = 'nginx: not installed (apt-get install nginx to include it)'
 const nginxBin = ['/usr/sbin/nginx', '/usr/bin/nginx'].find(existsSync)
@@ -146,12 +164,11 @@ const scenarios = [
   { name: 'stream c1', stream: true, concurrency: 1, requests: Math.round(600 * scale) },
   { name: 'stream c32', stream: true, concurrency: 32, requests: Math.round(3000 * scale) },
 ]
-let sentToProxy = 0
 const results = {}
 for (const s of scenarios) {
   results[s.name] = Object.fromEntries(targets.map((t) => [t.name, { rps: [], p50: [], p99: [], cpuUs: [], errors: 0 }]))
   for (const t of targets) await load(t.url + '/v1/chat/completions', { ...s, requests: Math.min(200, s.requests) }) // warm-up
-  if (true) sentToProxy += Math.min(200, s.requests)
+  for (const t of targets) if (isProxy(t.name)) sent[t.name] += Math.min(200, s.requests)
   for (let r = 0; r < REPEATS; r++) {
     for (const t of targets) {
       const before = t.pid ? cpuNs(t.pid) : 0
@@ -160,7 +177,7 @@ for (const s of scenarios) {
       const m = results[s.name][t.name]
       m.rps.push(res.rps); m.p50.push(res.p50); m.p99.push(res.p99); m.errors += res.errors
       if (cpu !== null) m.cpuUs.push(cpu)
-      if (t.name === 'proxy') sentToProxy += s.requests
+      if (isProxy(t.name)) sent[t.name] += s.requests
     }
   }
 }
@@ -171,7 +188,7 @@ for (let r = 0; r < REPEATS; r++) {
   for (const t of targets) {
     const res = await load(t.url + '/v1/chat/completions', { requests: Math.round(20 * Math.max(scale, 0.5)), concurrency: 1, stream: true, headers: ['x-mock-ttft-ms: 200'] })
     ;(ttft[t.name] ??= []).push(res.ttftP50)
-    if (t.name === 'proxy') sentToProxy += Math.round(20 * Math.max(scale, 0.5))
+    if (isProxy(t.name)) sent[t.name] += Math.round(20 * Math.max(scale, 0.5))
   }
 }
 
@@ -189,21 +206,30 @@ for (const t of [targets[1], targets[2]]) {
   slowRss[t.name] = peakRssMb(t.pid)
   if (t.name === 'proxy') slow = r
 }
-sentToProxy += slowCount
+sent.proxy += slowCount
 
 // --- rows: stop the proxy (flushes) and count ---------------------------------------------------
-const exited = new Promise((r) => proxy.once('exit', r))
-proxy.kill('SIGTERM')
-await exited
+const stopped = (child) => {
+  const exited = new Promise((r) => child.once('exit', r))
+  child.kill('SIGTERM')
+  return exited
+}
+await stopped(proxy)
 const db = new Database(dbFile, { readonly: true })
-const rows = db.prepare('SELECT count(*) AS n FROM requests').get().n
+const rows = { proxy: db.prepare('SELECT count(*) AS n FROM requests').get().n }
 db.close()
+if (proxyPg) {
+  await stopped(proxyPg)
+  const sql = postgres(cluster.url, { max: 1, onnotice: () => {} })
+  rows['proxy-pg'] = Number((await sql`SELECT count(*) AS n FROM requests`)[0].n)
+  await sql.end()
+}
 
 // --- report -----------------------------------------------------------------------------------
 const median = (a) => { const s = [...a].sort((x, y) => x - y); return s.length ? s[Math.floor((s.length - 1) / 2)] : null }
 const f = (v, d = 1) => (v == null ? '—' : v.toFixed(d))
 console.log(`\nLLM metrics proxy overhead — ${new Date().toISOString()} — ${REPEATS} interleaved repeats, medians; ${nginxNote}`)
-console.log('backend: simulated, fast mode (no delays), 64-token answers; proxy: LOG_LEVEL=warn, SQLite on\n')
+console.log(`backend: simulated, fast mode (no delays), 64-token answers; proxy: LOG_LEVEL=warn, SQLite${proxyPg ? '; proxy-pg: the same on PostgreSQL (local cluster)' : ''}\n`)
 for (const s of scenarios) {
   console.log(`${s.name} (${s.requests} requests per run)`)
   console.log('  target    req/s    p50 ms   p99 ms   CPU µs/req   errors')
@@ -212,16 +238,27 @@ for (const s of scenarios) {
     const x = m[t.name]
     console.log(`  ${t.name.padEnd(8)} ${f(median(x.rps), 0).padStart(6)}  ${f(median(x.p50), 2).padStart(7)}  ${f(median(x.p99), 2).padStart(7)}  ${f(median(x.cpuUs), 0).padStart(11)}   ${x.errors}`)
   }
-  const p = m.proxy, b = m.bare, d = m.direct
+  const b = m.bare, d = m.direct
   const ratio = (a, z) => (median(a) / median(z)).toFixed(2)
-  let line = `  proxy vs bare: CPU ${ratio(p.cpuUs, b.cpuUs)}×, req/s ${ratio(p.rps, b.rps)}×;  proxy vs direct: p50 +${(median(p.p50) - median(d.p50)).toFixed(2)} ms, req/s ${ratio(p.rps, d.rps)}×`
-  if (m.nginx) line += `;  proxy vs nginx: CPU ${ratio(p.cpuUs, m.nginx.cpuUs)}×`
-  console.log(line + '\n')
+  const added = (x, k) => median(x[k]) - median(d[k])
+  console.log(`  bare adds p50 +${added(b, 'p50').toFixed(2)} ms, p99 +${added(b, 'p99').toFixed(2)} ms over direct`)
+  for (const name of targets.map((t) => t.name).filter(isProxy)) {
+    const p = m[name]
+    let line = `  ${name} vs bare: CPU ${ratio(p.cpuUs, b.cpuUs)}×, req/s ${ratio(p.rps, b.rps)}×, added p99 ${(added(p, 'p99') / added(b, 'p99')).toFixed(2)}× the bare's;  vs direct: p50 +${added(p, 'p50').toFixed(2)} ms, p99 +${added(p, 'p99').toFixed(2)} ms, req/s ${ratio(p.rps, d.rps)}×`
+    if (m.nginx) line += `;  vs nginx: CPU ${ratio(p.cpuUs, m.nginx.cpuUs)}×`
+    console.log(line)
+  }
+  console.log('')
 }
 console.log('TTFT with a 200 ms backend TTFT (stream, c1, p50 of each run, median of runs)')
 for (const t of targets) console.log(`  ${t.name.padEnd(8)} ${f(median(ttft[t.name]), 2)} ms   (+${f(median(ttft[t.name]) - median(ttft.direct), 2)} ms over direct)`)
 console.log(`\n1,000 concurrent slow streams (20 ms between tokens) through the proxy: ${slow.errors} errors, p50 ${f(slow.p50, 0)} ms`)
 console.log(`peak RSS during the slow streams (MB): proxy ${slowRss.proxy.toFixed(0)}, bare ${slowRss.bare.toFixed(0)}`)
 console.log(`peak RSS over the whole run (MB): ${Object.entries(rssPeak).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`)
-console.log(`rows recorded by the proxy: ${rows} of ${sentToProxy} requests sent${rows === sentToProxy ? ' (none lost)' : ' — MISMATCH'}`)
-process.exit(rows === sentToProxy ? 0 : 1)
+let allRows = true
+for (const name of Object.keys(rows)) {
+  const ok = rows[name] === sent[name]
+  allRows &&= ok
+  console.log(`rows recorded by ${name}: ${rows[name]} of ${sent[name]} requests sent${ok ? ' (none lost)' : ' — MISMATCH'}`)
+}
+process.exit(allRows ? 0 : 1)

@@ -1,6 +1,6 @@
 // Refreshes the README's screenshots with two days of realistic synthetic traffic:
 // node scripts/screenshots.mjs   (after pnpm build; needs Debian's chromium)
-import { createRequestStore, openWriterDb } from '@llm-proxy/core'
+import { createSqliteStore as createRequestStore, openWriterDb } from '@llm-proxy/storage'
 import { buildMetricsApi } from '@llm-proxy/metrics-api'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'

@@ -2,7 +2,7 @@ import { dashboardEnvSchema, metricsEnvSchema, proxyEnvSchema } from '@llm-proxy
 import { DEFAULT_MODELS } from '@llm-proxy/mock-backend'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, test } from 'vitest'
@@ -53,11 +53,12 @@ function blocksOf(file: string): Block[] {
 
 const blocks = DOCS.flatMap(blocksOf)
 const configVars = new Set([proxyEnvSchema, metricsEnvSchema, dashboardEnvSchema].flatMap((s) => Object.keys(s.shape)))
-const composeFiles = ['docker-compose.yml', 'docker-compose.remote.yml']
+const composeFiles = readdirSync(root).filter((f) => /^docker-compose(\.[\w-]+)?\.yml$/.test(f))
 const composeVars = new Set(composeFiles.flatMap((f) => [...readFileSync(join(root, f), 'utf8').matchAll(/\$\{([A-Z_][A-Z0-9_]*)/g)].map((m) => m[1])))
 const rootScripts = Object.keys(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts)
 const PNPM_COMMANDS = new Set(['install', 'add', 'exec', 'dlx', 'run', 'test', 'deploy'])
-const workspacePackages = ['packages/core', 'packages/proxy', 'packages/metrics-api', 'packages/mock-backend', 'packages/bench', 'frontend']
+// The workspace as pnpm-workspace.yaml lists it (packages/* and frontend).
+const workspacePackages = [...readdirSync(join(root, 'packages')).filter((d) => existsSync(join(root, 'packages', d, 'package.json'))).map((d) => `packages/${d}`), 'frontend']
 const packageNames = new Set(workspacePackages.map((p) => JSON.parse(readFileSync(join(root, p, 'package.json'), 'utf8')).name as string))
 
 test('every code block of README.md and EXAMPLES.md says how it is tested', () => {
@@ -113,8 +114,9 @@ describe.each(blocks.map((b) => [b.where, b] as const))('%s', (_where, b) => {
         for (const part of cmd.split(/\s*(?:&&|\|\||\|)\s*/)) {
           const words = part.replace(/^sudo\s+/, '').split(/\s+/)
           // Variables set for a command are ones the services (or the compose files) read.
-          while (/^[A-Z_][A-Z0-9_]*=/.test(words[0] ?? '')) {
-            const name = words.shift()!.split('=')[0]
+          const assigned: string[] = []
+          while (/^[A-Z_][A-Z0-9_]*=/.test(words[0] ?? '')) assigned.push(words.shift()!.split('=')[0])
+          for (const name of assigned) {
             const known = words[0] === 'docker' ? composeVars.has(name) : configVars.has(name)
             expect(known, `${b.where}: ${name} is not a variable ${words[0] === 'docker' ? 'the compose files read' : 'of the config schema'}`).toBe(true)
           }

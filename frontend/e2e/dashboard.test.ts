@@ -1,8 +1,7 @@
-import { createRequestStore, openWriterDb } from '@llm-proxy/core'
+import { createSqliteSink, type RowSink } from '@llm-proxy/storage'
 import { buildMetricsApi } from '@llm-proxy/metrics-api'
 import { startMockBackend, type MockBackend } from '@llm-proxy/mock-backend'
 import { buildProxy } from '@llm-proxy/proxy'
-import type Database from 'better-sqlite3'
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -19,7 +18,9 @@ const screenshots = process.env.UPDATE_SCREENSHOTS ? fileURLToPath(new URL('../.
 const staticDir = fileURLToPath(new URL('../dist/', import.meta.url))
 
 let backend: MockBackend
-let db: Database.Database
+let sink: RowSink
+let recorded = 0
+let onRow: () => void = () => {}
 let dir: string
 let proxy: ReturnType<typeof buildProxy>
 let api: ReturnType<typeof buildMetricsApi>
@@ -35,10 +36,14 @@ beforeAll(async () => {
   if (!existsSync(join(staticDir, 'index.html'))) throw new Error('Build the dashboard first (pnpm build)')
   dir = mkdtempSync(join(tmpdir(), 'dashboard-e2e-'))
   backend = await startMockBackend({ ttftMs: 30, tokensPerSecond: 200, answerTokens: 12 })
-  db = openWriterDb(join(dir, 'metrics.db'))
+  sink = await createSqliteSink({ file: join(dir, 'metrics.db') })
   proxy = buildProxy({
     config: { backendUrl: backend.url, bodyLimit: 1e7, streamUsage: 'inject', connectTimeoutMs: 2000, headersTimeoutMs: 10_000, idleTimeoutMs: 10_000, trustProxy: false },
-    store: createRequestStore(db),
+    sink,
+    onRecorded: () => {
+      recorded++
+      onRow()
+    },
     flushIntervalMs: 5,
   })
   await proxy.listen({ host: '127.0.0.1', port: 0 })
@@ -63,10 +68,8 @@ beforeAll(async () => {
   const bad = await fetch(`${url(proxy)}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model": ' })
   expect(bad.status).toBe(400)
   // Every row is queued when its response closes; write them now rather than wait for the timer.
-  while (proxy.rows.pending > 0 || (db.prepare('SELECT count(*) AS n FROM requests').get() as { n: number }).n < 9) {
-    proxy.rows.flush()
-    await new Promise((r) => setImmediate(r))
-  }
+  if (recorded < 9) await new Promise<void>((r) => (onRow = () => recorded >= 9 && r()))
+  await proxy.rows.flush()
 
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -80,7 +83,7 @@ afterAll(async () => {
   await api?.close()
   await proxy?.close()
   await backend?.close()
-  db?.close()
+  await sink?.close()
   if (dir) rmSync(dir, { recursive: true, force: true })
 })
 

@@ -8,7 +8,7 @@ export function record(over: Partial<RequestRecord> = {}): RequestRecord {
     error_type: null, error_message: null, finish_reason: 'stop', ttft_ms: 120.5, ttlt_ms: 900, total_ms: 910.2,
     tpot_ms: 12.3, output_tps: 81.2, prompt_tokens: 20, completion_tokens: 64, total_tokens: 84, cached_tokens: 0,
     reasoning_tokens: null, tokens_estimated: false, client_ip: '127.0.0.1', user: 'alice', user_agent: 'OpenAI/JS 6.0',
-    chunk_count: 66, request_bytes: 210, response_bytes: 9000, key_id: null, ...over,
+    chunk_count: 66, request_bytes: 210, response_bytes: 9000, key_id: null, cost_usd: null, overhead_ms: null, inflight: 1, ...over,
   }
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { ConfigError, boolFlag, byteSize, httpUrl, logLevel, parseEnv, port, positiveInt, type Env } from './env.js'
+import { ConfigError, boolFlag, byteSize, httpUrl, logLevel, parseEnv, port, positiveInt, postgresUrl, type Env } from './env.js'
 
 export const DEFAULT_DB_PATH = './data/metrics.db'
 
@@ -12,12 +12,15 @@ export const proxyEnvSchema = z.object({
   PROXY_HOST: z.string().default('0.0.0.0'),
   PROXY_PORT: port(8001),
   DB_PATH: z.string().default(DEFAULT_DB_PATH),
+  DATABASE_URL: postgresUrl.optional(),
   BODY_LIMIT: byteSize(50 * 1024 * 1024),
+  BODY_TIMEOUT_MS: positiveInt(30_000),
   STREAM_USAGE: z.enum(['inject', 'passthrough'], { error: 'expected inject or passthrough' }).default('inject'),
   UPSTREAM_CONNECT_TIMEOUT_MS: positiveInt(10_000),
   UPSTREAM_HEADERS_TIMEOUT_MS: positiveInt(600_000),
   UPSTREAM_IDLE_TIMEOUT_MS: positiveInt(300_000),
   TRUST_PROXY: boolFlag(false),
+  ALLOW_OPEN_RELAY: boolFlag(false),
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
   // Off unless set: deleting data is never a default.
   RETENTION_DAYS: z.coerce.number({ error: 'expected a number of days' }).int('expected a whole number of days').positive('expected a number of days above 0').optional(),
@@ -31,7 +34,11 @@ export interface ProxyConfig {
   host: string
   port: number
   dbPath: string
+  /** PostgreSQL instead of the SQLite file when set. */
+  databaseUrl?: string
   bodyLimit: number
+  /** How long a client may take to send its request body (408 after). */
+  bodyTimeoutMs: number
   streamUsage: 'inject' | 'passthrough'
   connectTimeoutMs: number
   headersTimeoutMs: number
@@ -42,8 +49,19 @@ export interface ProxyConfig {
   logLevel: z.infer<typeof logLevel>
 }
 
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i
+
 export function loadProxyConfig(env: Env): ProxyConfig {
   const e = parseEnv(proxyEnvSchema, env)
+  // With BACKEND_API_KEY every caller spends the owner's credit: refuse to offer that to a network
+  // unless the operator says so (a TLS proxy with auth in front, say).
+  if (e.BACKEND_API_KEY && !LOOPBACK.test(e.PROXY_HOST) && !e.ALLOW_OPEN_RELAY) {
+    throw new ConfigError(
+      `Invalid configuration:\n  BACKEND_API_KEY: set while PROXY_HOST=${e.PROXY_HOST} accepts connections from other machines, ` +
+        'so anyone who reaches the proxy would spend this key. Listen on 127.0.0.1 behind an authenticating TLS proxy, ' +
+        'or set ALLOW_OPEN_RELAY=true if that is what you want.',
+    )
+  }
   const backendUrl = (e.BACKEND_URL ?? `http://${e.BACKEND_HOST}:${e.BACKEND_PORT}`).replace(/\/+$/, '')
   return {
     backendUrl,
@@ -51,7 +69,9 @@ export function loadProxyConfig(env: Env): ProxyConfig {
     host: e.PROXY_HOST,
     port: e.PROXY_PORT,
     dbPath: e.DB_PATH,
+    databaseUrl: e.DATABASE_URL,
     bodyLimit: e.BODY_LIMIT,
+    bodyTimeoutMs: e.BODY_TIMEOUT_MS,
     streamUsage: e.STREAM_USAGE,
     connectTimeoutMs: e.UPSTREAM_CONNECT_TIMEOUT_MS,
     headersTimeoutMs: e.UPSTREAM_HEADERS_TIMEOUT_MS,
@@ -67,6 +87,7 @@ export const metricsEnvSchema = z.object({
   METRICS_HOST: z.string().default('127.0.0.1'),
   METRICS_PORT: port(8002),
   DB_PATH: z.string().default(DEFAULT_DB_PATH),
+  DATABASE_URL: postgresUrl.optional(),
   CORS_ORIGINS: z.string().default('http://localhost:3000,http://127.0.0.1:3000'),
   METRICS_API_TOKEN: z.string().min(16, 'expected at least 16 characters').optional(),
   LOG_LEVEL: logLevel,
@@ -76,6 +97,7 @@ export interface MetricsApiConfig {
   host: string
   port: number
   dbPath: string
+  databaseUrl?: string
   corsOrigins: string[]
   apiToken?: string
   logLevel: z.infer<typeof logLevel>
@@ -91,6 +113,7 @@ export function loadMetricsApiConfig(env: Env): MetricsApiConfig {
     host: e.METRICS_HOST,
     port: e.METRICS_PORT,
     dbPath: e.DB_PATH,
+    databaseUrl: e.DATABASE_URL,
     corsOrigins,
     apiToken: e.METRICS_API_TOKEN,
     logLevel: e.LOG_LEVEL,

@@ -85,3 +85,15 @@ export const httpUrl = z
       return false
     }
   }, 'expected an http:// or https:// URL')
+
+/** A PostgreSQL connection URL; setting it moves every process from SQLite to PostgreSQL. */
+export const postgresUrl = z
+  .string()
+  .refine((value) => {
+    try {
+      const url = new URL(value)
+      return url.protocol === 'postgres:' || url.protocol === 'postgresql:'
+    } catch {
+      return false
+    }
+  }, 'expected a postgres:// or postgresql:// URL')

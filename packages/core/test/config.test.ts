@@ -38,9 +38,34 @@ describe('loadProxyConfig', () => {
     ['STREAM_USAGE', 'always'],
     ['TRUST_PROXY', 'maybe'],
     ['RETENTION_DAYS', '0'],
+    ['DATABASE_URL', 'mysql://db/x'],
+    ['BODY_TIMEOUT_MS', '-5'],
+    ['ALLOW_OPEN_RELAY', 'sure'],
   ])('a bad %s names the variable', (name, value) => {
     expect(() => loadProxyConfig({ [name]: value })).toThrowError(ConfigError)
     expect(() => loadProxyConfig({ [name]: value })).toThrowError(new RegExp(`${name}: .*got "${value}"`))
+  })
+})
+
+describe('BACKEND_API_KEY on a public address', () => {
+  test('is refused unless ALLOW_OPEN_RELAY=true, without echoing the key', () => {
+    const err = (() => {
+      try {
+        loadProxyConfig({ BACKEND_API_KEY: 'sk-owner-key' })
+      } catch (e) {
+        return e as Error
+      }
+    })()
+    expect(err).toBeInstanceOf(ConfigError)
+    expect(err!.message).toMatch(/BACKEND_API_KEY: .*PROXY_HOST=0\.0\.0\.0.*ALLOW_OPEN_RELAY=true/s)
+    expect(err!.message).not.toContain('sk-owner-key')
+    expect(loadProxyConfig({ BACKEND_API_KEY: 'k', PROXY_HOST: '127.0.0.1' }).backendApiKey).toBe('k')
+    expect(loadProxyConfig({ BACKEND_API_KEY: 'k', ALLOW_OPEN_RELAY: 'true' }).backendApiKey).toBe('k')
+  })
+
+  test('DATABASE_URL takes postgres:// and postgresql://', () => {
+    expect(loadProxyConfig({ DATABASE_URL: 'postgres://u:p@db:5432/x' }).databaseUrl).toBe('postgres://u:p@db:5432/x')
+    expect(loadMetricsApiConfig({ DATABASE_URL: 'postgresql://db/x' }).databaseUrl).toBe('postgresql://db/x')
   })
 })
 

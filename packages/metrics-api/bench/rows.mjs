@@ -27,6 +27,7 @@ export function makeRowFactory(seed = 1) {
       completion_tokens: completion, total_tokens: null, cached_tokens: 0, reasoning_tokens: null, tokens_estimated: false,
       client_ip: '10.0.0.1', user: rand() < 0.8 ? USERS[Math.floor(rand() ** 2 * USERS.length)] : null,
       user_agent: 'OpenAI/JS 6.0', chunk_count: stream ? completion + 3 : null, request_bytes: 2000, response_bytes: 4000, key_id: null,
+      cost_usd: null, overhead_ms: null, inflight: null,
     }
   }
 }

@@ -1,6 +1,8 @@
 // pnpm bench:metrics — the metrics API at scale: seeds 10 million rows over 30 days (once, reused
 // from .bench/), then measures p50/p95 of the main queries while a writer ingests 5,000 rows/s.
-import { createRequestStore, openWriterDb } from '@llm-proxy/core'
+// `-- --postgres`: the same rows copied into a throwaway PostgreSQL cluster, and two writers.
+import { connectPg, copySqliteToPg, createSqliteStore as createRequestStore, openWriterDb } from '@llm-proxy/storage'
+import { startCluster, stopCluster } from '../../../scripts/pg-cluster.mjs'
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -11,7 +13,7 @@ import { makeRowFactory } from './rows.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '../../..')
-const { values: a } = parseArgs({ options: { rows: { type: 'string', default: '10000000' }, runs: { type: 'string', default: '30' }, rate: { type: 'string', default: '5000' } } })
+const { values: a } = parseArgs({ options: { rows: { type: 'string', default: '10000000' }, runs: { type: 'string', default: '30' }, rate: { type: 'string', default: '5000' }, postgres: { type: 'boolean', default: false } } })
 const ROWS = Number(a.rows)
 const DAY = 86_400_000
 const dbFile = join(root, '.bench', `metrics-${ROWS}.db`)
@@ -41,15 +43,31 @@ if (!existsSync(dbFile)) {
   console.log(`\rseeded ${ROWS} rows over 30 days in ${((Date.now() - t0) / 1000).toFixed(0)} s → ${dbFile}`)
 }
 
+let cluster = null
+if (a.postgres) {
+  cluster = await startCluster()
+  process.on('exit', () => stopCluster(cluster.dir, 'immediate'))
+  const t0 = Date.now()
+  const sql = connectPg(cluster.url, { max: 1 })
+  const report = await copySqliteToPg(dbFile, sql, (m) => process.stdout.write(`\rcopying into PostgreSQL: ${m}   `))
+  await sql.unsafe('VACUUM ANALYZE')
+  await sql.end()
+  console.log(`\rcopied ${report.requests} rows and ${report.rollups} rollup rows into PostgreSQL in ${((Date.now() - t0) / 1000).toFixed(0)} s`)
+}
+
 const port = await new Promise((r) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)) }) })
-const api = spawn(process.execPath, [join(root, 'packages/metrics-api/dist/server.js')], { env: { ...process.env, METRICS_PORT: String(port), DB_PATH: dbFile, LOG_LEVEL: 'warn' }, stdio: 'inherit' })
+const api = spawn(process.execPath, [join(root, 'packages/metrics-api/dist/server.js')], { env: { ...process.env, METRICS_PORT: String(port), DB_PATH: dbFile, ...(cluster ? { DATABASE_URL: cluster.url } : {}), LOG_LEVEL: 'warn' }, stdio: 'inherit' })
 const base = `http://127.0.0.1:${port}`
 for (let i = 0; ; i++) {
   try { await fetch(`${base}/health`); break } catch { if (i > 200) throw new Error('metrics API did not start'); await new Promise((r) => setTimeout(r, 50)) }
 }
-const writer = spawn(process.execPath, [join(here, 'writer.mjs'), dbFile, a.rate], { stdio: ['ignore', 'pipe', 'inherit'] })
-let writerOut = ''
-writer.stdout.on('data', (c) => (writerOut += c))
+// SQLite has one writer; PostgreSQL gets two (as two proxies), splitting the rate.
+const writers = (cluster ? [1, 2] : [1]).map((n, _, all) => {
+  const w = spawn(process.execPath, [join(here, 'writer.mjs'), cluster ? cluster.url : dbFile, String(Number(a.rate) / all.length), String(n)], { stdio: ['ignore', 'pipe', 'inherit'] })
+  w.out = ''
+  w.stdout.on('data', (c) => (w.out += c))
+  return w
+})
 
 const now = Date.now()
 const queries = [
@@ -75,11 +93,12 @@ for (const [name, path] of queries) {
   }
   results.push([name, pct(times, 50), pct(times, 95)])
 }
-writer.kill('SIGTERM')
-await new Promise((r) => writer.once('exit', r))
+await Promise.all(writers.map((w) => (w.kill('SIGTERM'), new Promise((r) => w.once('exit', r)))))
 api.kill('SIGTERM')
-const ingest = JSON.parse(writerOut)
-console.log(`\nmetrics API at ${ROWS.toLocaleString('en')} rows over 30 days, ${a.runs} runs each, while ingesting (target ${a.rate} rows/s)`)
+const parts = writers.map((w) => JSON.parse(w.out))
+const ingest = { written: parts.reduce((n, p) => n + p.written, 0), seconds: Math.max(...parts.map((p) => p.seconds)) }
+ingest.rate = ingest.written / ingest.seconds
+console.log(`\nmetrics API on ${cluster ? 'PostgreSQL' : 'SQLite'} at ${ROWS.toLocaleString('en')} rows over 30 days, ${a.runs} runs each, while ingesting (target ${a.rate} rows/s from ${writers.length} writer${writers.length > 1 ? 's' : ''})`)
 console.log('query'.padEnd(44) + 'p50 ms'.padStart(9) + 'p95 ms'.padStart(9))
 for (const [name, p50, p95] of results) console.log(name.padEnd(44) + p50.toFixed(1).padStart(9) + p95.toFixed(1).padStart(9) + (p95 <= 150 ? '' : '   over 150 ms'))
 console.log(`ingest during the queries: ${ingest.rate.toFixed(0)} rows/s (${ingest.written} rows in ${ingest.seconds.toFixed(1)} s)`)

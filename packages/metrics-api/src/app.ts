@@ -5,7 +5,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { timingSafeEqual } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { Readable } from 'node:stream'
-import { DbHandle } from './db-handle.js'
+import { StorageUnavailableError, openMetricsReader, type MetricsReader, type Snapshot } from '@llm-proxy/storage'
 import { ApiProblem, badParam, parseQuery } from './errors.js'
 import { getModels } from './queries/get-models.js'
 import { getSummary } from './queries/get-summary.js'
@@ -15,7 +15,9 @@ import { renderPrometheus } from './queries/render-prometheus.js'
 import { toCsvLines } from './csv.js'
 
 export interface MetricsApiOptions {
-  config: Pick<MetricsApiConfig, 'dbPath' | 'corsOrigins' | 'apiToken'>
+  config: Pick<MetricsApiConfig, 'dbPath' | 'databaseUrl' | 'corsOrigins' | 'apiToken'>
+  /** Given in tests that share one reader; otherwise opened from the config (and closed with the app). */
+  reader?: MetricsReader
   logger?: FastifyServerOptions['logger'] | FastifyBaseLogger
   /** The clock; tests pin it. */
   now?: () => number
@@ -41,22 +43,20 @@ export function buildMetricsApi(options: MetricsApiOptions): FastifyInstance {
     // The dashboard polls several endpoints every few seconds: log failures, not every answer.
     logController: new LogController({ disableRequestLogging: true }),
   })
-  const handle = new DbHandle(config.dbPath)
+  const reader = options.reader ?? openMetricsReader(config)
   /** One consistent snapshot per answer: a batch the proxy is writing is seen whole or not at all. */
-  const read = <T>(fn: (db: ReturnType<DbHandle['get']>) => T): T => {
-    const db = handle.get()
-    return db ? db.transaction(() => fn(db))() : fn(null)
-  }
+  const read = <T>(fn: (db: Snapshot | null) => Promise<T>): Promise<T> => reader.read(fn)
 
   app.register(cors, { origin: config.corsOrigins, methods: ['GET'] })
 
   app.setErrorHandler((err: Error & { statusCode?: number }, request, reply) => {
     const problem =
       err instanceof ApiProblem ? err
+      : err instanceof StorageUnavailableError ? new ApiProblem(503, 'server_error', 'storage_unavailable', `The metrics database cannot be read right now: ${err.message}`)
       : err instanceof TooManyBuckets ? badParam('bucket', err.message.replace(/^bucket: /, ''))
       : (err.statusCode ?? 500) < 500 ? new ApiProblem(err.statusCode!, 'invalid_request_error', 'bad_request', err.message)
       : new ApiProblem(500, 'server_error', 'internal_error', 'The metrics API failed to answer.')
-    if (problem.statusCode >= 500) request.log.error({ err }, 'request failed')
+    if (problem.statusCode >= 500) request.log.error({ err: { message: err.message, code: (err as { code?: string }).code } }, 'request failed')
     return reply.code(problem.statusCode).send(problem.toBody())
   })
   app.setNotFoundHandler((request, reply) =>
@@ -75,12 +75,15 @@ export function buildMetricsApi(options: MetricsApiOptions): FastifyInstance {
   }
 
   app.get('/health', async () => {
-    const db = handle.get()
-    return { status: 'ok' as const, database: { readable: db !== null, schema_version: handle.schemaVersion(db) }, version: VERSION }
+    let version: number | null = null
+    try {
+      version = await reader.schemaVersion()
+    } catch {}
+    return { status: 'ok' as const, database: { engine: reader.engine, readable: version !== null, schema_version: version }, version: VERSION }
   })
 
   /** An endpoint over a time window: validated filters, one consistent read. */
-  const windowed = <Q extends { start?: number; end?: number }>(path: string, parse: (query: unknown) => Q, answer: (db: ReturnType<DbHandle['get']>, q: Q) => unknown) =>
+  const windowed = <Q extends { start?: number; end?: number }>(path: string, parse: (query: unknown) => Q, answer: (db: Snapshot | null, q: Q) => Promise<unknown>) =>
     app.get(path, async (request) => {
       const q = parse(request.query)
       checkRange(q)
@@ -101,16 +104,12 @@ export function buildMetricsApi(options: MetricsApiOptions): FastifyInstance {
   app.get('/metrics/requests.csv', async (request, reply) => {
     const q = parseQuery(Filters, request.query)
     checkRange(q)
-    const db = handle.openExtra()
     reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="requests.csv"')
-    if (!db) return reply.send(toCsvLines([]).next().value)
-    const stream = Readable.from(toCsvLines(iterateRequests(db, q)), { objectMode: false })
-    stream.once('close', () => db.close())
-    return reply.send(stream)
+    return reply.send(Readable.from(toCsvLines(iterateRequests(reader, q)), { objectMode: false }))
   })
 
   app.get<{ Params: { id: string } }>('/metrics/requests/:id', async (request) => {
-    const row = read((db) => getRequest(db, request.params.id))
+    const row = await read((db) => getRequest(db, request.params.id))
     if (!row) throw new ApiProblem(404, 'invalid_request_error', 'not_found', `No request with id '${request.params.id}'.`, 'id')
     return row
   })
@@ -120,6 +119,6 @@ export function buildMetricsApi(options: MetricsApiOptions): FastifyInstance {
     return read((db) => renderPrometheus(db))
   })
 
-  app.addHook('onClose', async () => handle.close())
+  if (!options.reader) app.addHook('onClose', async () => reader.close())
   return app
 }

@@ -1,8 +1,12 @@
-import { createRequestStore, openWriterDb, type RequestRow } from '@llm-proxy/core'
+import type { RequestRow } from '@llm-proxy/core'
+import { createPgSink, createSqliteStore, openWriterDb, type RowSink } from '@llm-proxy/storage'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { TEST_ENGINE, createTestDatabase } from '../../../tests/support/postgres.js'
 import { buildMetricsApi } from '../src/app.js'
+
+export { TEST_ENGINE }
 
 let n = 0
 export function row(over: Partial<RequestRow> = {}): RequestRow {
@@ -13,45 +17,56 @@ export function row(over: Partial<RequestRow> = {}): RequestRow {
     finish_reason: 'stop', ttft_ms: null, ttlt_ms: null, total_ms: 100, tpot_ms: null, output_tps: null,
     prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, cached_tokens: 0, reasoning_tokens: null,
     tokens_estimated: false, client_ip: '127.0.0.1', user: null, user_agent: 'test', chunk_count: null,
-    request_bytes: 100, response_bytes: 200, key_id: null, ...over,
+    request_bytes: 100, response_bytes: 200, key_id: null, cost_usd: null, overhead_ms: null, inflight: null, ...over,
   }
 }
 
-/** A database written the way the proxy writes it, and the real API over it. */
+/**
+ * A database written the way the proxy writes it (SQLite, or PostgreSQL in the `-postgres`
+ * projects), and the real API over it.
+ */
 export function setup(o: { now?: number; apiToken?: string; corsOrigins?: string[] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'metrics-api-'))
   const dbFile = join(dir, 'metrics.db')
-  let writer: ReturnType<typeof openWriterDb> | null = null
-  let store: ReturnType<typeof createRequestStore> | null = null
-  const open = () => {
-    writer ??= openWriterDb(dbFile)
-    store ??= createRequestStore(writer)
-    return store
-  }
-  const make = () =>
+  const pg = TEST_ENGINE === 'postgres' ? createTestDatabase() : null
+  let sink: Promise<Pick<RowSink, 'insertBatch' | 'deleteBefore' | 'close'>> | null = null
+  const open = () =>
+    (sink ??= pg
+      ? pg.then((db) => createPgSink(db.url))
+      : Promise.resolve(
+          (() => {
+            // The synchronous store the writer thread uses, called directly: tests insert, then read.
+            const db = openWriterDb(dbFile)
+            const store = createSqliteStore(db)
+            return { insertBatch: async (rows: readonly RequestRow[]) => store.insertBatch(rows), deleteBefore: async (ts: number) => store.deleteBefore(ts), close: async () => db.close() }
+          })(),
+        ))
+  const make = async () =>
     buildMetricsApi({
-      config: { dbPath: dbFile, corsOrigins: o.corsOrigins ?? ['http://localhost:3000'], apiToken: o.apiToken },
+      config: { dbPath: dbFile, databaseUrl: pg ? (await pg).url : undefined, corsOrigins: o.corsOrigins ?? ['http://localhost:3000'], apiToken: o.apiToken },
       now: () => o.now ?? Date.UTC(2026, 0, 20),
     })
   let app = make()
   return {
     dbFile,
+    engine: TEST_ENGINE,
     get app() {
       return app
     },
-    insert: (rows: RequestRow[]) => open().insertBatch(rows),
-    store: () => open(),
+    insert: async (rows: RequestRow[]) => (await open()).insertBatch(rows),
+    deleteBefore: async (ts: number) => (await open()).deleteBefore(ts),
     async restart() {
-      await app.close()
+      await (await app).close()
       app = make()
     },
     get: async (url: string, headers: Record<string, string> = {}) => {
-      const res = await app.inject({ method: 'GET', url, headers })
+      const res = await (await app).inject({ method: 'GET', url, headers })
       return { status: res.statusCode, body: String(res.headers['content-type'] ?? '').includes('json') ? res.json() : res.body, headers: res.headers }
     },
     async close() {
-      await app.close()
-      writer?.close()
+      await (await app).close()
+      if (sink) await (await sink).close()
+      if (pg) await (await pg).drop()
       rmSync(dir, { recursive: true, force: true })
     },
   }

@@ -37,7 +37,7 @@ describe('before the proxy has created the database', () => {
     expect((await s.get('/metrics/prometheus')).status).toBe(200)
     expect((await s.get('/metrics/requests.csv')).body).toMatch(/^id,ts,endpoint/)
 
-    s.insert([row({ ts: T })])
+    await s.insert([row({ ts: T })])
     expect((await s.get('/health')).body.database.readable).toBe(true)
     expect((await s.get('/metrics')).body.requests.total).toBe(1)
   })
@@ -54,7 +54,7 @@ describe('GET /metrics on known rows', () => {
 
   test('numbers match hand-computed expectations', async () => {
     s = setup()
-    s.insert(known())
+    await s.insert(known())
     const body = Summary.parse((await s.get(`/metrics?start=${T}&end=${T + HOUR}`)).body)
     expect(body.window).toEqual({ start: new Date(T).toISOString(), end: new Date(T + HOUR).toISOString() })
     expect(body.requests).toEqual({ total: 5, success: 2, failed: 2, cancelled: 1, success_rate: 0.5, streaming: 2 })
@@ -66,7 +66,8 @@ describe('GET /metrics on known rows', () => {
     near(body.ttft_ms.p50, 20) // the cancelled request's TTFT does not count
     expect(body.ttft_ms.max).toBe(20)
     expect(body.output_tps.avg).toBe(105)
-    expect(body.tokens).toEqual({ prompt: 30, completion: 18, total: 46, cached: 4, reasoning: 2, requests_with_usage: 2, estimated: 1 })
+    // Totals add up: prompt + completion, the cancelled stream's estimated 2 completion tokens included.
+    expect(body.tokens).toEqual({ prompt: 30, completion: 18, total: 48, cached: 4, reasoning: 2, requests_with_usage: 2, estimated: 1 })
     expect(body.by_model.map((m) => [m.model, m.requests, m.success_rate])).toEqual([['m1', 3, 1], ['m2', 2, 0]])
     expect(body.errors).toEqual([
       { error_type: 'server_error', status_code: 500, count: 1, last_seen: new Date(T + 5 * MIN).toISOString(), last_message: 'boom' },
@@ -83,14 +84,14 @@ describe('GET /metrics on known rows', () => {
     ['user=alice', { total: 2, success: 1 }],
   ])('filter %s', async (query, expected) => {
     s = setup()
-    s.insert(known())
+    await s.insert(known())
     const body = Summary.parse((await s.get(`/metrics?start=${T}&end=${T + HOUR}&${query}`)).body)
     expect(body.requests).toMatchObject(expected)
   })
 
   test('ISO times with offsets are accepted', async () => {
     s = setup()
-    s.insert(known())
+    await s.insert(known())
     const body = (await s.get(`/metrics?start=${encodeURIComponent('2026-01-10T13:00:00+01:00')}&end=2026-01-10T12:03:00Z`)).body
     expect(body.requests.total).toBe(2) // 12:00 ≤ ts < 12:03 UTC
   })
@@ -108,6 +109,16 @@ describe('bad parameters name the parameter', () => {
     ['bucket=7m', 'bucket', '/metrics/timeseries'],
     ['colour=blue', 'colour'],
     [`start=${T}&end=${T - 1}`, 'end'],
+    // Past the range of JavaScript dates (was a 500 RangeError).
+    ['start=9999999999999999', 'start'],
+    ['end=9999999999999999', 'end'],
+    ['start=2026-02-30', 'start'],
+    ['end=2026-02-29T00:00:00Z', 'end'],
+    ['start=2026-01-01T24:00:00Z', 'start'],
+    ['limit=0x10', 'limit', '/metrics/requests'],
+    ['limit=1e2', 'limit', '/metrics/requests'],
+    ['start=9999999999999999', 'start', '/metrics/requests'],
+    ['end=9999999999999999', 'end', '/metrics/timeseries'],
   ])('%s', async (query, param, path = '/metrics') => {
     s = setup()
     const res = await s.get(`${path}?${query}`)
@@ -152,7 +163,7 @@ describe('rollups agree with the rows', () => {
   test('summary over ragged windows equals brute force (counts exact, percentiles within 1%)', async () => {
     s = setup()
     const rows = randomRows(3000)
-    for (let i = 0; i < rows.length; i += 250) s.insert(rows.slice(i, i + 250))
+    for (let i = 0; i < rows.length; i += 250) await s.insert(rows.slice(i, i + 250))
     const windows = [
       [T - DAY - 1, T + 2 * DAY + 1],
       [T - 7 * HOUR + 13 * MIN + 7_000, T + 29 * HOUR + 2 * MIN + 1_234],
@@ -183,7 +194,7 @@ describe('rollups agree with the rows', () => {
   test('time series buckets add up to the summary, aligned, empty buckets present', async () => {
     s = setup()
     const rows = randomRows(1500, 3)
-    s.insert(rows)
+    await s.insert(rows)
     for (const [bucket, ms] of [['1h', HOUR], ['15m', 15 * MIN], ['1d', DAY]] as const) {
       const start = T - 5 * HOUR - 7 * MIN
       const end = T + 11 * HOUR
@@ -208,7 +219,7 @@ describe('rollups agree with the rows', () => {
 
   test('auto picks 60 to 120 buckets for common windows', async () => {
     s = setup()
-    s.insert([row({ ts: T })])
+    await s.insert([row({ ts: T })])
     for (const span of [15 * MIN, HOUR, 6 * HOUR, DAY, 7 * DAY, 30 * DAY]) {
       const ts = Timeseries.parse((await s.get(`/metrics/timeseries?start=${T - span}&end=${T}`)).body)
       expect(ts.points.length).toBeGreaterThanOrEqual(span === 15 * MIN ? 15 : 60)
@@ -219,7 +230,7 @@ describe('rollups agree with the rows', () => {
 
 test('GET /metrics/models', async () => {
   s = setup()
-  s.insert([row({ ts: T, model: 'a' }), row({ ts: T + 5, model: 'b' }), row({ ts: T + 9, model: 'b' })])
+  await s.insert([row({ ts: T, model: 'a' }), row({ ts: T + 5, model: 'b' }), row({ ts: T + 9, model: 'b' })])
   const body = ModelsList.parse((await s.get('/metrics/models')).body)
   expect(body.models).toEqual([
     { model: 'b', requests: 2, last_seen: new Date(T + 9).toISOString() },

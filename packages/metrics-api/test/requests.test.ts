@@ -18,7 +18,7 @@ describe('GET /metrics/requests', () => {
     s = setup()
     // Several rows share a timestamp, so the cursor must break ties.
     const rows = Array.from({ length: 230 }, (_, i) => row({ ts: T + Math.floor(i / 3) * 1000 }))
-    s.insert(rows)
+    await s.insert(rows)
     const seen: string[] = []
     let cursor: string | null = null
     let pages = 0
@@ -29,7 +29,7 @@ describe('GET /metrics/requests', () => {
       for (let i = 1; i < page.data.length; i++) expect(Date.parse(page.data[i - 1].ts)).toBeGreaterThanOrEqual(Date.parse(page.data[i].ts))
       cursor = page.next_cursor
       // New rows land between pages, newer than everything (as the proxy writes them).
-      s.insert([row({ ts: T + 10_000_000 + pages })])
+      await s.insert([row({ ts: T + 10_000_000 + pages })])
       pages++
     } while (cursor)
     expect(seen.slice(0, 1)).not.toContain(rows[0].id)
@@ -43,7 +43,7 @@ describe('GET /metrics/requests', () => {
   test('filters, limit, and one row by id with every field', async () => {
     s = setup()
     const target = row({ ts: T, model: 'special', user: 'carol', stream: true, ttft_ms: 12.5, tokens_estimated: true })
-    s.insert([target, row({ ts: T + 1 }), row({ ts: T + 2, user: 'dave' })])
+    await s.insert([target, row({ ts: T + 1 }), row({ ts: T + 2, user: 'dave' })])
     const page = RequestsPage.parse((await s.get('/metrics/requests?model=special')).body)
     expect(page.data.map((r) => r.id)).toEqual([target.id])
     expect((await s.get('/metrics/requests?user=dave')).body.data).toHaveLength(1)
@@ -59,7 +59,7 @@ describe('GET /metrics/requests', () => {
 
   test('CSV export streams every matching row with a header', async () => {
     s = setup()
-    s.insert(Array.from({ length: 1200 }, (_, i) => row({ ts: T + i, error_message: i === 5 ? 'has, comma and "quotes"' : null })))
+    await s.insert(Array.from({ length: 1200 }, (_, i) => row({ ts: T + i, error_message: i === 5 ? 'has, comma and "quotes"' : null })))
     const res = await s.get('/metrics/requests.csv')
     expect(res.headers['content-type']).toMatch(/text\/csv/)
     const lines = (res.body as string).trimEnd().split('\n')
@@ -69,6 +69,29 @@ describe('GET /metrics/requests', () => {
     const filtered = await s.get(`/metrics/requests.csv?start=${T}&end=${T + 10}`)
     expect((filtered.body as string).trimEnd().split('\n')).toHaveLength(11)
   })
+
+  test('CSV cells that a spreadsheet would run as formulas are neutralised; control bytes dropped', async () => {
+    s = setup()
+    const hostile = ["=cmd|' /C calc'!A0", '+1+1', '-2+3', '@SUM(1,2)', '\tTAB', '\rCR', '=HYPERLINK("http://x","y")']
+    await s.insert([
+      ...hostile.map((user, i) => row({ ts: T + i, user })),
+      row({ ts: T + 20, model: '=HYPERLINK("evil")', user_agent: '@agent', error_message: 'bell\u0007 and nul\u0000 bytes' }),
+      row({ ts: T + 21, total_ms: -1.5 }),
+    ])
+    const csv = (await s.get('/metrics/requests.csv')).body as string
+    const records = csv.trimEnd().split('\n').slice(1)
+    expect(records).toHaveLength(hostile.length + 2)
+    for (const line of csv.split('\n')) {
+      // No cell begins with a formula character (numbers aside), quoted or not.
+      for (const cell of line.split(',')) expect(cell.replace(/^"/, '')).not.toMatch(/^[=+@\t\r]|^-(?![\d.])/)
+    }
+    expect(csv).toContain(`"'=cmd|' /C calc'!A0"`)
+    expect(csv).toContain(`"'=HYPERLINK(""evil"")"`)
+    expect(csv).toContain("'@agent")
+    expect(csv).not.toMatch(/[\u0000\u0007]/)
+    expect(csv).toContain('bell and nul bytes')
+    expect(csv).toContain(',-1.5,') // a negative number stays a number
+  })
 })
 
 describe('GET /metrics/prometheus', () => {
@@ -77,7 +100,7 @@ describe('GET /metrics/prometheus', () => {
 
   test('valid exposition format (promtool), counters by model, outcome and status', async () => {
     s = setup()
-    s.insert([
+    await s.insert([
       row({ ts: T, stream: true, ttft_ms: 30, tpot_ms: 12 }),
       row({ ts: T + 1, outcome: 'client_error', status_code: 429, error_type: 'x' }),
       row({ ts: T + 2, model: 'we"ird\\name' }),
@@ -101,10 +124,10 @@ describe('GET /metrics/prometheus', () => {
 
   test('counters do not go backwards when raw rows are deleted or the API restarts', async () => {
     s = setup()
-    s.insert(Array.from({ length: 50 }, (_, i) => row({ ts: T - 40 * 86_400_000 + i, ttft_ms: 10 + i, stream: true })))
-    s.insert(Array.from({ length: 5 }, (_, i) => row({ ts: T + i })))
+    await s.insert(Array.from({ length: 50 }, (_, i) => row({ ts: T - 40 * 86_400_000 + i, ttft_ms: 10 + i, stream: true })))
+    await s.insert(Array.from({ length: 5 }, (_, i) => row({ ts: T + i })))
     const before = counters((await s.get('/metrics/prometheus')).body)
-    expect(s.store().deleteBefore(T - 30 * 86_400_000)).toBe(50)
+    expect(await s.deleteBefore(T - 30 * 86_400_000)).toBe(50)
     const afterRetention = counters((await s.get('/metrics/prometheus')).body)
     await s.restart()
     const afterRestart = counters((await s.get('/metrics/prometheus')).body)

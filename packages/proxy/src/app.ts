@@ -1,9 +1,12 @@
 import { METERED_ENDPOINTS, type ProxyConfig, type RequestRow } from '@llm-proxy/core'
+import type { RowSink } from '@llm-proxy/storage'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { Socket } from 'node:net'
 import type { Dispatcher } from 'undici'
-import { ProxyError, toProxyError, unknownUrl } from './errors.js'
+import { ProxyError, bodyTimeout, clientErrorBody, toProxyError, unknownUrl } from './errors.js'
+import { redactUrl } from './log-redaction.js'
 import { Exchange } from './metering/exchange.js'
-import { createRowWriter, type RowSink, type RowWriter } from './recording/row-writer.js'
+import { createRowWriter, type RowWriter } from './recording/row-writer.js'
 import { meteredRoute } from './routes/metered.js'
 import { passthroughRoute } from './routes/passthrough.js'
 import { createBackendDispatcher } from './upstream/dispatcher.js'
@@ -11,12 +14,12 @@ import { createBackendDispatcher } from './upstream/dispatcher.js'
 export type ProxyAppConfig = Pick<
   ProxyConfig,
   'backendUrl' | 'backendApiKey' | 'bodyLimit' | 'streamUsage' | 'connectTimeoutMs' | 'headersTimeoutMs' | 'idleTimeoutMs' | 'trustProxy'
->
+> & Partial<Pick<ProxyConfig, 'bodyTimeoutMs'>>
 
 export interface ProxyOptions {
   config: ProxyAppConfig
-  /** Where rows are written in batches (createRequestStore(openWriterDb(file)) in production). */
-  store: RowSink
+  /** Where rows are written in batches (openRowSink() in production; the caller closes it). */
+  sink: Pick<RowSink, 'insertBatch'>
   /** Injected in tests; otherwise one pooled keep-alive dispatcher for the backend. */
   dispatcher?: Dispatcher
   logger?: FastifyServerOptions['logger'] | FastifyBaseLogger
@@ -57,20 +60,38 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
     trustProxy: config.trustProxy,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // Node's own limit stays as a backstop behind BODY_TIMEOUT_MS, which answers in OpenAI's shape.
+    requestTimeout: (config.bodyTimeoutMs ?? 30_000) * 2,
+    clientErrorHandler(err: Error & { code?: string }, socket: Socket) {
+      // Node's HTTP parser refused the request (a bad chunk size, say): tell the client in OpenAI's
+      // shape, and the row of a metered request says what the client was told.
+      if (err.code === 'ECONNRESET' || socket.destroyed) return
+      const answer = clientErrorBody(err)
+      const ex = exchangeOfSocket.get(socket)
+      if (ex) {
+        ex.statusCode = answer.status
+        ex.responseBytes = answer.bytes.length
+        ex.fail('client_error', answer.code, answer.message)
+      }
+      if (socket.writable) socket.write(answer.bytes)
+      socket.destroy(err)
+    },
   })
+  const exchangeOfSocket = new WeakMap<Socket, Exchange>()
 
   const { origin, basePath } = splitBackendUrl(config.backendUrl)
   const ownsDispatcher = !options.dispatcher
   const dispatcher = options.dispatcher ?? createBackendDispatcher(origin, config)
   const rows = createRowWriter({
-    sink: options.store,
+    sink: options.sink,
     logger: app.log,
     onRecorded: options.onRecorded,
     batchSize: options.batchSize,
     flushIntervalMs: options.flushIntervalMs,
   })
   const aborters = new Set<() => void>()
-  const inflight = new Set<Promise<void>>()
+  /** Metered requests in flight, each with a promise that settles once its row is recorded. */
+  const inflight = new Map<Exchange, Promise<void>>()
 
   app.decorate('rows', rows)
   app.decorateRequest('exchange', null)
@@ -78,32 +99,57 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
     if (inflight.size > 0) {
       let timer: NodeJS.Timeout | undefined
       const timeout = new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))
-      await Promise.race([Promise.allSettled([...inflight]), timeout])
+      await Promise.race([Promise.allSettled([...inflight.values()]), timeout])
       clearTimeout(timer)
     }
+    if (inflight.size === 0) return
+    // Whatever is still running is cut now, whatever the client does (a body trickling in included);
+    // each cut request still gets its row, marked proxy_shutdown.
+    for (const ex of inflight.keys()) ex.fail('network_error', 'proxy_shutdown', 'The proxy shut down before the request finished.')
     for (const abort of [...aborters]) abort()
-    await Promise.allSettled([...inflight])
+    app.server.closeAllConnections()
+    await Promise.allSettled([...inflight.values()])
   })
 
   // The body is kept as bytes: it is forwarded unchanged, and parsed once by the route.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
 
+  // A body that trickles in is cut at BODY_TIMEOUT_MS with a 408 (and its row).
+  const bodyTimeoutMs = config.bodyTimeoutMs ?? 30_000
+  app.addHook('preParsing', (request, _reply, payload, done) => {
+    if (request.exchange) {
+      const socket = request.raw.socket
+      exchangeOfSocket.set(socket, request.exchange)
+      request.raw.once('close', () => exchangeOfSocket.delete(socket))
+    }
+    // An error on the body stream ends parsing with a 408 (destroying it would reset the socket
+    // before the client hears why); the connection is closed after the answer.
+    const timer = setTimeout(() => {
+      payload.pause()
+      payload.emit('error', bodyTimeout(bodyTimeoutMs))
+    }, bodyTimeoutMs)
+    const clear = () => clearTimeout(timer)
+    payload.once('end', clear).once('close', clear).once('error', clear)
+    done(null, payload)
+  })
+
   app.setErrorHandler((err: Error, request, reply) => {
     const error = toProxyError(err, config.bodyLimit)
     if (error.statusCode >= 500) request.log.error({ err }, 'request failed')
     // Failures talking to the backend were already recorded as network errors; the first reason wins.
     request.exchange?.fail(error.statusCode >= 500 ? 'backend_error' : 'client_error', error.code, error.message)
+    if (error.statusCode === 408) reply.header('connection', 'close')
     return reply.code(error.statusCode).send(error.toBody())
   })
   app.setNotFoundHandler((request, reply) => {
-    const error = unknownUrl(request.method, request.url)
+    const error = unknownUrl(request.method, redactUrl(request.url))
     return reply.code(404).send(error.toBody())
   })
 
   // Unmetered requests get their log line here; metered ones when their row is made.
   app.addHook('onResponse', (request, reply, done) => {
-    if (!request.exchange && request.url !== '/health') request.log.info({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request completed')
+    if (!request.exchange && request.url !== '/health') request.log.info({ method: request.method, url: redactUrl(request.url), statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request completed')
     done()
   })
 
@@ -115,6 +161,8 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
   app.get('/health', async () => ({ status: 'ok' }))
 
   app.addHook('onClose', async () => {
+    // Rows of requests cut at shutdown are recorded as their sockets close: wait for them first.
+    await Promise.allSettled([...inflight.values()])
     await rows.close()
     if (ownsDispatcher) await dispatcher.close()
   })

@@ -39,3 +39,18 @@ export function toProxyError(err: Error & { code?: string; statusCode?: number }
   }
   return new ProxyError(500, 'server_error', 'internal_error', 'The proxy failed to handle the request.', null, { cause: err })
 }
+
+export const bodyTimeout = (ms: number) =>
+  new ProxyError(408, 'invalid_request_error', 'request_timeout', `The request body did not arrive within ${ms} ms (BODY_TIMEOUT_MS).`)
+
+/** What the proxy answers when Node's HTTP parser refuses a request, as raw HTTP bytes. */
+export function clientErrorBody(err: Error & { code?: string }): { status: number; code: string; message: string; bytes: Buffer } {
+  const [status, code, message] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'request_timeout', 'The request did not arrive in time.']
+    : err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'headers_too_large', 'The request headers are too large.']
+    : [400, 'malformed_request', `The HTTP request could not be parsed (${err.code ?? 'parse error'}).`]
+  const body = JSON.stringify(new ProxyError(status, 'invalid_request_error', code, message).toBody())
+  const reason = status === 408 ? 'Request Timeout' : status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'
+  const bytes = Buffer.from(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+  return { status, code, message, bytes }
+}

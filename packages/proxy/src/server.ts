@@ -1,42 +1,49 @@
-import { createRequestStore, loadConfigOrExit, loadProxyConfig, openWriterDb } from '@llm-proxy/core'
+import { loadConfigOrExit, loadProxyConfig } from '@llm-proxy/core'
+import { openRowSink, type RowSink } from '@llm-proxy/storage'
+import pino from 'pino'
 import { buildProxy } from './app.js'
+import { describeStorage } from './log-redaction.js'
 import { startRetention } from './recording/retention.js'
 
 // The only place that reads the environment; everything below gets plain options.
 const config = loadConfigOrExit('proxy', () => loadProxyConfig(process.env))
+const storage = describeStorage(config)
 
-let db: ReturnType<typeof openWriterDb>
+const logger = pino({
+  level: config.logLevel,
+  // Belt and braces: nothing logs headers today, and secrets must never reach a log.
+  redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'headers.authorization'],
+})
+
+let sink: RowSink
 try {
-  db = openWriterDb(config.dbPath)
+  sink = await openRowSink(config, (level, message, data) => logger[level]({ ...data, storage }, message))
 } catch (err) {
-  console.error(`proxy: cannot open the database at DB_PATH=${config.dbPath}: ${(err as Error).message}`)
+  const variable = config.databaseUrl ? 'DATABASE_URL' : 'DB_PATH'
+  console.error(`proxy: cannot write to the database at ${variable}=${storage}: ${(err as Error).message}`)
   process.exit(1)
 }
-const store = createRequestStore(db)
-const app = buildProxy({
-  config,
-  store,
-  logger: {
-    level: config.logLevel,
-    // Belt and braces: nothing logs headers today, and secrets must never reach a log.
-    redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'headers.authorization'],
-  },
-})
-const stopRetention = config.retentionDays ? startRetention(store, config.retentionDays, app.log) : () => {}
+const app = buildProxy({ config, sink, logger })
+const stopRetention = config.retentionDays ? startRetention(sink, config.retentionDays, app.log) : () => {}
 
 let stopping = false
 async function shutdown(signal: string) {
   if (stopping) return
   stopping = true
-  app.log.info({ signal }, 'shutting down: finishing in-flight requests')
+  app.log.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutting down: finishing in-flight requests')
   stopRetention()
-  // Stop accepting first, then give in-flight requests time to finish before aborting them.
+  // Stop accepting first, then give in-flight requests time to finish, then cut the rest.
   const closed = app.close()
   await app.drain(config.shutdownTimeoutMs)
   // Keep-alive connections that went idle after close() began would otherwise hold it open.
   app.server.closeAllConnections()
   await closed
-  db.close()
+  const { lost } = await app.rows.close()
+  await sink.close().catch((err) => app.log.error({ err }, 'closing the database failed'))
+  if (lost > 0) {
+    app.log.error({ lost }, `stopped; ${lost} rows could not be stored`)
+    process.exit(1)
+  }
   app.log.info('stopped; all rows stored')
   process.exit(0)
 }
@@ -45,7 +52,7 @@ process.once('SIGINT', () => void shutdown('SIGINT'))
 
 try {
   await app.listen({ host: config.host, port: config.port })
-  app.log.info({ backend: config.backendUrl, db: config.dbPath, streamUsage: config.streamUsage }, 'proxy ready')
+  app.log.info({ backend: config.backendUrl, storage, streamUsage: config.streamUsage }, 'proxy ready')
 } catch (err) {
   app.log.error({ err }, 'proxy failed to start')
   process.exit(1)

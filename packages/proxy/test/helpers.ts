@@ -1,11 +1,13 @@
-import { createRequestStore, openWriterDb, type RequestRow } from '@llm-proxy/core'
+import type { RequestRow } from '@llm-proxy/core'
 import { startMockBackend, type MockBackend, type MockBackendOptions } from '@llm-proxy/mock-backend'
-import type Database from 'better-sqlite3'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { connectPg, createPgSink, createSqliteSink, type RowSink } from '@llm-proxy/storage'
+import Database from 'better-sqlite3'
+import { TEST_ENGINE, createTestDatabase } from '../../../tests/support/postgres.js'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import OpenAI from 'openai'
 import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions'
 import { buildProxy, type ProxyAppConfig } from '../src/app.js'
@@ -61,11 +63,13 @@ export interface Stack {
   url: string
   client: OpenAI
   rows: RowQueue
-  db: Database.Database
+  /** SQLite only: the file rows go to (the `-postgres` project stores in PostgreSQL instead). */
   dbFile: string
   app: ReturnType<typeof buildProxy>
-  /** Rows in SQLite, after flushing the queue. */
-  stored(): Record<string, unknown>[]
+  /** Rows in the store, after flushing the queue. */
+  stored(): Promise<Record<string, unknown>[]>
+  /** Everything the store holds, as text (the SQLite files' bytes, or every PostgreSQL table). */
+  dump(): Promise<string>
   close(): Promise<void>
 }
 
@@ -76,11 +80,14 @@ export async function startStack(o: { mock?: MockBackendOptions; backendUrl?: st
   const backend = o.backendUrl ? null : await startMockBackend(o.mock)
   const tmp = tmpDir()
   const dbFile = join(tmp.dir, 'metrics.db')
-  const db = openWriterDb(dbFile)
+  const pg = TEST_ENGINE === 'postgres' ? await createTestDatabase() : null
+  const sink: RowSink = pg ? await createPgSink(pg.url) : await createSqliteSink({ file: dbFile })
+  // A second connection to read what the writer stored.
+  const read = pg ? pgRows(pg.url) : sqliteRows(dbFile)
   const rows = new RowQueue()
   const app = buildProxy({
     config: testConfig({ backendUrl: o.backendUrl ?? backend!.url, ...o.config }),
-    store: createRequestStore(db),
+    sink,
     onRecorded: rows.push,
     flushIntervalMs: 5,
   })
@@ -88,17 +95,45 @@ export async function startStack(o: { mock?: MockBackendOptions; backendUrl?: st
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
   const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: CLIENT_KEY, maxRetries: 0 })
   return {
-    backend, url, client, rows, db, dbFile, app,
-    stored() {
-      app.rows.flush()
-      return db.prepare('SELECT * FROM requests ORDER BY seq').all() as Record<string, unknown>[]
+    backend, url, client, rows, dbFile, app,
+    async stored() {
+      await app.rows.flush()
+      return read.all()
+    },
+    async dump() {
+      await app.rows.flush()
+      return read.dump()
     },
     async close() {
       await app.close()
       await backend?.close()
-      db.close()
+      await read.close()
+      await sink.close()
+      await pg?.drop()
       tmp.remove()
     },
+  }
+}
+
+function sqliteRows(file: string) {
+  const db = new Database(file, { readonly: true })
+  return {
+    all: async () => db.prepare('SELECT * FROM requests ORDER BY seq').all() as Record<string, unknown>[],
+    dump: async () => readdirSync(dirname(file)).map((f) => readFileSync(join(dirname(file), f)).toString('latin1')).join('\n'),
+    close: async () => db.close(),
+  }
+}
+
+function pgRows(url: string) {
+  const sql = connectPg(url, { max: 1 })
+  return {
+    all: async () => (await sql.unsafe('SELECT * FROM requests ORDER BY seq')) as unknown as Record<string, unknown>[],
+    async dump() {
+      const tables = await sql.unsafe<{ t: string }[]>("SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public'")
+      const parts = await Promise.all(tables.map(({ t }) => sql.unsafe<{ x: string }[]>(`SELECT coalesce(string_agg(r::text, E'\\n'), '') AS x FROM ${t} r`)))
+      return parts.map(([p]) => p.x).join('\n')
+    },
+    close: () => sql.end(),
   }
 }
 

@@ -1,8 +1,9 @@
-import { createRequestStore, openWriterDb, type RequestRow } from '@llm-proxy/core'
+import type { RequestRow } from '@llm-proxy/core'
+import { createSqliteSink, TransientStorageError } from '@llm-proxy/storage'
 import Database from 'better-sqlite3'
 import { join } from 'node:path'
 import { afterEach, expect, test } from 'vitest'
-import { createRowWriter, type RowSink } from '../src/recording/row-writer.js'
+import { createRowWriter } from '../src/recording/row-writer.js'
 import { tmpDir } from './helpers.js'
 
 const silent = { warn() {}, error() {}, info() {}, debug() {}, trace() {}, fatal() {}, child() { return silent }, level: 'silent', silent() {} } as any
@@ -12,76 +13,129 @@ const row = (n: number): RequestRow => ({
   outcome: 'success', error_type: null, error_message: null, finish_reason: 'stop', ttft_ms: null, ttlt_ms: null, total_ms: 1,
   tpot_ms: null, output_tps: null, prompt_tokens: 1, completion_tokens: 1, total_tokens: 2, cached_tokens: null,
   reasoning_tokens: null, tokens_estimated: false, client_ip: null, user: null, user_agent: null, chunk_count: null,
-  request_bytes: 1, response_bytes: 1, key_id: null,
+  request_bytes: 1, response_bytes: 1, key_id: null, cost_usd: null, overhead_ms: null, inflight: null,
 })
 
-const cleanups: (() => void)[] = []
-afterEach(() => cleanups.splice(0).forEach((f) => f()))
+const cleanups: (() => unknown)[] = []
+afterEach(async () => {
+  for (const f of cleanups.splice(0).reverse()) await f()
+})
 
-test('a locked database delays rows but loses none', async () => {
+test('a locked database delays rows but loses none, and the writer thread keeps the event loop free', async () => {
   const tmp = tmpDir()
   cleanups.push(tmp.remove)
   const file = join(tmp.dir, 'm.db')
-  const db = openWriterDb(file)
-  db.pragma('busy_timeout = 10')
-  const store = createRequestStore(db)
+  const sink = await createSqliteSink({ file })
+  cleanups.push(() => sink.close())
   const locker = new Database(file)
   locker.exec('BEGIN EXCLUSIVE')
 
-  let attempts = 0
-  const sink: RowSink = { insertBatch: (rows) => (attempts++, store.insertBatch(rows)) }
   const writer = createRowWriter({ sink, logger: silent, flushIntervalMs: 1 })
   for (let i = 0; i < 10; i++) writer.record(row(i))
-  expect(writer.flush()).toBe(false) // locked: kept, not thrown
-  expect(writer.pending).toBe(10)
-
+  // The write waits on the lock in the worker (busy timeout); this thread keeps turning meanwhile.
+  const flushed = writer.flush()
+  let turns = 0
+  const ticker = setInterval(() => turns++, 5)
+  await new Promise((r) => setTimeout(r, 200))
+  clearInterval(ticker)
+  expect(turns).toBeGreaterThan(10)
   locker.exec('COMMIT')
   locker.close()
-  expect(writer.flush()).toBe(true)
+  expect(await flushed).toBe(true)
   expect(writer.pending).toBe(0)
-  expect(attempts).toBeGreaterThanOrEqual(2)
-  expect(db.prepare('SELECT count(*) AS n FROM requests').get()).toEqual({ n: 10 })
-  await writer.close()
-  db.close()
+  const check = new Database(file, { readonly: true })
+  expect(check.prepare('SELECT count(*) AS n FROM requests').get()).toEqual({ n: 10 })
+  check.close()
+  expect(await writer.close()).toEqual({ lost: 0 })
 })
 
-test('a row the database refuses is dropped alone; the rest of its batch is stored', () => {
+test('a row the database refuses is dropped alone; the rest of its batch is stored', async () => {
   const tmp = tmpDir()
   cleanups.push(tmp.remove)
-  const db = openWriterDb(join(tmp.dir, 'm.db'))
-  const store = createRequestStore(db)
-  const writer = createRowWriter({ sink: store, logger: silent })
+  const file = join(tmp.dir, 'm.db')
+  const sink = await createSqliteSink({ file })
+  cleanups.push(() => sink.close())
+  const writer = createRowWriter({ sink, logger: silent })
   writer.record(row(1))
   writer.record({ ...row(2), total_ms: null as unknown as number })
   writer.record(row(3))
-  expect(writer.flush()).toBe(true)
+  expect(await writer.flush()).toBe(true)
   expect(writer.dropped).toBe(1)
-  expect(db.prepare('SELECT id FROM requests ORDER BY ts').all()).toEqual([{ id: 'row-1' }, { id: 'row-3' }])
-  db.close()
+  const check = new Database(file, { readonly: true })
+  expect(check.prepare('SELECT id FROM requests ORDER BY ts').all()).toEqual([{ id: 'row-1' }, { id: 'row-3' }])
+  check.close()
 })
 
-test('while storage fails, the queue is bounded and keeps the newest rows', () => {
-  const busy = Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' })
+test('while storage fails, the queue is bounded and keeps the newest rows', async () => {
   let failing = true
   const stored: RequestRow[] = []
   const writer = createRowWriter({
-    sink: { insertBatch: (rows) => { if (failing) throw busy; stored.push(...rows) } },
+    sink: {
+      insertBatch: async (rows) => {
+        if (failing) throw new TransientStorageError('database is locked', 'SQLITE_BUSY')
+        stored.push(...rows)
+      },
+    },
     logger: silent,
     maxPending: 5,
   })
   for (let i = 0; i < 8; i++) writer.record(row(i))
-  expect(writer.flush()).toBe(false)
+  expect(await writer.flush()).toBe(false)
   expect(writer.pending).toBe(5)
   expect(writer.dropped).toBe(3)
   failing = false
-  expect(writer.flush()).toBe(true)
+  expect(await writer.flush()).toBe(true)
   expect(stored.map((r) => r.id)).toEqual(['row-3', 'row-4', 'row-5', 'row-6', 'row-7'])
 })
 
-test('rows are written in batches, one transaction each', () => {
+test('rows are written in batches, one transaction each, one batch at a time', async () => {
   const batches: number[] = []
-  const writer = createRowWriter({ sink: { insertBatch: (rows) => void batches.push(rows.length) }, logger: silent, batchSize: 4 })
+  let concurrent = 0
+  let most = 0
+  const writer = createRowWriter({
+    sink: {
+      insertBatch: async (rows) => {
+        most = Math.max(most, ++concurrent)
+        await new Promise((r) => setImmediate(r))
+        batches.push(rows.length)
+        concurrent--
+      },
+    },
+    logger: silent,
+    batchSize: 4,
+  })
   for (let i = 0; i < 10; i++) writer.record(row(i))
-  writer.flush()
+  await Promise.all([writer.flush(), writer.flush()])
   expect(batches).toEqual([4, 4, 2])
+  expect(most).toBe(1)
+})
+
+test('rows recorded while close() is writing are written too; close() reports what it could not store', async () => {
+  const stored: string[] = []
+  let release!: () => void
+  const gate = new Promise<void>((r) => (release = r))
+  const writer = createRowWriter({
+    sink: {
+      insertBatch: async (rows) => {
+        await gate
+        stored.push(...rows.map((r) => r.id))
+      },
+    },
+    logger: silent,
+  })
+  writer.record(row(1))
+  const closing = writer.close()
+  writer.record(row(2)) // a request cut at shutdown records its row late
+  release()
+  expect(await closing).toEqual({ lost: 0 })
+  expect(stored).toEqual(['row-1', 'row-2'])
+
+  const failing = createRowWriter({
+    sink: { insertBatch: async () => { throw new TransientStorageError('disk full', 'SQLITE_FULL') } },
+    logger: silent,
+    closeTimeoutMs: 50,
+  })
+  failing.record(row(3))
+  failing.record(row(4))
+  expect(await failing.close()).toEqual({ lost: 2 })
 })

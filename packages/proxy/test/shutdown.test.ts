@@ -3,33 +3,17 @@ import Database from 'better-sqlite3'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import OpenAI from 'openai'
 import { expect, test } from 'vitest'
 import { chatBody, freePort, streamBody, tmpDir } from './helpers.js'
-
-const serverJs = fileURLToPath(new URL('../dist/server.js', import.meta.url))
-
-/** Starts the built proxy as a real process; resolves once it logs that it is ready. */
-async function startProcess(env: Record<string, string>) {
-  const child = spawn(process.execPath, [serverJs], { env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  child.stdout.on('data', (c) => (out += c))
-  child.stderr.on('data', (c) => (out += c))
-  await new Promise<void>((resolve, reject) => {
-    const onData = () => out.includes('proxy ready') && (child.stdout.off('data', onData), resolve())
-    child.stdout.on('data', onData)
-    child.once('exit', (code) => reject(new Error(`proxy exited with ${code}: ${out}`)))
-  })
-  return { child, output: () => out }
-}
+import { serverJs, startProxyProcess } from './process.js'
 
 test('SIGTERM: in-flight streams finish, every row is stored, exit 0', async () => {
   const backend = await startMockBackend({ ttftMs: 50, tokensPerSecond: 40, answerTokens: 30 })
   const tmp = tmpDir()
   const dbFile = join(tmp.dir, 'metrics.db')
   const port = await freePort()
-  const { child, output } = await startProcess({ PROXY_HOST: '127.0.0.1', PROXY_PORT: String(port), BACKEND_URL: backend.url, DB_PATH: dbFile })
+  const { child, output } = await startProxyProcess({ PROXY_HOST: '127.0.0.1', PROXY_PORT: String(port), BACKEND_URL: backend.url, DB_PATH: dbFile })
   try {
     const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'k', maxRetries: 0 })
     await client.chat.completions.create(chatBody()) // one finished before the signal

@@ -1,8 +1,9 @@
 import { z } from 'zod'
 
-export const OutcomeSchema = z.enum(['success', 'cancelled', 'client_error', 'backend_error', 'network_error'], {
-  error: 'expected one of success, cancelled, client_error, backend_error, network_error',
-})
+/** How a request ended; see docs/technical/metrics.md. */
+export const OUTCOMES = ['success', 'cancelled', 'client_error', 'backend_error', 'network_error'] as const
+export type Outcome = (typeof OUTCOMES)[number]
+export const OutcomeSchema = z.enum(OUTCOMES, { error: `expected one of ${OUTCOMES.join(', ')}` })
 
 /** ISO 8601 UTC with `Z`, as every API response carries times. */
 export const IsoTime = z.iso.datetime()

@@ -4,6 +4,7 @@ import { z } from 'zod'
 export const MetricsHealth = z.object({
   status: z.enum(['ok', 'degraded']),
   database: z.object({
+    engine: z.enum(['sqlite', 'postgres']),
     /** False until the proxy has created the file, or when it cannot be read. */
     readable: z.boolean(),
     schema_version: z.number().int().nullable(),

@@ -1,12 +1,12 @@
 import type { FilterQuery } from '@llm-proxy/core/contracts'
 import type { ModelsList } from '@llm-proxy/core/contracts'
-import type Database from 'better-sqlite3'
+import type { Snapshot } from '@llm-proxy/storage'
 import { modelOf } from './aggregate.js'
 import { scan } from './scan.js'
 import { iso, resolveWindow } from './window.js'
 
 /** `GET /metrics/models`: models seen in the window (all time by default), busiest first. */
-export function getModels(db: Database.Database | null, f: FilterQuery, now = Date.now()): ModelsList {
+export async function getModels(db: Snapshot | null, f: FilterQuery, now = Date.now()): Promise<ModelsList> {
   const seen = new Map<string, { requests: number; last: number }>()
   const add = (model: string, n: number, ts: number) => {
     const m = seen.get(model) ?? { requests: 0, last: 0 }
@@ -14,9 +14,9 @@ export function getModels(db: Database.Database | null, f: FilterQuery, now = Da
     m.last = Math.max(m.last, ts)
     seen.set(model, m)
   }
-  const w = resolveWindow(db, f, now)
+  const w = await resolveWindow(db, f, now)
   if (db && w.end > w.start) {
-    scan(db, f, w.scanStart, w.scanEnd, { raw: (r) => add(modelOf(r), 1, r.ts), rollup: (r) => add(r.model, r.requests, r.last_ts) })
+    await scan(db, f, w.scanStart, w.scanEnd, { raw: (r) => add(modelOf(r), 1, r.ts), rollup: (r) => add(r.model, r.requests, r.last_ts) })
   }
   return {
     models: [...seen.entries()]

@@ -1,15 +1,28 @@
 import type { FilterQuery } from '@llm-proxy/core/contracts'
 import type { ErrorSummary, ModelSummary, Summary } from '@llm-proxy/core/contracts'
-import type Database from 'better-sqlite3'
+import { EXACT_LIMIT } from '@llm-proxy/core'
+import type { Snapshot } from '@llm-proxy/storage'
 import { Agg, modelOf, type RawRow } from './aggregate.js'
-import { prepare, scan } from './scan.js'
+import { scan } from './scan.js'
+import { filterSql } from './plan.js'
 import { iso, resolveWindow } from './window.js'
 
 const TOP_USERS = 10
 
-/** `GET /metrics`: the whole window in one pass over rollups and edge rows. */
-export function getSummary(db: Database.Database | null, f: FilterQuery, now = Date.now()): Summary {
-  const w = resolveWindow(db, f, now)
+/**
+ * `GET /metrics`: the whole window in one pass over rollups and edge rows. A window of at most
+ * EXACT_LIMIT requests is read again from its raw rows, so its percentiles are exact.
+ */
+export async function getSummary(db: Snapshot | null, f: FilterQuery, now = Date.now()): Promise<Summary> {
+  const w = await resolveWindow(db, f, now)
+  const first = await summarize(db, f, w)
+  if (!db || first.all.total === 0 || first.all.total > EXACT_LIMIT || first.all.exact) return first.answer
+  const exact = await summarize(db, f, w, -1)
+  // Retention may have removed raw rows the rollups still count: then the rollups answer.
+  return exact.all.total === first.all.total ? exact.answer : first.answer
+}
+
+async function summarize(db: Snapshot | null, f: FilterQuery, w: Awaited<ReturnType<typeof resolveWindow>>, coarsest?: number): Promise<{ all: Agg; answer: Summary }> {
   const all = new Agg()
   const models = new Map<string, Agg>()
   const users = new Map<string, number>()
@@ -32,7 +45,7 @@ export function getSummary(db: Database.Database | null, f: FilterQuery, now = D
   const usersFromRollups = f.outcome === undefined
 
   if (db && w.end > w.start) {
-    scan(db, f, w.scanStart, w.scanEnd, {
+    await scan(db, f, w.scanStart, w.scanEnd, {
       raw(r: RawRow) {
         all.addRaw(r)
         modelAgg(modelOf(r)).addRaw(r)
@@ -45,15 +58,13 @@ export function getSummary(db: Database.Database | null, f: FilterQuery, now = D
       },
       user: usersFromRollups ? (_b, user, n) => users.set(user, (users.get(user) ?? 0) + n) : undefined,
       error: (e) => addError(e.error_type, e.status_code || null, e.count, e.last_ts, e.last_message),
-    })
+    }, coarsest)
     if (!usersFromRollups) {
-      const rows = prepare(
-        db,
-        `SELECT user, count(*) AS n FROM requests WHERE ts >= @from AND ts < @to AND user IS NOT NULL` +
-          `${f.model !== undefined ? " AND coalesce(model, model_requested, '') = @model" : ''}` +
-          `${f.stream !== undefined ? ' AND stream = @stream' : ''}${f.outcome !== undefined ? ' AND outcome = @outcome' : ''}` +
-          `${f.user !== undefined ? ' AND user = @user' : ''} GROUP BY user`,
-      ).all({ from: w.start, to: w.end, model: f.model, stream: f.stream === undefined ? undefined : f.stream ? 1 : 0, outcome: f.outcome, user: f.user }) as { user: string; n: number }[]
+      const { raw, params } = filterSql(f)
+      const rows = await db.all<{ user: string; n: number }>(
+        `SELECT "user", count(*) AS n FROM requests WHERE ts >= @from AND ts < @to AND "user" IS NOT NULL${raw} GROUP BY "user"`,
+        { ...params, from: w.start, to: w.end },
+      )
       for (const r of rows) users.set(r.user, r.n)
     }
   }
@@ -73,13 +84,13 @@ export function getSummary(db: Database.Database | null, f: FilterQuery, now = D
         ttft_p50_ms: ttft.p50,
         ttft_p95_ms: ttft.p95,
         output_tps_avg: a.measures.tps.stats().avg,
-        prompt_tokens: a.tokens.prompt,
-        completion_tokens: a.tokens.completion,
-        total_tokens: a.tokens.total,
+        prompt_tokens: a.tokens.prompt_tokens,
+        completion_tokens: a.tokens.completion_tokens,
+        total_tokens: a.tokens.total_tokens,
       }
     })
 
-  return {
+  const answer: Summary = {
     window: { start: w.hasStart ? iso(w.start) : null, end: iso(w.end) },
     requests: {
       total: all.total,
@@ -93,9 +104,18 @@ export function getSummary(db: Database.Database | null, f: FilterQuery, now = D
     ttft_ms: all.measures.ttft.stats(),
     tpot_ms: all.measures.tpot.stats(),
     output_tps: all.measures.tps.stats(),
-    tokens: { ...all.tokens },
+    tokens: {
+      prompt: all.tokens.prompt_tokens,
+      completion: all.tokens.completion_tokens,
+      total: all.tokens.total_tokens,
+      cached: all.tokens.cached_tokens,
+      reasoning: all.tokens.reasoning_tokens,
+      requests_with_usage: all.withUsage,
+      estimated: all.estimated,
+    },
     by_model: byModel,
     errors: [...errors.values()].sort((a, b) => b.count - a.count || b.lastTs - a.lastTs).map(({ lastTs: _, ...e }) => e),
     top_users: [...users.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, TOP_USERS).map(([user, requests]) => ({ user, requests })),
   }
+  return { all, answer }
 }

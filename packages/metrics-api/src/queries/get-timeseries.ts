@@ -1,8 +1,9 @@
-import { LEVELS, OUTCOMES } from '@llm-proxy/core'
+import { EXACT_LIMIT, LEVELS, OUTCOMES } from '@llm-proxy/core'
 import type { FilterQuery } from '@llm-proxy/core/contracts'
 import type { Bucket, BucketSize, Timeseries } from '@llm-proxy/core/contracts'
-import type Database from 'better-sqlite3'
-import { Agg, round } from './aggregate.js'
+import type { Snapshot } from '@llm-proxy/storage'
+import type { RollupRow } from '@llm-proxy/core'
+import { Agg, round, type RawRow } from './aggregate.js'
 import { scan } from './scan.js'
 import { iso, resolveWindow } from './window.js'
 
@@ -19,7 +20,7 @@ const AUTO_MIN = 60
 const SERIES_COLUMNS =
   'bucket, model, stream, outcome, status_code, requests, latency_n, latency_sum, latency_max, latency_hist, ttft_n, ttft_sum, ' +
   'ttft_max, ttft_hist, tpot_n, tpot_sum, tpot_max, NULL AS tpot_hist, tps_n, tps_sum, tps_max, NULL AS tps_hist, prompt_tokens, ' +
-  'completion_tokens, total_tokens, cached_tokens, reasoning_tokens, with_usage, estimated, last_ts'
+  'completion_tokens, total_tokens, cached_tokens, reasoning_tokens, with_usage, estimated, cost_usd, last_ts, latency_min, ttft_min, tpot_min, tps_min'
 
 export class TooManyBuckets extends Error {
   constructor(readonly points: number) {
@@ -38,14 +39,14 @@ export function pickBucket(requested: Bucket, start: number, end: number): Bucke
 }
 
 /** `GET /metrics/timeseries`: aligned buckets, empty ones included. */
-export function getTimeseries(db: Database.Database | null, f: FilterQuery & { bucket: Bucket }, now = Date.now()): Timeseries {
-  const w = resolveWindow(db, f, now)
+export async function getTimeseries(db: Snapshot | null, f: FilterQuery & { bucket: Bucket }, now = Date.now()): Promise<Timeseries> {
+  const w = await resolveWindow(db, f, now)
   const size = pickBucket(f.bucket, w.start, w.end)
   const ms = SIZES[size]
   const first = Math.floor(w.start / ms) * ms
   const points = w.end > w.start ? countPoints(w.start, w.end, ms) : 0
   if (points > MAX_POINTS) throw new TooManyBuckets(points)
-  const aggs = Array.from({ length: points }, () => new Agg(['latency', 'ttft']))
+  let aggs = Array.from({ length: points }, () => new Agg(['latency', 'ttft']))
   const at = (ts: number) => aggs[Math.floor((ts - first) / ms)]
   // The coarsest rollup whose buckets fit whole into ours.
   let coarsest = -1
@@ -54,15 +55,25 @@ export function getTimeseries(db: Database.Database | null, f: FilterQuery & { b
   if (db && points > 0) {
     // Only the series' own window: a widened edge could add rows to the first or last bucket.
     const scanEnd = w.scanEnd > w.end ? Math.min(w.scanEnd, first + points * ms) : w.end
-    scan(db, f, w.start, scanEnd, { raw: (r) => at(r.ts)?.addRaw(r), rollup: (r) => at(r.bucket)?.addRollup(r), columns: SERIES_COLUMNS }, coarsest)
+    const visit = { raw: (r: RawRow) => at(r.ts)?.addRaw(r), rollup: (r: RollupRow) => at(r.bucket)?.addRollup(r), columns: SERIES_COLUMNS }
+    await scan(db, f, w.start, scanEnd, visit, coarsest)
+    // Few requests: read them again from the raw rows, so every bucket's percentiles are exact
+    // (unless retention removed raw rows the rollups still count).
+    const total = aggs.reduce((n, a) => n + a.total, 0)
+    if (total > 0 && total <= EXACT_LIMIT && !aggs.every((a) => a.exact)) {
+      const rollupAggs = aggs
+      aggs = Array.from({ length: points }, () => new Agg(['latency', 'ttft']))
+      await scan(db, f, w.start, scanEnd, visit, -1)
+      if (aggs.reduce((n, a) => n + a.total, 0) !== total) aggs = rollupAggs
+    }
   }
   return {
     window: { start: w.hasStart ? iso(w.start) : null, end: iso(w.end) },
     bucket: size,
     bucket_ms: ms,
     points: aggs.map((a, i) => {
-      const lat = a.measures.latency.hist
-      const ttft = a.measures.ttft.hist
+      const lat = a.measures.latency
+      const ttft = a.measures.ttft
       return {
         start: iso(first + i * ms),
         requests: { total: a.total, ...Object.fromEntries(OUTCOMES.map((o) => [o, a.outcomes[o]])) } as Timeseries['points'][number]['requests'],
@@ -71,8 +82,8 @@ export function getTimeseries(db: Database.Database | null, f: FilterQuery & { b
         ttft_p50_ms: round(ttft.quantile(50)),
         ttft_p95_ms: round(ttft.quantile(95)),
         output_tps_avg: round(a.measures.tps.avg()),
-        prompt_tokens: a.tokens.prompt,
-        completion_tokens: a.tokens.completion,
+        prompt_tokens: a.tokens.prompt_tokens,
+        completion_tokens: a.tokens.completion_tokens,
       }
     }),
   }

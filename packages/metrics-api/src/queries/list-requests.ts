@@ -1,13 +1,14 @@
-import type { FilterQuery } from '@llm-proxy/core/contracts'
-import type { RequestRecord, RequestsPage } from '@llm-proxy/core/contracts'
-import type Database from 'better-sqlite3'
+import { BOOL_COLUMNS } from '@llm-proxy/core'
+import type { FilterQuery, RequestRecord, RequestsPage } from '@llm-proxy/core/contracts'
+import type { MetricsReader, Snapshot } from '@llm-proxy/storage'
 import { filterSql } from './plan.js'
-import { prepare } from './scan.js'
 
-type StoredRow = Omit<RequestRecord, 'ts' | 'stream' | 'tokens_estimated'> & { seq: number; ts: number; stream: number; tokens_estimated: number }
+type StoredRow = Record<string, unknown> & { seq: number; ts: number }
 
 export function toRecord({ seq: _, ...r }: StoredRow): RequestRecord {
-  return { ...r, ts: new Date(r.ts).toISOString(), stream: r.stream === 1, tokens_estimated: r.tokens_estimated === 1 }
+  const out: Record<string, unknown> = { ...r, ts: new Date(r.ts).toISOString() }
+  for (const c of BOOL_COLUMNS) out[c] = r[c] === 1 || r[c] === true
+  return out as RequestRecord
 }
 
 /** The cursor is the (ts, seq) of the last row served: newest-first paging that new rows cannot disturb. */
@@ -15,7 +16,7 @@ export function encodeCursor(ts: number, seq: number): string {
   return Buffer.from(`${ts}:${seq}`).toString('base64url')
 }
 export function decodeCursor(cursor: string): { ts: number; seq: number } | null {
-  const m = /^(\d+):(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString())
+  const m = /^(\d{1,16}):(\d{1,16})$/.exec(Buffer.from(cursor, 'base64url').toString())
   return m ? { ts: Number(m[1]), seq: Number(m[2]) } : null
 }
 
@@ -28,7 +29,7 @@ function whereClause(f: FilterQuery): { sql: string; params: Record<string, unkn
 }
 
 /** `GET /metrics/requests`: newest first, `limit` rows after `cursor`. */
-export function listRequests(db: Database.Database | null, f: FilterQuery & { limit: number; cursor?: { ts: number; seq: number } }): RequestsPage {
+export async function listRequests(db: Snapshot | null, f: FilterQuery & { limit: number; cursor?: { ts: number; seq: number } }): Promise<RequestsPage> {
   if (!db) return { data: [], next_cursor: null }
   const { sql, params } = whereClause(f)
   let where = sql
@@ -36,22 +37,20 @@ export function listRequests(db: Database.Database | null, f: FilterQuery & { li
     where += ' AND (ts < @cts OR (ts = @cts AND seq < @cseq))'
     Object.assign(params, { cts: f.cursor.ts, cseq: f.cursor.seq })
   }
-  const rows = prepare(db, `SELECT * FROM requests ${where} ORDER BY ts DESC, seq DESC LIMIT @limit`).all({ ...params, limit: f.limit + 1 }) as StoredRow[]
+  const rows = await db.all<StoredRow>(`SELECT * FROM requests ${where} ORDER BY ts DESC, seq DESC LIMIT @limit`, { ...params, limit: f.limit + 1 })
   const page = rows.slice(0, f.limit)
   const last = page[page.length - 1]
   return { data: page.map(toRecord), next_cursor: rows.length > f.limit && last ? encodeCursor(last.ts, last.seq) : null }
 }
 
-export function getRequest(db: Database.Database | null, id: string): RequestRecord | null {
+export async function getRequest(db: Snapshot | null, id: string): Promise<RequestRecord | null> {
   if (!db) return null
-  const row = prepare(db, 'SELECT * FROM requests WHERE id = ?').get(id) as StoredRow | undefined
+  const [row] = await db.all<StoredRow>('SELECT * FROM requests WHERE id = @id', { id })
   return row ? toRecord(row) : null
 }
 
-/** Every matching row, newest first, for CSV export; runs on its own connection so it can be slow. */
-export function* iterateRequests(db: Database.Database, f: FilterQuery): Generator<RequestRecord> {
+/** Every matching row, newest first, for CSV export; read on its own connection so it can be slow. */
+export async function* iterateRequests(reader: MetricsReader, f: FilterQuery): AsyncGenerator<RequestRecord> {
   const { sql, params } = whereClause(f)
-  for (const row of db.prepare(`SELECT * FROM requests ${sql} ORDER BY ts DESC, seq DESC`).iterate(params) as Iterable<StoredRow>) {
-    yield toRecord(row)
-  }
+  for await (const row of reader.stream<StoredRow>(`SELECT * FROM requests ${sql} ORDER BY ts DESC, seq DESC`, params)) yield toRecord(row)
 }

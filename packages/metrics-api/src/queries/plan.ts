@@ -47,7 +47,7 @@ export function filterSql(f: FilterQuery): { raw: string; rollup: string; users:
     params.outcome = f.outcome
   }
   if (f.user !== undefined) {
-    raw.push('user = @user')
+    raw.push('"user" = @user')
     params.user = f.user
   }
   const and = (parts: string[]) => parts.map((p) => ` AND ${p}`).join('')

@@ -1,7 +1,5 @@
-import { LogHistogram } from '@llm-proxy/core'
-import type Database from 'better-sqlite3'
-import type { RollupRow } from './aggregate.js'
-import { prepare } from './scan.js'
+import { LogHistogram, type RollupRow } from '@llm-proxy/core'
+import type { Snapshot } from '@llm-proxy/storage'
 
 // OpenTelemetry GenAI semantic conventions: explicit bucket boundaries, in seconds.
 const HISTOGRAMS = [
@@ -33,8 +31,8 @@ const num = (v: number) => (Number.isInteger(v) ? String(v) : String(Math.round(
  * never deletes, so nothing goes backwards when raw rows are removed or either process restarts.
  * Bucket counts come from the 1%-accurate log histograms.
  */
-export function renderPrometheus(db: Database.Database | null): string {
-  const rows = db ? (prepare(db, 'SELECT * FROM rollup_day').all() as RollupRow[]) : []
+export async function renderPrometheus(db: Snapshot | null): Promise<string> {
+  const rows = db ? await db.all<RollupRow>('SELECT * FROM rollup_day') : []
   const requests = new Map<string, number>()
   const tokens = new Map<string, number>()
   const hists = new Map<string, { hist: LogHistogram; sum: number; n: number }>()

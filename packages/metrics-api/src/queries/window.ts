@@ -1,5 +1,5 @@
 import type { FilterQuery } from '@llm-proxy/core/contracts'
-import type Database from 'better-sqlite3'
+import type { Snapshot } from '@llm-proxy/storage'
 import { firstTs } from './scan.js'
 
 export interface ResolvedWindow {
@@ -15,14 +15,14 @@ export interface ResolvedWindow {
   scanEnd: number
 }
 
-/** No `end` = now; no `start` = the first row there is. */
 const DAY = 86_400_000
 
-export function resolveWindow(db: Database.Database | null, f: FilterQuery, now = Date.now()): ResolvedWindow {
+/** No `end` = now; no `start` = the first row there is. */
+export async function resolveWindow(db: Snapshot | null, f: FilterQuery, now = Date.now()): Promise<ResolvedWindow> {
   const end = f.end ?? now
   const scanEnd = end >= now ? Math.ceil((end + 1) / DAY) * DAY : end
   if (f.start !== undefined) return { start: f.start, end, hasStart: true, scanStart: f.start, scanEnd }
-  const first = db ? firstTs(db) : null
+  const first = db ? await firstTs(db) : null
   if (first === null) return { start: end, end, hasStart: false, scanStart: end, scanEnd: end }
   const start = Math.min(first, end)
   return { start, end, hasStart: true, scanStart: Math.floor(start / DAY) * DAY, scanEnd }

@@ -31,6 +31,8 @@ export class Exchange {
   responseBytes = 0
   statusCode: number | null = null
   clientGone = false
+  /** Metered requests already in flight when this one arrived (saturation view). */
+  inflight: number | null = null
   private failure: Failure | null = null
   private sse: SseMeter | null = null
   private body: BodySummary | null = null
@@ -99,7 +101,8 @@ export class Exchange {
       output_tps: round(outputTokensPerSecond(sse !== null, { ttftMs: ttft, ttltMs: ttlt, totalMs }, completion)),
       prompt_tokens: usage?.promptTokens ?? null,
       completion_tokens: completion,
-      total_tokens: usage?.totalTokens ?? (usage?.promptTokens != null && completion !== null ? usage.promptTokens + completion : null),
+      // Always prompt + completion, so totals add up whatever a backend reports (or leaves out).
+      total_tokens: usage?.promptTokens != null || completion !== null ? (usage?.promptTokens ?? 0) + (completion ?? 0) : null,
       cached_tokens: usage?.cachedTokens ?? null,
       reasoning_tokens: usage?.reasoningTokens ?? null,
       tokens_estimated: estimated,
@@ -110,6 +113,9 @@ export class Exchange {
       request_bytes: this.requestBytes,
       response_bytes: this.responseBytes,
       key_id: null,
+      cost_usd: null,
+      overhead_ms: null,
+      inflight: this.inflight,
     }
   }
 

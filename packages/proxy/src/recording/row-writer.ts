@@ -1,20 +1,18 @@
 import type { RequestRow } from '@llm-proxy/core'
+import { isTransient, type RowSink } from '@llm-proxy/storage'
 import type { FastifyBaseLogger } from 'fastify'
 
-/** Where rows go: one call per batch, one transaction per call (SQLite today, PostgreSQL one day). */
-export interface RowSink {
-  insertBatch(rows: readonly RequestRow[]): void
-}
-
 export interface RowWriterOptions {
-  sink: RowSink
+  sink: Pick<RowSink, 'insertBatch'>
   logger: FastifyBaseLogger
   /** Rows per transaction. */
   batchSize?: number
-  /** How long a row may wait for its batch. */
+  /** How long a row may wait for its batch (at most this is lost to a SIGKILL). */
   flushIntervalMs?: number
   /** Rows kept while storage fails; beyond it the oldest are dropped (and counted). */
   maxPending?: number
+  /** How long close() keeps retrying a failing store before it gives the rest up. */
+  closeTimeoutMs?: number
   /** Called for each row once it is queued (tests await rows through it). */
   onRecorded?: (row: RequestRow) => void
 }
@@ -23,54 +21,57 @@ export interface RowWriter {
   /** Queues a row; never throws and never writes on the caller's stack. */
   record(row: RequestRow): void
   /** Writes everything queued now. Resolves false if storage still fails. */
-  flush(): boolean
-  /** Flushes with a few retries and stops the timers. */
-  close(): Promise<void>
+  flush(): Promise<boolean>
+  /** Flushes, retrying for up to closeTimeoutMs, and stops. Resolves with the rows it could not store. */
+  close(): Promise<{ lost: number }>
   readonly pending: number
   readonly dropped: number
 }
 
-const TRANSIENT = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|PROTOCOL|READONLY)/
-
 /**
  * Batches rows off the request path: requests only push to an array; a timer (or a full batch)
- * writes them in one transaction. Storage trouble is logged and retried with backoff; it never
- * reaches a client.
+ * hands them to the sink, one batch at a time, one transaction per batch. Storage trouble is logged
+ * and retried with backoff; it never reaches a client.
  */
 export function createRowWriter(o: RowWriterOptions): RowWriter {
   const batchSize = o.batchSize ?? 500
   const flushIntervalMs = o.flushIntervalMs ?? 100
   const maxPending = o.maxPending ?? 100_000
+  const closeTimeoutMs = o.closeTimeoutMs ?? 5_000
   let queue: RequestRow[] = []
+  /** The batch the sink is writing now: out of the queue, back at its front if the write fails. */
+  let writing: Promise<boolean> | null = null
   let timer: NodeJS.Timeout | null = null
   let failures = 0
   let dropped = 0
   let closed = false
+  let closing: Promise<{ lost: number }> | null = null
 
   function schedule(delay: number) {
-    if (timer !== null || closed) return
+    if (timer !== null || writing !== null) return
     timer = setTimeout(() => {
       timer = null
-      if (flush()) {
-        if (queue.length > 0) schedule(flushIntervalMs)
-      } else {
-        schedule(Math.min(5_000, flushIntervalMs * 2 ** failures))
-      }
+      void writeQueued().then((ok) => {
+        if (closed) return
+        if (!ok) schedule(Math.min(5_000, flushIntervalMs * 2 ** failures))
+        else if (queue.length > 0) schedule(queue.length >= batchSize ? 0 : flushIntervalMs)
+      })
     }, delay)
+    // Pending rows must not keep a stopped process alive; shutdown calls close(), which writes them.
     timer.unref()
   }
 
-  function writeBatch(batch: RequestRow[]): void {
+  async function writeBatch(batch: RequestRow[]): Promise<void> {
     try {
-      o.sink.insertBatch(batch)
+      await o.sink.insertBatch(batch)
     } catch (err) {
-      if (TRANSIENT.test((err as { code?: string }).code ?? '')) throw err
+      if (isTransient(err) || batch.length === 1) throw err
       // A row the database refuses would block every later batch: write the rest one by one.
       for (const row of batch) {
         try {
-          o.sink.insertBatch([row])
+          await o.sink.insertBatch([row])
         } catch (rowErr) {
-          if (TRANSIENT.test((rowErr as { code?: string }).code ?? '')) throw rowErr
+          if (isTransient(rowErr)) throw rowErr
           dropped++
           o.logger.error({ err: rowErr, rowId: row.id }, 'dropped a row the database refused')
         }
@@ -78,48 +79,62 @@ export function createRowWriter(o: RowWriterOptions): RowWriter {
     }
   }
 
-  function flush(): boolean {
-    while (queue.length > 0) {
-      const batch = queue.slice(0, batchSize)
-      try {
-        writeBatch(batch)
-      } catch (err) {
-        failures++
-        o.logger.warn({ err, pending: queue.length, attempt: failures }, 'storing rows failed; will retry')
-        return false
+  /** Writes batches until the queue is empty (true) or storage fails (false). One writer at a time. */
+  function writeQueued(): Promise<boolean> {
+    if (writing) return writing.then(() => (queue.length > 0 ? writeQueued() : true))
+    writing = (async () => {
+      while (queue.length > 0) {
+        const batch = queue.splice(0, batchSize)
+        try {
+          await writeBatch(batch)
+          if (failures > 0) o.logger.info({ attempts: failures }, 'storing rows works again')
+          failures = 0
+        } catch (err) {
+          if (!isTransient(err) && batch.length === 1) {
+            dropped++
+            o.logger.error({ err, rowId: batch[0].id }, 'dropped a row the database refused')
+            continue
+          }
+          queue = batch.concat(queue)
+          failures++
+          trim()
+          o.logger.warn({ err: { message: (err as Error).message, code: (err as { code?: string }).code }, pending: queue.length, attempt: failures }, 'storing rows failed; will retry')
+          return false
+        }
       }
-      queue = queue.slice(batch.length)
-      failures = 0
-    }
-    return true
+      return true
+    })().finally(() => (writing = null))
+    return writing
+  }
+
+  function trim() {
+    if (queue.length <= maxPending) return
+    const excess = queue.length - maxPending
+    queue.splice(0, excess)
+    dropped += excess
+    o.logger.error({ dropped: excess }, 'row queue full while storage fails; dropped the oldest rows')
   }
 
   return {
     record(row) {
       queue.push(row)
-      if (queue.length > maxPending) {
-        const excess = queue.length - maxPending
-        queue.splice(0, excess)
-        dropped += excess
-        o.logger.error({ dropped: excess }, 'row queue full while storage fails; dropped the oldest rows')
-      }
+      trim()
       o.onRecorded?.(row)
+      if (closed) {
+        // Only rows of requests that ended during close() get here; close() writes them too.
+        return
+      }
       // A full batch goes out on the next turn of the loop; otherwise within flushIntervalMs.
-      if (queue.length >= batchSize && failures === 0) {
-        if (timer !== null) clearTimeout(timer)
+      if (queue.length >= batchSize && failures === 0 && timer !== null) {
+        clearTimeout(timer)
         timer = null
         schedule(0)
-      } else schedule(flushIntervalMs)
+      } else schedule(queue.length >= batchSize && failures === 0 ? 0 : flushIntervalMs)
     },
-    flush,
-    async close() {
-      closed = true
-      if (timer !== null) clearTimeout(timer)
-      timer = null
-      for (let attempt = 0; attempt < 5 && !flush(); attempt++) {
-        await new Promise((r) => setTimeout(r, 100 * 2 ** attempt))
-      }
-      if (queue.length > 0) o.logger.error({ lost: queue.length }, 'could not store rows before exit')
+    flush: () => writeQueued(),
+    close() {
+      // Idempotent: the app's onClose hook and the server's shutdown both ask for the outcome.
+      return (closing ??= closeOnce())
     },
     get pending() {
       return queue.length
@@ -127,5 +142,22 @@ export function createRowWriter(o: RowWriterOptions): RowWriter {
     get dropped() {
       return dropped
     },
+  }
+
+  async function closeOnce(): Promise<{ lost: number }> {
+    closed = true
+    if (timer !== null) clearTimeout(timer)
+    timer = null
+    const until = Date.now() + closeTimeoutMs
+    for (let attempt = 0; ; attempt++) {
+      if (await writeQueued()) break
+      const wait = Math.min(100 * 2 ** attempt, until - Date.now())
+      if (wait <= 0) break
+      await new Promise((r) => setTimeout(r, wait))
+    }
+    const lost = queue.length + dropped
+    if (queue.length > 0) o.logger.error({ lost: queue.length }, 'could not store rows before exit')
+    queue = []
+    return { lost }
   }
 }

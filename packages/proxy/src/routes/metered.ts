@@ -11,7 +11,7 @@ export interface MeteredRouteOptions {
   forwardDeps: ForwardDeps
   rows: RowWriter
   /** Settles when each in-flight request has its row; awaited at shutdown. */
-  inflight: Set<Promise<void>>
+  inflight: Map<Exchange, Promise<void>>
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -39,11 +39,12 @@ export const meteredRoute: FastifyPluginAsync<MeteredRouteOptions> = async (app,
       const ua = request.headers['user-agent']
       const ex = new Exchange(o.endpoint, request.ip ?? null, ua ? ua.slice(0, 256) : null)
       request.exchange = ex
+      ex.inflight = o.inflight.size
       // 'close' comes after the last byte was written, or when the client went away: the row is made
       // then, once, whatever path the request took (proxied, refused by the parser, failed).
       let settle!: () => void
       const pending = new Promise<void>((resolve) => (settle = resolve))
-      o.inflight.add(pending)
+      o.inflight.set(ex, pending)
       reply.raw.once('close', () => {
         if (!reply.raw.writableFinished) ex.clientGone = true
         if (ex.statusCode === null && reply.raw.headersSent) {
@@ -57,7 +58,7 @@ export const meteredRoute: FastifyPluginAsync<MeteredRouteOptions> = async (app,
           { statusCode: row.status_code, outcome: row.outcome, model: row.model ?? row.model_requested, ms: Math.round(row.total_ms) },
           `POST ${o.endpoint} completed`,
         )
-        o.inflight.delete(pending)
+        o.inflight.delete(ex)
         settle()
       })
       done()

@@ -1,17 +1,26 @@
 import Database from 'better-sqlite3'
 import { existsSync, mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { migrate } from './migrations.js'
+import { LATEST_SCHEMA_VERSION, migrate } from './migrations.js'
 
-/** Opens (creating if needed) the database for the proxy, the only writer, and migrates it. */
+/**
+ * Opens (creating if needed) the database for the proxy, migrates it and proves it can write: a
+ * file the process may read but not write would otherwise accept traffic and drop every row.
+ */
 export function openWriterDb(file: string): Database.Database {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
   const db = new Database(file)
-  // WAL lets the metrics API read while the proxy writes [better-sqlite3: docs/performance.md].
-  db.pragma('journal_mode = WAL')
-  db.pragma('synchronous = NORMAL')
-  db.pragma('busy_timeout = 5000')
-  migrate(db)
+  try {
+    // WAL lets the metrics API read while the proxy writes.
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = NORMAL')
+    db.pragma('busy_timeout = 5000')
+    migrate(db)
+    db.exec(`BEGIN IMMEDIATE; PRAGMA user_version = ${LATEST_SCHEMA_VERSION}; COMMIT`)
+  } catch (err) {
+    db.close()
+    throw err
+  }
   return db
 }
 

@@ -1,0 +1,348 @@
+import { FAILED_OUTCOMES, type Outcome, type RequestRow } from './row.js'
+import { LogHistogram, bucketOf } from './histogram.js'
+
+/**
+ * The rollup shape, written by the proxies and read by the metrics API: one definition of what is
+ * kept per bucket and one accumulation (`RollupAcc`) used on both sides.
+ *
+ * Four levels; each rollup row covers one aligned bucket (UTC) for one (model, stream, outcome,
+ * status) key, and is merged by adding (`INSERT … ON CONFLICT DO UPDATE`), so any number of writers
+ * can add to the same bucket.
+ */
+export const LEVELS = [
+  { name: 'minute', ms: 60_000 },
+  { name: 'hour', ms: 3_600_000 },
+  // Half days let a 30-day series (60 points of 12 h) read 60 rows per key, not 720.
+  { name: 'halfday', ms: 43_200_000 },
+  { name: 'day', ms: 86_400_000 },
+] as const
+export type LevelName = (typeof LEVELS)[number]['name']
+
+/** Per-user counts are kept per hour and per day only (the costliest rollup to write). */
+export const USER_LEVELS: readonly LevelName[] = ['hour', 'day']
+
+export const MEASURES = ['latency', 'ttft', 'tpot', 'tps'] as const
+export type Measure = (typeof MEASURES)[number]
+export const TOKENS = ['prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'reasoning_tokens'] as const
+export type TokenColumn = (typeof TOKENS)[number]
+
+/** The columns that make a rollup row's key. */
+export const ROLLUP_KEY = ['bucket', 'model', 'stream', 'outcome', 'status_code'] as const
+/** Columns merged by adding. */
+export const ROLLUP_SUMS = ['requests', ...MEASURES.flatMap((m) => [`${m}_n`, `${m}_sum`] as const), ...TOKENS, 'with_usage', 'estimated', 'cost_usd'] as const
+/** Every stored column of a rollup row, in order. */
+export const ROLLUP_COLUMNS = [
+  ...ROLLUP_KEY, 'requests',
+  ...MEASURES.flatMap((m) => [`${m}_n`, `${m}_sum`, `${m}_min`, `${m}_max`, `${m}_hist`] as const),
+  ...TOKENS, 'with_usage', 'estimated', 'cost_usd', 'last_ts',
+] as const
+
+/** A rollup row as stored (histograms as int32 pairs, index then count, ascending). */
+export type RollupRow = {
+  bucket: number; model: string; stream: number; outcome: Outcome; status_code: number; requests: number
+  with_usage: number; estimated: number; cost_usd: number; last_ts: number
+} & Record<TokenColumn, number> & Record<`${Measure}_n`, number> & Record<`${Measure}_sum`, number>
+  & Record<`${Measure}_min` | `${Measure}_max`, number | null> & Record<`${Measure}_hist`, Uint8Array | null>
+
+export interface ErrorRollupRow {
+  bucket: number; model: string; stream: number; outcome: string; error_type: string; status_code: number
+  count: number; last_ts: number; last_message: string | null
+}
+
+/** The model a row is reported under: the backend's name, else what the client asked for. */
+export const modelOf = (row: Pick<RequestRow, 'model' | 'model_requested'>) => row.model ?? row.model_requested ?? ''
+
+/** Timing measures of a row; cancelled requests do not count toward latency figures. */
+export function measuresOf(row: Pick<RequestRow, 'outcome' | 'total_ms' | 'ttft_ms' | 'tpot_ms' | 'output_tps'>): Record<Measure, number | null> {
+  if (row.outcome === 'cancelled') return { latency: null, ttft: null, tpot: null, tps: null }
+  return { latency: row.total_ms, ttft: row.ttft_ms, tpot: row.tpot_ms, tps: row.output_tps }
+}
+
+export const round = (v: number | null): number | null => (v === null ? null : Math.round(v * 1000) / 1000)
+
+/**
+ * Up to this many values of a measure are kept as they are, so small windows get exact
+ * nearest-rank percentiles; past it, the 1%-accurate histogram answers.
+ */
+export const EXACT_LIMIT = 5_000
+
+/**
+ * One measure over many requests: count, sum, min, max and its distribution. While every value came
+ * from a raw row and there are at most EXACT_LIMIT of them, the values themselves are kept (exact
+ * percentiles, and a proxy's batch stores them as a histogram without building one in memory);
+ * past that, or once a stored histogram is merged in, a 1%-accurate LogHistogram takes over.
+ */
+export class MeasureAgg {
+  n = 0
+  sum = 0
+  min: number | null = null
+  max: number | null = null
+  private values: number[] | null = []
+  private histogram: LogHistogram | null = null
+
+  constructor(private readonly keepHist = true) {}
+
+  /** The histogram, built from the kept values on first use. */
+  get hist(): LogHistogram {
+    if (!this.histogram) {
+      this.histogram = new LogHistogram()
+      if (this.values) for (const v of this.values) this.histogram.add(v)
+    }
+    return this.histogram
+  }
+
+  add(v: number | null): void {
+    if (v === null) return
+    this.n++
+    this.sum += v
+    this.min = this.min === null ? v : Math.min(this.min, v)
+    this.max = this.max === null ? v : Math.max(this.max, v)
+    if (!this.keepHist) return
+    if (this.values && this.values.length < EXACT_LIMIT) this.values.push(v)
+    else {
+      this.hist.add(v)
+      this.values = null
+    }
+  }
+
+  merge(n: number, sum: number, min: number | null, max: number | null, blob: Uint8Array | null): void {
+    if (!n) return
+    this.n += n
+    this.sum += sum
+    if (min !== null) this.min = this.min === null ? min : Math.min(this.min, min)
+    if (max !== null) this.max = this.max === null ? max : Math.max(this.max, max)
+    if (!this.keepHist) return
+    this.hist.mergeBlob(blob)
+    this.values = null
+  }
+
+  get exact(): boolean {
+    return this.values !== null
+  }
+
+  avg(): number | null {
+    return this.n ? this.sum / this.n : null
+  }
+
+  /** The stored form of the distribution: (bucket index, count) pairs, ascending. */
+  toBlob(): Buffer | null {
+    if (this.n === 0 || !this.keepHist) return null
+    if (this.values) return histBlobOf(this.values)
+    return this.hist.toBlob()
+  }
+
+  /** Nearest rank: exact while the values are kept, else from the histogram, never outside [min, max]. */
+  quantile(p: number): number | null {
+    if (this.n === 0 || !this.keepHist) return null
+    if (this.values) {
+      this.values.sort((a, b) => a - b)
+      const rank = Math.max(1, Math.ceil((p / 100) * this.values.length))
+      return this.values[Math.min(rank, this.values.length) - 1]
+    }
+    const q = this.hist.quantile(p)
+    if (q === null) return null
+    let v = q
+    if (this.max !== null && v > this.max) v = this.max
+    if (this.min !== null && v < this.min) v = this.min
+    return v
+  }
+
+  stats(): { avg: number | null; p50: number | null; p90: number | null; p95: number | null; p99: number | null; max: number | null } {
+    return {
+      avg: round(this.avg()),
+      p50: round(this.quantile(50)),
+      p90: round(this.quantile(90)),
+      p95: round(this.quantile(95)),
+      p99: round(this.quantile(99)),
+      max: round(this.max),
+    }
+  }
+}
+
+/** A histogram blob straight from values: bucket indexes sorted and counted, no bucket array. */
+export function histBlobOf(values: readonly number[]): Buffer {
+  const idx = Int32Array.from(values, bucketOf).sort()
+  const pairs = new Int32Array(idx.length * 2)
+  let n = 0
+  for (let i = 0; i < idx.length; ) {
+    let j = i + 1
+    while (j < idx.length && idx[j] === idx[i]) j++
+    pairs[n++] = idx[i]
+    pairs[n++] = j - i
+    i = j
+  }
+  return Buffer.from(pairs.buffer, 0, n * 4)
+}
+
+/**
+ * Everything kept per rollup key, and everything a summary, model row or time bucket needs: the
+ * proxies fill it from rows and store it; the metrics API fills it from rollup rows and raw rows.
+ */
+export class RollupAcc {
+  requests = 0
+  streaming = 0
+  lastTs = 0
+  readonly outcomes: Record<Outcome, number> = { success: 0, cancelled: 0, client_error: 0, backend_error: 0, network_error: 0 }
+  readonly measures: Record<Measure, MeasureAgg>
+  readonly tokens: Record<TokenColumn, number> = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, cached_tokens: 0, reasoning_tokens: 0 }
+  withUsage = 0
+  estimated = 0
+  cost = 0
+
+  /** `hists`: the measures whose percentiles are needed (the rest keep count, sum, min and max). */
+  constructor(hists: readonly Measure[] = MEASURES) {
+    this.measures = {
+      latency: new MeasureAgg(hists.includes('latency')),
+      ttft: new MeasureAgg(hists.includes('ttft')),
+      tpot: new MeasureAgg(hists.includes('tpot')),
+      tps: new MeasureAgg(hists.includes('tps')),
+    }
+  }
+
+  addRow(r: Pick<RequestRow, 'ts' | 'outcome' | 'stream' | 'total_ms' | 'ttft_ms' | 'tpot_ms' | 'output_tps' | TokenColumn | 'tokens_estimated' | 'cost_usd'>): void {
+    this.requests++
+    this.outcomes[r.outcome]++
+    if (r.stream) this.streaming++
+    if (r.ts > this.lastTs) this.lastTs = r.ts
+    const values = measuresOf(r)
+    for (const m of MEASURES) this.measures[m].add(values[m])
+    const t = this.tokens
+    t.prompt_tokens += r.prompt_tokens ?? 0
+    t.completion_tokens += r.completion_tokens ?? 0
+    // Totals always add up: prompt + completion, whatever the backend's own total said.
+    t.total_tokens += (r.prompt_tokens ?? 0) + (r.completion_tokens ?? 0)
+    t.cached_tokens += r.cached_tokens ?? 0
+    t.reasoning_tokens += r.reasoning_tokens ?? 0
+    if (r.completion_tokens !== null && !r.tokens_estimated) this.withUsage++
+    if (r.tokens_estimated) this.estimated++
+    this.cost += r.cost_usd ?? 0
+  }
+
+  addRollup(r: RollupRow): void {
+    this.requests += r.requests
+    this.outcomes[r.outcome] += r.requests
+    if (r.stream) this.streaming += r.requests
+    if (r.last_ts > this.lastTs) this.lastTs = r.last_ts
+    for (const m of MEASURES) this.measures[m].merge(r[`${m}_n`], r[`${m}_sum`], r[`${m}_min`] ?? null, r[`${m}_max`], r[`${m}_hist`])
+    const t = this.tokens
+    t.prompt_tokens += r.prompt_tokens
+    t.completion_tokens += r.completion_tokens
+    t.total_tokens += r.prompt_tokens + r.completion_tokens
+    t.cached_tokens += r.cached_tokens
+    t.reasoning_tokens += r.reasoning_tokens
+    this.withUsage += r.with_usage
+    this.estimated += r.estimated
+    this.cost += r.cost_usd ?? 0
+  }
+
+  get failed(): number {
+    return FAILED_OUTCOMES.reduce((n, o) => n + this.outcomes[o], 0)
+  }
+
+  /** success / (success + failed); cancelled requests are reported apart. */
+  successRate(): number | null {
+    const finished = this.outcomes.success + this.failed
+    return finished ? round(this.outcomes.success / finished) : null
+  }
+
+  /** The stored form, for the key it was accumulated under (a literal, so every row has one shape). */
+  toRollupRow(key: Pick<RollupRow, 'bucket' | 'model' | 'stream' | 'outcome' | 'status_code'>): RollupRow {
+    const { latency, ttft, tpot, tps } = this.measures
+    const t = this.tokens
+    return {
+      bucket: key.bucket, model: key.model, stream: key.stream, outcome: key.outcome, status_code: key.status_code,
+      requests: this.requests,
+      latency_n: latency.n, latency_sum: latency.sum, latency_min: latency.min, latency_max: latency.max, latency_hist: latency.toBlob(),
+      ttft_n: ttft.n, ttft_sum: ttft.sum, ttft_min: ttft.min, ttft_max: ttft.max, ttft_hist: ttft.toBlob(),
+      tpot_n: tpot.n, tpot_sum: tpot.sum, tpot_min: tpot.min, tpot_max: tpot.max, tpot_hist: tpot.toBlob(),
+      tps_n: tps.n, tps_sum: tps.sum, tps_min: tps.min, tps_max: tps.max, tps_hist: tps.toBlob(),
+      prompt_tokens: t.prompt_tokens, completion_tokens: t.completion_tokens, total_tokens: t.total_tokens,
+      cached_tokens: t.cached_tokens, reasoning_tokens: t.reasoning_tokens,
+      with_usage: this.withUsage, estimated: this.estimated, cost_usd: this.cost, last_ts: this.lastTs,
+    }
+  }
+}
+
+/** What one batch adds to one level: rollup rows, user counts and error counts, pre-merged per key. */
+export interface LevelDelta {
+  level: LevelName
+  rollups: RollupRow[]
+  users: { bucket: number; user: string; model: string; stream: number; requests: number }[]
+  errors: ErrorRollupRow[]
+}
+
+/**
+ * Groups a batch into one delta per level, keys sorted so concurrent writers take row locks in the
+ * same order (no deadlocks on PostgreSQL).
+ */
+export function rollupDeltas(rows: readonly RequestRow[]): LevelDelta[] {
+  return LEVELS.map(({ name, ms }) => {
+    const groups = new Map<string, { key: Pick<RollupRow, 'bucket' | 'model' | 'stream' | 'outcome' | 'status_code'>; acc: RollupAcc }>()
+    const users = new Map<string, LevelDelta['users'][number]>()
+    const errors = new Map<string, ErrorRollupRow>()
+    const keepUsers = USER_LEVELS.includes(name)
+    for (const row of rows) {
+      const bucket = row.ts - (row.ts % ms)
+      const model = modelOf(row)
+      const stream = row.stream ? 1 : 0
+      const status = row.status_code ?? 0
+      const k = `${bucket}\u0000${model}\u0000${stream}\u0000${row.outcome}\u0000${status}`
+      let g = groups.get(k)
+      if (!g) groups.set(k, (g = { key: { bucket, model, stream, outcome: row.outcome, status_code: status }, acc: new RollupAcc() }))
+      g.acc.addRow(row)
+      if (row.user && keepUsers) {
+        const uk = `${bucket}\u0000${row.user}\u0000${model}\u0000${stream}`
+        const u = users.get(uk)
+        if (u) u.requests++
+        else users.set(uk, { bucket, user: row.user, model, stream, requests: 1 })
+      }
+      if (FAILED_OUTCOMES.includes(row.outcome)) {
+        const errorType = row.error_type ?? row.outcome
+        const ek = `${k}\u0000${errorType}`
+        const e = errors.get(ek)
+        if (!e) errors.set(ek, { bucket, model, stream, outcome: row.outcome, error_type: errorType, status_code: status, count: 1, last_ts: row.ts, last_message: row.error_message })
+        else {
+          e.count++
+          if (row.ts >= e.last_ts) {
+            e.last_ts = row.ts
+            e.last_message = row.error_message
+          }
+        }
+      }
+    }
+    const sorted = <T>(m: Map<string, T>) => [...m.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, v]) => v)
+    return {
+      level: name,
+      rollups: sorted(groups).map((g) => g.acc.toRollupRow(g.key)),
+      users: sorted(users),
+      errors: sorted(errors),
+    }
+  })
+}
+
+/** Adds two stored histograms: a merge of two sorted (index, count) lists. */
+export function mergeHistBlobs(a: Uint8Array | null, b: Uint8Array | null): Buffer | null {
+  if (!a || a.byteLength === 0) return b ? Buffer.from(b) : null
+  if (!b || b.byteLength === 0) return Buffer.from(a)
+  const x = new Int32Array(a.buffer, a.byteOffset, a.byteLength / 4)
+  const y = new Int32Array(b.buffer, b.byteOffset, b.byteLength / 4)
+  const out = new Int32Array(x.length + y.length)
+  let i = 0
+  let j = 0
+  let n = 0
+  while (i < x.length || j < y.length) {
+    if (j >= y.length || (i < x.length && x[i] < y[j])) {
+      out[n++] = x[i++]
+      out[n++] = x[i++]
+    } else if (i >= x.length || y[j] < x[i]) {
+      out[n++] = y[j++]
+      out[n++] = y[j++]
+    } else {
+      out[n++] = x[i]
+      out[n++] = x[i + 1] + y[j + 1]
+      i += 2
+      j += 2
+    }
+  }
+  return Buffer.from(out.buffer, 0, n * 4)
+}

@@ -1,0 +1,127 @@
+import { LEVELS, MEASURES, TOKENS, USER_LEVELS } from '@llm-proxy/core'
+import type { Sql } from './connect.js'
+
+/**
+ * Versioned schema changes for PostgreSQL, run by whichever process starts first under an advisory
+ * lock (several proxies may start at once). Append new entries; never edit one that has shipped.
+ */
+export const PG_MIGRATIONS: { version: number; description: string; sql: string }[] = [
+  {
+    version: 3,
+    description: 'requests, rollups (minute/hour/half-day/day), users and errors; hist_merge()',
+    // Numbered after SQLite's history, so one version number means one schema on both engines.
+    sql: `
+      CREATE TABLE requests (
+        seq               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id                text    NOT NULL UNIQUE,
+        ts                bigint  NOT NULL,
+        endpoint          text    NOT NULL,
+        stream            smallint NOT NULL,
+        model_requested   text,
+        model             text,
+        status_code       integer,
+        outcome           text    NOT NULL,
+        error_type        text,
+        error_message     text,
+        finish_reason     text,
+        ttft_ms           double precision,
+        ttlt_ms           double precision,
+        total_ms          double precision NOT NULL,
+        tpot_ms           double precision,
+        output_tps        double precision,
+        prompt_tokens     integer,
+        completion_tokens integer,
+        total_tokens      integer,
+        cached_tokens     integer,
+        reasoning_tokens  integer,
+        tokens_estimated  smallint NOT NULL DEFAULT 0,
+        client_ip         text,
+        "user"            text,
+        user_agent        text,
+        chunk_count       integer,
+        request_bytes     bigint  NOT NULL DEFAULT 0,
+        response_bytes    bigint  NOT NULL DEFAULT 0,
+        key_id            text,
+        cost_usd          double precision,
+        overhead_ms       double precision,
+        inflight          integer
+      );
+      CREATE INDEX requests_ts ON requests (ts, seq);
+      CREATE INDEX requests_model_ts ON requests (model, ts);
+      CREATE INDEX requests_user_ts ON requests ("user", ts) WHERE "user" IS NOT NULL;
+
+      -- Adds two histograms stored as sorted (index, count) pairs; rollups merge with it atomically.
+      CREATE OR REPLACE FUNCTION hist_merge(a int4[], b int4[]) RETURNS int4[] LANGUAGE plpgsql IMMUTABLE AS $$
+      DECLARE
+        o int4[] := '{}';
+        i int := 1;
+        j int := 1;
+        na int := coalesce(array_length(a, 1), 0);
+        nb int := coalesce(array_length(b, 1), 0);
+      BEGIN
+        IF na = 0 THEN RETURN b; END IF;
+        IF nb = 0 THEN RETURN a; END IF;
+        WHILE i <= na OR j <= nb LOOP
+          IF j > nb OR (i <= na AND a[i] < b[j]) THEN
+            o := o || a[i] || a[i + 1]; i := i + 2;
+          ELSIF i > na OR b[j] < a[i] THEN
+            o := o || b[j] || b[j + 1]; j := j + 2;
+          ELSE
+            o := o || a[i] || (a[i + 1] + b[j + 1]); i := i + 2; j := j + 2;
+          END IF;
+        END LOOP;
+        RETURN o;
+      END $$;
+      ${LEVELS.map(({ name }) => `
+      CREATE TABLE rollup_${name} (
+        bucket bigint NOT NULL, model text NOT NULL, stream smallint NOT NULL, outcome text NOT NULL,
+        status_code integer NOT NULL, requests bigint NOT NULL,
+        ${MEASURES.map((m) => `${m}_n bigint NOT NULL, ${m}_sum double precision NOT NULL, ${m}_min double precision, ${m}_max double precision, ${m}_hist int4[]`).join(',\n')},
+        ${TOKENS.map((t) => `${t} bigint NOT NULL`).join(', ')},
+        with_usage bigint NOT NULL, estimated bigint NOT NULL, cost_usd double precision NOT NULL DEFAULT 0, last_ts bigint NOT NULL,
+        PRIMARY KEY (bucket, model, stream, outcome, status_code)
+      );
+      ${USER_LEVELS.includes(name) ? `CREATE TABLE users_${name} (
+        bucket bigint NOT NULL, "user" text NOT NULL, model text NOT NULL, stream smallint NOT NULL, requests bigint NOT NULL,
+        PRIMARY KEY (bucket, "user", model, stream)
+      );` : ''}
+      CREATE TABLE errors_${name} (
+        bucket bigint NOT NULL, model text NOT NULL, stream smallint NOT NULL, outcome text NOT NULL,
+        error_type text NOT NULL, status_code integer NOT NULL, count bigint NOT NULL,
+        last_ts bigint NOT NULL, last_message text,
+        PRIMARY KEY (bucket, model, stream, outcome, error_type, status_code)
+      );`).join('\n')}
+    `,
+  },
+]
+
+export const PG_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1].version
+/** Any constant both sides agree on: the key of the advisory lock migrations take. */
+const MIGRATION_LOCK = 734_211_905
+
+export async function migratePg(sql: Sql): Promise<number> {
+  return sql.begin(async (tx) => {
+    await tx.unsafe('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK])
+    await tx.unsafe('CREATE TABLE IF NOT EXISTS llm_proxy_schema (version integer NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())')
+    const [row] = await tx.unsafe<{ v: number | null }[]>('SELECT max(version) AS v FROM llm_proxy_schema')
+    let current = row?.v ?? 0
+    for (const m of PG_MIGRATIONS) {
+      if (m.version <= current) continue
+      await tx.unsafe(m.sql)
+      await tx.unsafe('INSERT INTO llm_proxy_schema (version) VALUES ($1)', [m.version])
+      current = m.version
+    }
+    return current
+  }) as Promise<number>
+}
+
+/** The schema version, or null where no proxy has created the schema yet. */
+export async function pgSchemaVersion(sql: Sql): Promise<number | null> {
+  try {
+    const [row] = await sql.unsafe<{ v: number | null }[]>('SELECT max(version) AS v FROM llm_proxy_schema')
+    return row?.v ?? null
+  } catch (err) {
+    if ((err as { code?: string }).code === '42P01') return null
+    throw err
+  }
+}

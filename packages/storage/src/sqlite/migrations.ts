@@ -1,0 +1,129 @@
+import type Database from 'better-sqlite3'
+import { LEVELS, MEASURES, USER_LEVELS } from '@llm-proxy/core'
+import { createSqliteStore } from './store.js'
+
+/**
+ * Versioned schema changes for SQLite, applied in order by the proxy (the only writer). Append new
+ * entries; never edit one that has shipped. `PRAGMA user_version` records the last applied.
+ */
+export interface Migration {
+  version: number
+  description: string
+  up: (db: Database.Database) => void
+}
+
+const TOKENS_V2 = ['prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'reasoning_tokens']
+
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    description: 'requests table with time and model indexes',
+    up: (db) => {
+      db.exec(`
+        CREATE TABLE requests (
+          seq               INTEGER PRIMARY KEY,
+          id                TEXT    NOT NULL UNIQUE,
+          ts                INTEGER NOT NULL,
+          endpoint          TEXT    NOT NULL,
+          stream            INTEGER NOT NULL,
+          model_requested   TEXT,
+          model             TEXT,
+          status_code       INTEGER,
+          outcome           TEXT    NOT NULL,
+          error_type        TEXT,
+          error_message     TEXT,
+          finish_reason     TEXT,
+          ttft_ms           REAL,
+          ttlt_ms           REAL,
+          total_ms          REAL    NOT NULL,
+          tpot_ms           REAL,
+          output_tps        REAL,
+          prompt_tokens     INTEGER,
+          completion_tokens INTEGER,
+          total_tokens      INTEGER,
+          cached_tokens     INTEGER,
+          reasoning_tokens  INTEGER,
+          tokens_estimated  INTEGER NOT NULL DEFAULT 0,
+          client_ip         TEXT,
+          user              TEXT,
+          user_agent        TEXT,
+          chunk_count       INTEGER,
+          request_bytes     INTEGER NOT NULL DEFAULT 0,
+          response_bytes    INTEGER NOT NULL DEFAULT 0,
+          key_id            TEXT
+        );
+        CREATE INDEX requests_ts ON requests (ts, seq);
+        CREATE INDEX requests_model_ts ON requests (model, ts);
+        CREATE INDEX requests_user_ts ON requests (user, ts) WHERE user IS NOT NULL;
+      `)
+    },
+  },
+  {
+    version: 2,
+    description: 'minute/hour/half-day/day rollups (requests, users, errors)',
+    // As shipped, minus the backfill, which version 3 does once the columns are complete.
+    up: (db) =>
+      db.exec(LEVELS.map(({ name }) => `
+        CREATE TABLE rollup_${name} (
+          bucket INTEGER NOT NULL, model TEXT NOT NULL, stream INTEGER NOT NULL, outcome TEXT NOT NULL,
+          status_code INTEGER NOT NULL, requests INTEGER NOT NULL,
+          ${MEASURES.map((m) => `${m}_n INTEGER NOT NULL, ${m}_sum REAL NOT NULL, ${m}_max REAL, ${m}_hist BLOB`).join(',\n')},
+          ${TOKENS_V2.map((t) => `${t} INTEGER NOT NULL`).join(', ')},
+          with_usage INTEGER NOT NULL, estimated INTEGER NOT NULL, last_ts INTEGER NOT NULL,
+          PRIMARY KEY (bucket, model, stream, outcome, status_code)
+        ) WITHOUT ROWID;
+        ${USER_LEVELS.includes(name) ? `CREATE TABLE users_${name} (
+          bucket INTEGER NOT NULL, user TEXT NOT NULL, model TEXT NOT NULL, stream INTEGER NOT NULL, requests INTEGER NOT NULL,
+          PRIMARY KEY (bucket, user, model, stream)
+        ) WITHOUT ROWID;` : ''}
+        CREATE TABLE errors_${name} (
+          bucket INTEGER NOT NULL, model TEXT NOT NULL, stream INTEGER NOT NULL, outcome TEXT NOT NULL,
+          error_type TEXT NOT NULL, status_code INTEGER NOT NULL, count INTEGER NOT NULL,
+          last_ts INTEGER NOT NULL, last_message TEXT,
+          PRIMARY KEY (bucket, model, stream, outcome, error_type, status_code)
+        ) WITHOUT ROWID;`).join('\n')),
+  },
+  {
+    version: 3,
+    description: 'cost, overhead and in-flight count per row; measure minimums and cost in rollups',
+    up: (db) => {
+      db.exec(`
+        ALTER TABLE requests ADD COLUMN cost_usd REAL;
+        ALTER TABLE requests ADD COLUMN overhead_ms REAL;
+        ALTER TABLE requests ADD COLUMN inflight INTEGER;
+        ${LEVELS.map(({ name }) => `
+          ${MEASURES.map((m) => `ALTER TABLE rollup_${name} ADD COLUMN ${m}_min REAL;`).join('\n')}
+          ALTER TABLE rollup_${name} ADD COLUMN cost_usd REAL NOT NULL DEFAULT 0;`).join('\n')}
+      `)
+      backfillRollups(db)
+    },
+  },
+]
+
+/** Fills empty rollups from rows already stored (a database from before the rollups). */
+function backfillRollups(db: Database.Database): void {
+  const hasRollups = db.prepare('SELECT 1 FROM rollup_day LIMIT 1').get()
+  if (hasRollups) return
+  const store = createSqliteStore(db, { inTransaction: true })
+  const select = db.prepare('SELECT * FROM requests WHERE seq > ? ORDER BY seq LIMIT 5000')
+  for (let last = 0; ; ) {
+    const raw = select.all(last) as ({ seq: number } & Record<string, unknown>)[]
+    if (raw.length === 0) break
+    store.addRollups(raw.map((r) => ({ ...r, stream: Boolean(r.stream), tokens_estimated: Boolean(r.tokens_estimated) }) as never))
+    last = raw[raw.length - 1].seq
+  }
+}
+
+export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1].version
+
+export function migrate(db: Database.Database, list: readonly Migration[] = migrations): number {
+  const current = db.pragma('user_version', { simple: true }) as number
+  for (const m of list) {
+    if (m.version <= current) continue
+    db.transaction(() => {
+      m.up(db)
+      db.pragma(`user_version = ${m.version}`)
+    }).immediate()
+  }
+  return db.pragma('user_version', { simple: true }) as number
+}

@@ -1,0 +1,67 @@
+import { BOOL_COLUMNS, ROLLUP_COLUMNS, ROLLUP_KEY, ROLLUP_SUMS, ROW_COLUMNS, mergeHistBlobs, rollupDeltas, type RequestRow } from '@llm-proxy/core'
+import { LEVELS, MEASURES, USER_LEVELS } from '@llm-proxy/core'
+import type Database from 'better-sqlite3'
+
+/** SQLite's synchronous store; in the proxy it runs inside the writer thread (see worker.ts). */
+export interface SqliteStore {
+  /** Rows and their rollups in one transaction. */
+  insertBatch(rows: readonly RequestRow[]): void
+  /** Rollups only, inside a transaction the caller holds (backfill). */
+  addRollups(rows: readonly RequestRow[]): void
+  deleteBefore(beforeTs: number): number
+}
+
+const toParams = (row: RequestRow): Record<string, unknown> => {
+  const p: Record<string, unknown> = { ...row }
+  for (const c of BOOL_COLUMNS) p[c] = row[c] ? 1 : 0
+  return p
+}
+
+export function createSqliteStore(db: Database.Database, o: { inTransaction?: boolean } = {}): SqliteStore {
+  db.function('hist_merge', { deterministic: true }, (a: unknown, b: unknown) => mergeHistBlobs(a as Uint8Array | null, b as Uint8Array | null))
+  const q = (c: string) => (c === 'user' ? '"user"' : c)
+  const insert = db.prepare(`INSERT INTO requests (${ROW_COLUMNS.map(q).join(', ')}) VALUES (${ROW_COLUMNS.map((c) => '@' + c).join(', ')})`)
+  const remove = db.prepare('DELETE FROM requests WHERE ts < ?')
+
+  const statements = LEVELS.map(({ name }) => ({
+    rollup: db.prepare(`
+      INSERT INTO rollup_${name} (${ROLLUP_COLUMNS.join(', ')}) VALUES (${ROLLUP_COLUMNS.map((c) => '@' + c).join(', ')})
+      ON CONFLICT (${ROLLUP_KEY.join(', ')}) DO UPDATE SET
+        ${ROLLUP_SUMS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')},
+        ${MEASURES.map((m) => `${m}_min = min(coalesce(${m}_min, excluded.${m}_min), coalesce(excluded.${m}_min, ${m}_min)),
+        ${m}_max = max(coalesce(${m}_max, excluded.${m}_max), coalesce(excluded.${m}_max, ${m}_max)),
+        ${m}_hist = hist_merge(${m}_hist, excluded.${m}_hist)`).join(',\n')},
+        last_ts = max(last_ts, excluded.last_ts)`),
+    users: USER_LEVELS.includes(name)
+      ? db.prepare(`
+      INSERT INTO users_${name} (bucket, user, model, stream, requests) VALUES (@bucket, @user, @model, @stream, @requests)
+      ON CONFLICT (bucket, user, model, stream) DO UPDATE SET requests = requests + excluded.requests`)
+      : null,
+    errors: db.prepare(`
+      INSERT INTO errors_${name} (bucket, model, stream, outcome, error_type, status_code, count, last_ts, last_message)
+      VALUES (@bucket, @model, @stream, @outcome, @error_type, @status_code, @count, @last_ts, @last_message)
+      ON CONFLICT (bucket, model, stream, outcome, error_type, status_code) DO UPDATE SET
+        count = count + excluded.count,
+        last_message = CASE WHEN excluded.last_ts >= last_ts THEN excluded.last_message ELSE last_message END,
+        last_ts = max(last_ts, excluded.last_ts)`),
+  }))
+
+  const addRollups = (rows: readonly RequestRow[]) => {
+    rollupDeltas(rows).forEach((delta, i) => {
+      const s = statements[i]
+      for (const r of delta.rollups) s.rollup.run(r)
+      if (s.users) for (const u of delta.users) s.users.run(u)
+      for (const e of delta.errors) s.errors.run(e)
+    })
+  }
+  const insertAll = db.transaction((rows: readonly RequestRow[]) => {
+    for (const row of rows) insert.run(toParams(row))
+    // Same transaction, so a reader never sees rows without their aggregates or the reverse.
+    addRollups(rows)
+  })
+  return {
+    insertBatch: (rows) => (o.inTransaction ? insertAll(rows) : insertAll.immediate(rows)),
+    addRollups,
+    deleteBefore: (beforeTs) => remove.run(beforeTs).changes,
+  }
+}

@@ -1,0 +1,90 @@
+// The SQLite writer thread: the proxy's event loop only posts batches here, so a slow disk, a lock
+// held by another process or a batch with its rollups never delays a request.
+import type { RequestRow } from '@llm-proxy/core'
+import type Database from 'better-sqlite3'
+import { statSync } from 'node:fs'
+import { parentPort, workerData } from 'node:worker_threads'
+import { openWriterDb } from './open.js'
+import { createSqliteStore, type SqliteStore } from './store.js'
+
+export type WorkerRequest =
+  | { id: number; op: 'insert'; rows: RequestRow[] }
+  | { id: number; op: 'deleteBefore'; beforeTs: number }
+  | { id: number; op: 'close' }
+export type WorkerReply =
+  | { type: 'ready' }
+  | { type: 'open-failed'; message: string; code?: string }
+  | { type: 'result'; id: number; ok: true; value: unknown }
+  | { type: 'result'; id: number; ok: false; message: string; code?: string; transient: boolean }
+  | { type: 'log'; level: 'warn' | 'error' | 'info'; message: string; data?: Record<string, unknown> }
+
+const file = (workerData as { file: string }).file
+const port = parentPort!
+const post = (m: WorkerReply) => port.postMessage(m)
+
+/** Errors worth retrying: the database is busy, full, gone or not writable right now. */
+const TRANSIENT = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|PROTOCOL|READONLY|NOTADB|CORRUPT)/
+
+let db: Database.Database | null = null
+let store: SqliteStore | null = null
+let identity: string | null = null
+
+const identityOf = (): string | null => {
+  if (file === ':memory:') return 'memory'
+  try {
+    const s = statSync(file)
+    return `${s.dev}:${s.ino}`
+  } catch {
+    return null
+  }
+}
+
+function open(): void {
+  db = openWriterDb(file)
+  store = createSqliteStore(db)
+  identity = identityOf()
+}
+
+function closeDb(): void {
+  try {
+    db?.close()
+  } catch {}
+  db = null
+  store = null
+}
+
+/** The file deleted or replaced under us would swallow every later row: notice it and start anew. */
+function ensureOpen(): SqliteStore {
+  if (store && identityOf() !== identity) {
+    post({ type: 'log', level: 'error', message: 'the database file was deleted or replaced while in use; creating it again (rows already written to the old file are not in the new one)', data: { file } })
+    closeDb()
+  }
+  if (!store) open()
+  return store!
+}
+
+try {
+  open()
+  post({ type: 'ready' })
+} catch (err) {
+  const e = err as { message: string; code?: string }
+  post({ type: 'open-failed', message: e.message, code: e.code })
+}
+
+port.on('message', (m: WorkerRequest) => {
+  try {
+    let value: unknown = null
+    if (m.op === 'insert') {
+      // Booleans survive structured clone; nothing else to convert.
+      ensureOpen().insertBatch(m.rows)
+    } else if (m.op === 'deleteBefore') value = ensureOpen().deleteBefore(m.beforeTs)
+    else if (m.op === 'close') closeDb()
+    post({ type: 'result', id: m.id, ok: true, value })
+  } catch (err) {
+    const e = err as { message: string; code?: string }
+    const transient = TRANSIENT.test(e.code ?? '') || /unable to open|readonly|disk|locked|busy/i.test(e.message)
+    // A connection that failed this way may be stale (permissions changed, file replaced): reopen next time.
+    if (transient) closeDb()
+    post({ type: 'result', id: m.id, ok: false, message: e.message, code: e.code, transient })
+  }
+})

@@ -1,0 +1,59 @@
+import type { RequestRow } from '@llm-proxy/core'
+
+export type Engine = 'sqlite' | 'postgres'
+
+/**
+ * Where the proxy's rows go: one call per batch, one transaction per call (rows and their rollups
+ * together). Never blocks the event loop: SQLite writes run in a worker thread, PostgreSQL's are
+ * asynchronous.
+ */
+export interface RowSink {
+  readonly engine: Engine
+  insertBatch(rows: readonly RequestRow[]): Promise<void>
+  /** Deletes raw rows older than `beforeTs`; rollups are kept. Returns the rows deleted. */
+  deleteBefore(beforeTs: number): Promise<number>
+  close(): Promise<void>
+}
+
+/** A consistent read: every query in one snapshot sees the same committed batches. */
+export interface Snapshot {
+  /**
+   * Runs portable SQL: named parameters as `@name`, identifiers that are keywords double-quoted
+   * (`"user"`). Integers come back as numbers, histograms as int32-pair buffers, on both engines.
+   */
+  all<T>(sql: string, params?: Record<string, unknown>): Promise<T[]>
+}
+
+/** The metrics API's side: read-only. */
+export interface MetricsReader {
+  readonly engine: Engine
+  /** The schema version, or null while there is no database or schema yet. */
+  schemaVersion(): Promise<number | null>
+  /** One consistent snapshot per answer; null while there is nothing to read yet. */
+  read<T>(fn: (s: Snapshot | null) => Promise<T>): Promise<T>
+  /** A long read (CSV export) row by row, on its own connection. */
+  stream<T>(sql: string, params?: Record<string, unknown>): AsyncIterable<T>
+  close(): Promise<void>
+}
+
+/**
+ * Storage is down or refuses writes for now (locked, full, unreachable); the writer keeps the rows
+ * and retries. Any other error is about the rows themselves.
+ */
+export class TransientStorageError extends Error {
+  readonly transient = true
+  constructor(message: string, readonly code: string | undefined, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'TransientStorageError'
+  }
+}
+
+/** The database cannot be read right now (the metrics API answers 503). */
+export class StorageUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'StorageUnavailableError'
+  }
+}
+
+export const isTransient = (err: unknown): boolean => (err as { transient?: boolean } | null)?.transient === true

@@ -1,0 +1,91 @@
+import { LogHistogram, mergeHistBlobs, type RequestRow } from '@llm-proxy/core'
+import { afterEach, expect, test } from 'vitest'
+import { createTestDatabase } from '../../../tests/support/postgres.js'
+import { PG_SCHEMA_VERSION, connectPg, copySqliteToPg, createPgReader, createPgSink, createSqliteStore, migratePg, openWriterDb, pgSchemaVersion } from '../dist/index.js'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { sampleRow } from './fixtures.js'
+
+const cleanups: (() => Promise<unknown> | unknown)[] = []
+afterEach(async () => {
+  for (const f of cleanups.splice(0).reverse()) await f()
+})
+async function database() {
+  const db = await createTestDatabase()
+  cleanups.push(db.drop)
+  return db.url
+}
+
+test('migrations run once when several processes start together (advisory lock)', async () => {
+  const url = await database()
+  const conns = Array.from({ length: 4 }, () => connectPg(url, { max: 1 }))
+  cleanups.push(() => Promise.all(conns.map((c) => c.end())))
+  expect(await pgSchemaVersion(conns[0])).toBeNull()
+  const versions = await Promise.all(conns.map((c) => migratePg(c)))
+  expect(versions).toEqual(Array(4).fill(PG_SCHEMA_VERSION))
+  expect(await conns[0].unsafe('SELECT count(*) AS n FROM llm_proxy_schema')).toEqual([{ n: 1 }])
+})
+
+test('hist_merge in PostgreSQL equals the merge the readers do', async () => {
+  const url = await database()
+  const sql = connectPg(url)
+  cleanups.push(() => sql.end())
+  await migratePg(sql)
+  const a = new LogHistogram()
+  const b = new LogHistogram()
+  for (const v of [0, 1, 5, 5, 120, 3000]) a.add(v)
+  for (const v of [2, 5, 119, 1e7, 0.0001]) b.add(v)
+  const ints = (b: Buffer) => Array.from(new Int32Array(b.buffer, b.byteOffset, b.byteLength / 4))
+  const arr = (h: LogHistogram) => `{${ints(h.toBlob()).join(',')}}`
+  const [row] = await sql.unsafe<{ m: number[] }[]>('SELECT hist_merge($1::int4[], $2::int4[]) AS m', [arr(a), arr(b)])
+  expect(row.m).toEqual(ints(mergeHistBlobs(a.toBlob(), b.toBlob())!))
+  const [nulls] = await sql.unsafe<{ m: number[] | null }[]>('SELECT hist_merge(NULL, $1::int4[]) AS m', [arr(a)])
+  expect(nulls.m).toEqual(ints(a.toBlob()))
+})
+
+test('concurrent writers on the same buckets never lose a count; a retried batch is not stored twice', async () => {
+  const url = await database()
+  const sinks = await Promise.all([createPgSink(url), createPgSink(url), createPgSink(url)])
+  cleanups.push(() => Promise.all(sinks.map((s) => s.close())))
+  const T = Date.UTC(2026, 0, 10, 12)
+  const batches: RequestRow[][] = Array.from({ length: 30 }, (_, b) =>
+    Array.from({ length: 40 }, (_, i) => sampleRow({ ts: T + ((b * 40 + i) % 7) * 1000, model: ['a', 'b'][i % 2], total_ms: 1 + i, user: i % 3 ? 'u' : null })),
+  )
+  await Promise.all(batches.map((batch, i) => sinks[i % 3].insertBatch(batch)))
+  await sinks[0].insertBatch(batches[0]) // as after a commit whose acknowledgement was lost
+  const reader = createPgReader(url)
+  cleanups.push(() => reader.close())
+  const [raw, rolled, users] = await reader.read(async (s) => [
+    (await s!.all<{ n: number; ms: number }>('SELECT count(*) AS n, sum(total_ms) AS ms FROM requests'))[0],
+    (await s!.all<{ n: number; ms: number }>('SELECT sum(requests) AS n, sum(latency_sum) AS ms FROM rollup_minute'))[0],
+    (await s!.all<{ n: number }>('SELECT sum(requests) AS n FROM users_hour'))[0],
+  ])
+  expect(raw.n).toBe(1200)
+  expect(rolled).toEqual(raw)
+  expect(users.n).toBe(batches.flat().filter((r) => r.user).length)
+  const hist = new LogHistogram()
+  for (const r of (await reader.read((s) => s!.all<{ latency_hist: Buffer }>('SELECT latency_hist FROM rollup_day')))) hist.mergeBlob(r.latency_hist)
+  expect(hist.total).toBe(1200)
+})
+
+test('the migration command moves a SQLite file, rollups that outlived their rows included', async () => {
+  const url = await database()
+  const dir = mkdtempSync(join(tmpdir(), 'storage-copy-'))
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+  const file = join(dir, 'metrics.db')
+  const db = openWriterDb(file)
+  const store = createSqliteStore(db)
+  const T = Date.UTC(2026, 0, 10, 12)
+  store.insertBatch(Array.from({ length: 300 }, (_, i) => sampleRow({ ts: T - 40 * 86_400_000 + i * 1000, user: i % 2 ? 'x' : null })))
+  store.insertBatch(Array.from({ length: 200 }, (_, i) => sampleRow({ ts: T + i * 1000, outcome: i % 10 ? 'success' : 'backend_error', error_type: i % 10 ? null : 'boom', status_code: i % 10 ? 200 : 500 })))
+  store.deleteBefore(T - 30 * 86_400_000)
+  db.close()
+  const sql = connectPg(url, { max: 1 })
+  cleanups.push(() => sql.end())
+  expect(await copySqliteToPg(file, sql)).toEqual({ requests: 200, rollups: expect.any(Number) })
+  expect(await sql.unsafe('SELECT count(*) AS n FROM requests')).toEqual([{ n: 200 }])
+  expect(await sql.unsafe('SELECT sum(requests) AS n FROM rollup_day')).toEqual([{ n: 500 }])
+  expect(await sql.unsafe('SELECT sum(count) AS n FROM errors_hour')).toEqual([{ n: 20 }])
+  await expect(copySqliteToPg(file, sql)).rejects.toThrow(/already has data/)
+})

@@ -1,0 +1,114 @@
+import { LogHistogram, mergeHistBlobs } from '@llm-proxy/core'
+import Database from 'better-sqlite3'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, expect, test } from 'vitest'
+// The built package: the writer thread runs from dist/.
+import { LATEST_SCHEMA_VERSION, createSqliteReader, createSqliteSink, createSqliteStore, migrate, migrations, openReaderDb, openWriterDb } from '../dist/index.js'
+import { sampleRow } from './fixtures.js'
+
+const dirs: string[] = []
+afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })))
+function tmpDb() {
+  const dir = mkdtempSync(join(tmpdir(), 'storage-sqlite-'))
+  dirs.push(dir)
+  return join(dir, 'nested', 'metrics.db')
+}
+
+test('the writer creates the directory, enables WAL and migrates to the latest version', () => {
+  const file = tmpDb()
+  const db = openWriterDb(file)
+  expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
+  expect(db.pragma('user_version', { simple: true })).toBe(LATEST_SCHEMA_VERSION)
+  db.close()
+  const again = openWriterDb(file)
+  expect(again.pragma('user_version', { simple: true })).toBe(LATEST_SCHEMA_VERSION)
+  again.close()
+})
+
+test('a database from before version 3 is upgraded and its rollups filled from its rows', () => {
+  const file = tmpDb()
+  openWriterDb(file).close() // creates the directory
+  rmSync(file)
+  const old = new Database(file)
+  migrate(old, migrations.slice(0, 2))
+  const insert = old.prepare(`INSERT INTO requests (id, ts, endpoint, stream, outcome, total_ms, prompt_tokens, completion_tokens, model) VALUES (?, ?, '/v1/chat/completions', 0, 'success', ?, 3, 4, 'm')`)
+  for (let i = 0; i < 7; i++) insert.run(`old-${i}`, Date.UTC(2026, 0, 1) + i, 10 + i)
+  old.close()
+  const db = openWriterDb(file)
+  expect(db.pragma('user_version', { simple: true })).toBe(LATEST_SCHEMA_VERSION)
+  expect(db.prepare('SELECT sum(requests) AS n, sum(prompt_tokens) AS p, min(latency_min) AS lo, max(latency_max) AS hi FROM rollup_day').get()).toEqual({ n: 7, p: 21, lo: 10, hi: 16 })
+  db.close()
+})
+
+test('a batch is written in one transaction and readable by a read-only connection', () => {
+  const file = tmpDb()
+  const db = openWriterDb(file)
+  const store = createSqliteStore(db)
+  const rows = [sampleRow(), sampleRow({ outcome: 'cancelled', stream: false, tokens_estimated: true, cost_usd: 0.25, inflight: 3 })]
+  store.insertBatch(rows)
+  const reader = openReaderDb(file)!
+  expect(reader.prepare('SELECT id, stream, outcome, tokens_estimated, cost_usd, inflight FROM requests ORDER BY seq').all()).toEqual([
+    { id: rows[0].id, stream: 1, outcome: 'success', tokens_estimated: 0, cost_usd: null, inflight: null },
+    { id: rows[1].id, stream: 0, outcome: 'cancelled', tokens_estimated: 1, cost_usd: 0.25, inflight: 3 },
+  ])
+  expect(() => reader.prepare('DELETE FROM requests').run()).toThrow(/readonly/)
+  reader.close()
+  const bad = { ...sampleRow(), total_ms: null } as never
+  expect(() => store.insertBatch([sampleRow(), bad])).toThrow()
+  expect(db.prepare('SELECT count(*) AS n FROM requests').get()).toEqual({ n: 2 })
+  expect(store.deleteBefore(rows[1].ts)).toBe(1)
+  db.close()
+})
+
+test('the reader: null before the file exists, one snapshot per read, a stream on its own connection', async () => {
+  const file = tmpDb()
+  const reader = createSqliteReader(file)
+  expect(await reader.schemaVersion()).toBeNull()
+  expect(await reader.read(async (s) => s)).toBeNull()
+  const db = openWriterDb(file)
+  createSqliteStore(db).insertBatch([sampleRow({ user: 'u' }), sampleRow()])
+  expect(await reader.schemaVersion()).toBe(LATEST_SCHEMA_VERSION)
+  const [a, b] = await Promise.all([
+    reader.read(async (s) => (await s!.all<{ n: number }>('SELECT count(*) AS n FROM requests WHERE "user" = @user', { user: 'u' }))[0].n),
+    reader.read(async (s) => (await s!.all<{ n: number }>('SELECT count(*) AS n FROM requests'))[0].n),
+  ])
+  expect([a, b]).toEqual([1, 2])
+  const streamed: unknown[] = []
+  for await (const r of reader.stream<{ id: string }>('SELECT id FROM requests WHERE ts >= @from', { from: 0 })) streamed.push(r.id)
+  expect(streamed).toHaveLength(2)
+  await reader.close()
+  db.close()
+})
+
+test('a database file deleted while in use is noticed, logged and created again', async () => {
+  const file = tmpDb()
+  const logs: string[] = []
+  const sink = await createSqliteSink({ file, log: (level, message) => logs.push(`${level}: ${message}`) })
+  await sink.insertBatch([sampleRow()])
+  const before = statSync(file).ino
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true })
+  await sink.insertBatch([sampleRow(), sampleRow()])
+  expect(logs.join('\n')).toMatch(/error: the database file was deleted or replaced/)
+  expect(statSync(file).ino).toBeDefined()
+  const check = new Database(file, { readonly: true })
+  expect(check.prepare('SELECT count(*) AS n FROM requests').get()).toEqual({ n: 2 })
+  expect(check.prepare('SELECT sum(requests) AS n FROM rollup_day').get()).toEqual({ n: 2 })
+  check.close()
+  expect(before).toBeGreaterThan(0)
+  await sink.close()
+})
+
+test('stored histograms add up by merging their sorted lists', () => {
+  const a = new LogHistogram()
+  const b = new LogHistogram()
+  const both = new LogHistogram()
+  for (const v of [0, 1, 5, 5, 120, 3000]) (a.add(v), both.add(v))
+  for (const v of [2, 5, 119, 1e7, 0.0001]) (b.add(v), both.add(v))
+  const merged = new LogHistogram()
+  merged.mergeBlob(mergeHistBlobs(a.toBlob(), b.toBlob()))
+  expect([...merged.counts]).toEqual([...both.counts])
+  expect(merged.total).toBe(11)
+  expect(mergeHistBlobs(null, a.toBlob())).toEqual(a.toBlob())
+})
