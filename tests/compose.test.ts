@@ -67,7 +67,7 @@ describe.each(['docker-compose.yml', 'docker-compose.remote.yml'])('%s', (file) 
 
   test('every image is pinned to a version', () => {
     for (const [name, svc] of Object.entries<{ image?: string }>(compose.services)) {
-      if (svc.image) expect(svc.image, name).toMatch(/^[\w./-]+:\d+(\.\d+)+$/)
+      if (svc.image) expect(svc.image, name).toMatch(/^[\w./-]+:v?\d+(\.\d+)+$/)
     }
   })
 })
