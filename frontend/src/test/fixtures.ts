@@ -8,7 +8,7 @@ export function record(over: Partial<RequestRecord> = {}): RequestRecord {
     error_type: null, error_message: null, finish_reason: 'stop', ttft_ms: 120.5, ttlt_ms: 900, total_ms: 910.2,
     tpot_ms: 12.3, output_tps: 81.2, prompt_tokens: 20, completion_tokens: 64, total_tokens: 84, cached_tokens: 0,
     reasoning_tokens: null, tokens_estimated: false, client_ip: '127.0.0.1', user: 'alice', user_agent: 'OpenAI/JS 6.0',
-    chunk_count: 66, request_bytes: 210, response_bytes: 9000, key_id: null, cost_usd: null, overhead_ms: null, inflight: 1, ...over,
+    chunk_count: 66, request_bytes: 210, response_bytes: 9000, key_id: null, cost_usd: null, overhead_ms: null, inflight: 1, key_name: null, ...over,
   }
 }
 
@@ -34,6 +34,7 @@ export function summary(over: { total?: number; success?: number; failed?: numbe
     output_tps: stats(55),
     tokens: { prompt: 12_000, completion: 48_000, total: 60_000, cached: 0, reasoning: 0, requests_with_usage: total, estimated: 0 },
     by_model: [modelRow()],
+    by_key: [],
     errors: [],
     top_users: [],
   }

@@ -24,6 +24,11 @@ export const proxyEnvSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
   // Off unless set: deleting data is never a default.
   RETENTION_DAYS: z.coerce.number({ error: 'expected a number of days' }).int('expected a whole number of days').positive('expected a number of days above 0').optional(),
+  AUTH_MODE: z.enum(['passthrough', 'keys'], { error: 'expected passthrough or keys' }).default('passthrough'),
+  ADMIN_HOST: z.string().default('127.0.0.1'),
+  ADMIN_PORT: port(8003),
+  ADMIN_TOKEN: z.string().min(32, 'expected at least 32 characters').optional(),
+  SECRET_KEY: z.string().min(32, 'expected at least 32 characters').optional(),
   LOG_LEVEL: logLevel,
 })
 
@@ -46,6 +51,12 @@ export interface ProxyConfig {
   trustProxy: boolean
   shutdownTimeoutMs: number
   retentionDays?: number
+  /** `keys`: every request needs a proxy key. */
+  authMode: 'passthrough' | 'keys'
+  /** The admin API listens apart, on loopback by default, only when a token is set. */
+  admin: { host: string; port: number; token: string } | null
+  /** Encrypts keys' own upstream keys at rest. */
+  secretKey?: string
   logLevel: z.infer<typeof logLevel>
 }
 
@@ -55,12 +66,15 @@ export function loadProxyConfig(env: Env): ProxyConfig {
   const e = parseEnv(proxyEnvSchema, env)
   // With BACKEND_API_KEY every caller spends the owner's credit: refuse to offer that to a network
   // unless the operator says so (a TLS proxy with auth in front, say).
-  if (e.BACKEND_API_KEY && !LOOPBACK.test(e.PROXY_HOST) && !e.ALLOW_OPEN_RELAY) {
+  if (e.BACKEND_API_KEY && e.AUTH_MODE === 'passthrough' && !LOOPBACK.test(e.PROXY_HOST) && !e.ALLOW_OPEN_RELAY) {
     throw new ConfigError(
       `Invalid configuration:\n  BACKEND_API_KEY: set while PROXY_HOST=${e.PROXY_HOST} accepts connections from other machines, ` +
         'so anyone who reaches the proxy would spend this key. Listen on 127.0.0.1 behind an authenticating TLS proxy, ' +
-        'or set ALLOW_OPEN_RELAY=true if that is what you want.',
+        'use AUTH_MODE=keys to hand out keys of your own, or set ALLOW_OPEN_RELAY=true if that is what you want.',
     )
+  }
+  if (e.ADMIN_HOST === e.PROXY_HOST && e.ADMIN_PORT === e.PROXY_PORT) {
+    throw new ConfigError('Invalid configuration:\n  ADMIN_PORT: must differ from PROXY_PORT (the admin API never shares the public port)')
   }
   const backendUrl = (e.BACKEND_URL ?? `http://${e.BACKEND_HOST}:${e.BACKEND_PORT}`).replace(/\/+$/, '')
   return {
@@ -79,6 +93,9 @@ export function loadProxyConfig(env: Env): ProxyConfig {
     trustProxy: e.TRUST_PROXY,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     retentionDays: e.RETENTION_DAYS,
+    authMode: e.AUTH_MODE,
+    admin: e.ADMIN_TOKEN ? { host: e.ADMIN_HOST, port: e.ADMIN_PORT, token: e.ADMIN_TOKEN } : null,
+    secretKey: e.SECRET_KEY,
     logLevel: e.LOG_LEVEL,
   }
 }

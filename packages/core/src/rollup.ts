@@ -26,8 +26,8 @@ export type Measure = (typeof MEASURES)[number]
 export const TOKENS = ['prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'reasoning_tokens'] as const
 export type TokenColumn = (typeof TOKENS)[number]
 
-/** The columns that make a rollup row's key. */
-export const ROLLUP_KEY = ['bucket', 'model', 'stream', 'outcome', 'status_code'] as const
+/** The columns that make a rollup row's key; `key_id` is '' for requests without a proxy key. */
+export const ROLLUP_KEY = ['bucket', 'model', 'stream', 'outcome', 'status_code', 'key_id'] as const
 /** Columns merged by adding. */
 export const ROLLUP_SUMS = ['requests', ...MEASURES.flatMap((m) => [`${m}_n`, `${m}_sum`] as const), ...TOKENS, 'with_usage', 'estimated', 'cost_usd'] as const
 /** Every stored column of a rollup row, in order. */
@@ -39,13 +39,13 @@ export const ROLLUP_COLUMNS = [
 
 /** A rollup row as stored (histograms as int32 pairs, index then count, ascending). */
 export type RollupRow = {
-  bucket: number; model: string; stream: number; outcome: Outcome; status_code: number; requests: number
+  bucket: number; model: string; stream: number; outcome: Outcome; status_code: number; key_id: string; requests: number
   with_usage: number; estimated: number; cost_usd: number; last_ts: number
 } & Record<TokenColumn, number> & Record<`${Measure}_n`, number> & Record<`${Measure}_sum`, number>
   & Record<`${Measure}_min` | `${Measure}_max`, number | null> & Record<`${Measure}_hist`, Uint8Array | null>
 
 export interface ErrorRollupRow {
-  bucket: number; model: string; stream: number; outcome: string; error_type: string; status_code: number
+  bucket: number; model: string; stream: number; outcome: string; error_type: string; status_code: number; key_id: string
   count: number; last_ts: number; last_message: string | null
 }
 
@@ -246,11 +246,11 @@ export class RollupAcc {
   }
 
   /** The stored form, for the key it was accumulated under (a literal, so every row has one shape). */
-  toRollupRow(key: Pick<RollupRow, 'bucket' | 'model' | 'stream' | 'outcome' | 'status_code'>): RollupRow {
+  toRollupRow(key: Pick<RollupRow, (typeof ROLLUP_KEY)[number]>): RollupRow {
     const { latency, ttft, tpot, tps } = this.measures
     const t = this.tokens
     return {
-      bucket: key.bucket, model: key.model, stream: key.stream, outcome: key.outcome, status_code: key.status_code,
+      bucket: key.bucket, model: key.model, stream: key.stream, outcome: key.outcome, status_code: key.status_code, key_id: key.key_id,
       requests: this.requests,
       latency_n: latency.n, latency_sum: latency.sum, latency_min: latency.min, latency_max: latency.max, latency_hist: latency.toBlob(),
       ttft_n: ttft.n, ttft_sum: ttft.sum, ttft_min: ttft.min, ttft_max: ttft.max, ttft_hist: ttft.toBlob(),
@@ -267,7 +267,7 @@ export class RollupAcc {
 export interface LevelDelta {
   level: LevelName
   rollups: RollupRow[]
-  users: { bucket: number; user: string; model: string; stream: number; requests: number }[]
+  users: { bucket: number; user: string; model: string; stream: number; key_id: string; requests: number }[]
   errors: ErrorRollupRow[]
 }
 
@@ -277,7 +277,7 @@ export interface LevelDelta {
  */
 export function rollupDeltas(rows: readonly RequestRow[]): LevelDelta[] {
   return LEVELS.map(({ name, ms }) => {
-    const groups = new Map<string, { key: Pick<RollupRow, 'bucket' | 'model' | 'stream' | 'outcome' | 'status_code'>; acc: RollupAcc }>()
+    const groups = new Map<string, { key: Pick<RollupRow, (typeof ROLLUP_KEY)[number]>; acc: RollupAcc }>()
     const users = new Map<string, LevelDelta['users'][number]>()
     const errors = new Map<string, ErrorRollupRow>()
     const keepUsers = USER_LEVELS.includes(name)
@@ -286,21 +286,22 @@ export function rollupDeltas(rows: readonly RequestRow[]): LevelDelta[] {
       const model = modelOf(row)
       const stream = row.stream ? 1 : 0
       const status = row.status_code ?? 0
-      const k = `${bucket}\u0000${model}\u0000${stream}\u0000${row.outcome}\u0000${status}`
+      const keyId = row.key_id ?? ''
+      const k = `${bucket}\u0000${model}\u0000${stream}\u0000${row.outcome}\u0000${status}\u0000${keyId}`
       let g = groups.get(k)
-      if (!g) groups.set(k, (g = { key: { bucket, model, stream, outcome: row.outcome, status_code: status }, acc: new RollupAcc() }))
+      if (!g) groups.set(k, (g = { key: { bucket, model, stream, outcome: row.outcome, status_code: status, key_id: keyId }, acc: new RollupAcc() }))
       g.acc.addRow(row)
       if (row.user && keepUsers) {
-        const uk = `${bucket}\u0000${row.user}\u0000${model}\u0000${stream}`
+        const uk = `${bucket}\u0000${row.user}\u0000${model}\u0000${stream}\u0000${keyId}`
         const u = users.get(uk)
         if (u) u.requests++
-        else users.set(uk, { bucket, user: row.user, model, stream, requests: 1 })
+        else users.set(uk, { bucket, user: row.user, model, stream, key_id: keyId, requests: 1 })
       }
       if (FAILED_OUTCOMES.includes(row.outcome)) {
         const errorType = row.error_type ?? row.outcome
         const ek = `${k}\u0000${errorType}`
         const e = errors.get(ek)
-        if (!e) errors.set(ek, { bucket, model, stream, outcome: row.outcome, error_type: errorType, status_code: status, count: 1, last_ts: row.ts, last_message: row.error_message })
+        if (!e) errors.set(ek, { bucket, model, stream, outcome: row.outcome, error_type: errorType, status_code: status, key_id: keyId, count: 1, last_ts: row.ts, last_message: row.error_message })
         else {
           e.count++
           if (row.ts >= e.last_ts) {

@@ -116,7 +116,7 @@ export function buildMetricsApi(options: MetricsApiOptions): FastifyInstance {
 
   app.get('/metrics/prometheus', async (_request, reply) => {
     reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
-    return read((db) => renderPrometheus(db))
+    return read((db) => renderPrometheus(db, now()))
   })
 
   if (!options.reader) app.addHook('onClose', async () => reader.close())

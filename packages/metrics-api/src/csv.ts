@@ -1,6 +1,9 @@
 import type { RequestRecord } from '@llm-proxy/core/contracts'
 import { ROW_COLUMNS } from '@llm-proxy/core'
 
+/** The stored columns, then the key's name. */
+const CSV_COLUMNS = [...ROW_COLUMNS, 'key_name'] as const
+
 /**
  * One CSV cell. Text that a spreadsheet would run as a formula (starting with =, +, -, @, tab or
  * CR) gets a leading apostrophe, as OWASP recommends for CSV export; other control characters are
@@ -17,11 +20,11 @@ export function csvCell(v: unknown): string {
 
 /** CSV text in chunks of a few hundred rows, header first; the rows are read as the client reads. */
 export async function* toCsvLines(rows: AsyncIterable<RequestRecord> | Iterable<RequestRecord>): AsyncGenerator<string> {
-  yield ROW_COLUMNS.join(',') + '\n'
+  yield CSV_COLUMNS.join(',') + '\n'
   let chunk = ''
   let n = 0
   for await (const row of rows) {
-    chunk += ROW_COLUMNS.map((c) => csvCell(row[c])).join(',') + '\n'
+    chunk += CSV_COLUMNS.map((c) => csvCell(row[c])).join(',') + '\n'
     if (++n === 500) {
       yield chunk
       chunk = ''

@@ -51,7 +51,7 @@ describe('GET /metrics/requests', () => {
     expect((await s.get(`/metrics/requests?start=${T + 1}&end=${T + 2}`)).body.data).toHaveLength(1)
 
     const one = RequestRecord.parse((await s.get(`/metrics/requests/${target.id}`)).body)
-    expect(one).toEqual({ ...target, ts: new Date(T).toISOString() })
+    expect(one).toEqual({ ...target, ts: new Date(T).toISOString(), key_name: null })
     const missing = await s.get('/metrics/requests/nope')
     expect(missing.status).toBe(404)
     expect(missing.body.error.param).toBe('id')

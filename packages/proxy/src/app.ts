@@ -7,6 +7,8 @@ import { ProxyError, bodyTimeout, clientErrorBody, toProxyError, unknownUrl } fr
 import { redactUrl } from './log-redaction.js'
 import { Exchange } from './metering/exchange.js'
 import { createRowWriter, type RowWriter } from './recording/row-writer.js'
+import type { KeyGuard, LiveKey } from './keys/guard.js'
+import { presentedSecret } from './keys/secrets.js'
 import { meteredRoute } from './routes/metered.js'
 import { passthroughRoute } from './routes/passthrough.js'
 import { createBackendDispatcher } from './upstream/dispatcher.js'
@@ -25,6 +27,8 @@ export interface ProxyOptions {
   logger?: FastifyServerOptions['logger'] | FastifyBaseLogger
   /** Called for each row as it is queued. */
   onRecorded?: (row: RequestRow) => void
+  /** AUTH_MODE=keys: the keys in memory and their limits (started by the caller). */
+  keyGuard?: KeyGuard
   /** Row batching; defaults suit production. */
   batchSize?: number
   flushIntervalMs?: number
@@ -38,6 +42,9 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     exchange: Exchange | null
+    /** The proxy key of the request (AUTH_MODE=keys), once authenticated. */
+    key: LiveKey | null
+    rateHeaders: Record<string, string> | null
   }
 }
 
@@ -95,6 +102,8 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
 
   app.decorate('rows', rows)
   app.decorateRequest('exchange', null)
+  app.decorateRequest('key', null)
+  app.decorateRequest('rateHeaders', null)
   app.decorate('drain', async (timeoutMs: number) => {
     if (inflight.size > 0) {
       let timer: NodeJS.Timeout | undefined
@@ -154,10 +163,19 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
   })
 
   const forwardDeps = { dispatcher, basePath, backendApiKey: config.backendApiKey, aborters }
+  const guard = options.keyGuard ?? null
   for (const endpoint of METERED_ENDPOINTS) {
-    app.register(meteredRoute, { endpoint, streamUsage: config.streamUsage, forwardDeps, rows, inflight })
+    app.register(meteredRoute, { endpoint, streamUsage: config.streamUsage, forwardDeps, rows, inflight, guard })
   }
-  app.register(passthroughRoute, { forwardDeps })
+  app.register(passthroughRoute, { forwardDeps, guard })
+  if (guard) {
+    // A key holder reads their own key's limits and what is left of its budget; nothing else.
+    app.get('/v1/key', async (request) => {
+      const auth = guard.authenticate(presentedSecret(request.headers))
+      if ('error' in auth) throw auth.error
+      return guard.usage(auth.key)
+    })
+  }
   app.get('/health', async () => ({ status: 'ok' }))
 
   app.addHook('onClose', async () => {

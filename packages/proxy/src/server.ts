@@ -2,6 +2,8 @@ import { loadConfigOrExit, loadProxyConfig } from '@llm-proxy/core'
 import { openRowSink, type RowSink } from '@llm-proxy/storage'
 import pino from 'pino'
 import { buildProxy } from './app.js'
+import { buildAdminApi } from './keys/admin.js'
+import { KeyGuard } from './keys/guard.js'
 import { describeStorage } from './log-redaction.js'
 import { startRetention } from './recording/retention.js'
 
@@ -23,7 +25,18 @@ try {
   console.error(`proxy: cannot write to the database at ${variable}=${storage}: ${(err as Error).message}`)
   process.exit(1)
 }
-const app = buildProxy({ config, sink, logger })
+// Keys are loaded whenever the admin API or keys mode needs them; synced every second from then on.
+const keyGuard = config.authMode === 'keys' || config.admin
+  ? new KeyGuard(sink.keys, { secretKey: config.secretKey, onError: (err) => logger.warn({ err: { message: (err as Error).message } }, 'syncing keys failed; will retry') })
+  : null
+try {
+  await keyGuard?.start()
+} catch (err) {
+  console.error(`proxy: cannot read the keys from the database: ${(err as Error).message}`)
+  process.exit(1)
+}
+const app = buildProxy({ config, sink, logger, keyGuard: config.authMode === 'keys' ? keyGuard! : undefined })
+const admin = config.admin && keyGuard ? buildAdminApi({ store: sink.keys, guard: keyGuard, token: config.admin.token, secretKey: config.secretKey, logger: logger.child({ listener: 'admin' }) }) : null
 const stopRetention = config.retentionDays ? startRetention(sink, config.retentionDays, app.log) : () => {}
 
 let stopping = false
@@ -34,10 +47,14 @@ async function shutdown(signal: string) {
   stopRetention()
   // Stop accepting first, then give in-flight requests time to finish, then cut the rest.
   const closed = app.close()
+  const adminClosed = admin?.close()
   await app.drain(config.shutdownTimeoutMs)
   // Keep-alive connections that went idle after close() began would otherwise hold it open.
   app.server.closeAllConnections()
   await closed
+  await adminClosed
+  // This proxy's last counts, so other replicas' limits see them.
+  await keyGuard?.stop()
   const { lost } = await app.rows.close()
   await sink.close().catch((err) => app.log.error({ err }, 'closing the database failed'))
   if (lost > 0) {
@@ -52,7 +69,11 @@ process.once('SIGINT', () => void shutdown('SIGINT'))
 
 try {
   await app.listen({ host: config.host, port: config.port })
-  app.log.info({ backend: config.backendUrl, storage, streamUsage: config.streamUsage }, 'proxy ready')
+  if (admin) {
+    await admin.listen({ host: config.admin!.host, port: config.admin!.port })
+    app.log.info({ admin: `http://${config.admin!.host}:${config.admin!.port}` }, 'admin API ready')
+  }
+  app.log.info({ backend: config.backendUrl, storage, streamUsage: config.streamUsage, auth: config.authMode }, 'proxy ready')
 } catch (err) {
   app.log.error({ err }, 'proxy failed to start')
   process.exit(1)

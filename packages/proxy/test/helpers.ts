@@ -11,6 +11,8 @@ import { dirname, join } from 'node:path'
 import OpenAI from 'openai'
 import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions'
 import { buildProxy, type ProxyAppConfig } from '../src/app.js'
+import { buildAdminApi } from '../src/keys/admin.js'
+import { KeyGuard } from '../src/keys/guard.js'
 
 export function testConfig(over: Partial<ProxyAppConfig> = {}): ProxyAppConfig {
   return {
@@ -66,6 +68,9 @@ export interface Stack {
   /** SQLite only: the file rows go to (the `-postgres` project stores in PostgreSQL instead). */
   dbFile: string
   app: ReturnType<typeof buildProxy>
+  /** With `keys`: the admin API (its URL and token) and the guard. */
+  admin: { url: string; token: string; call: (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }> } | null
+  guard: KeyGuard | null
   /** Rows in the store, after flushing the queue. */
   stored(): Promise<Record<string, unknown>[]>
   /** Everything the store holds, as text (the SQLite files' bytes, or every PostgreSQL table). */
@@ -76,7 +81,15 @@ export interface Stack {
 export const CLIENT_KEY = 'sk-client-secret-0123456789'
 
 /** The real proxy on an ephemeral port, in front of the simulated backend (or `backendUrl`). */
-export async function startStack(o: { mock?: MockBackendOptions; backendUrl?: string; config?: Partial<ProxyAppConfig> } = {}): Promise<Stack> {
+export const ADMIN_TOKEN = 'admin-token-0123456789abcdef0123456789'
+
+export async function startStack(o: {
+  mock?: MockBackendOptions
+  backendUrl?: string
+  config?: Partial<ProxyAppConfig>
+  /** AUTH_MODE=keys with the admin API; `now` pins the guard's clock. */
+  keys?: { now?: () => number; secretKey?: string }
+} = {}): Promise<Stack> {
   const backend = o.backendUrl ? null : await startMockBackend(o.mock)
   const tmp = tmpDir()
   const dbFile = join(tmp.dir, 'metrics.db')
@@ -85,9 +98,26 @@ export async function startStack(o: { mock?: MockBackendOptions; backendUrl?: st
   // A second connection to read what the writer stored.
   const read = pg ? pgRows(pg.url) : sqliteRows(dbFile)
   const rows = new RowQueue()
+  const guard = o.keys ? new KeyGuard(sink.keys, { syncMs: 100, now: o.keys.now, secretKey: o.keys.secretKey }) : null
+  await guard?.start()
+  const adminApp = guard ? buildAdminApi({ store: sink.keys, guard, token: ADMIN_TOKEN, secretKey: o.keys?.secretKey, now: o.keys?.now }) : null
+  let admin: Stack['admin'] = null
+  if (adminApp) {
+    await adminApp.listen({ host: '127.0.0.1', port: 0 })
+    const adminUrl = `http://127.0.0.1:${(adminApp.server.address() as AddressInfo).port}`
+    admin = {
+      url: adminUrl,
+      token: ADMIN_TOKEN,
+      async call(method, path, body) {
+        const res = await fetch(adminUrl + path, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined })
+        return { status: res.status, body: res.status === 204 ? null : await res.json() }
+      },
+    }
+  }
   const app = buildProxy({
     config: testConfig({ backendUrl: o.backendUrl ?? backend!.url, ...o.config }),
     sink,
+    keyGuard: guard ?? undefined,
     onRecorded: rows.push,
     flushIntervalMs: 5,
   })
@@ -95,7 +125,7 @@ export async function startStack(o: { mock?: MockBackendOptions; backendUrl?: st
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
   const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: CLIENT_KEY, maxRetries: 0 })
   return {
-    backend, url, client, rows, dbFile, app,
+    backend, url, client, rows, dbFile, app, admin, guard,
     async stored() {
       await app.rows.flush()
       return read.all()
@@ -106,6 +136,8 @@ export async function startStack(o: { mock?: MockBackendOptions; backendUrl?: st
     },
     async close() {
       await app.close()
+      await adminApp?.close()
+      await guard?.stop()
       await backend?.close()
       await read.close()
       await sink.close()

@@ -48,10 +48,13 @@ export async function copySqliteToPg(file: string, sql: Sql, progress: (msg: str
         if (batch.length === 1_000) await flush()
       }
       await flush()
+      // Keys before anything that names them; their counters are live state, not history.
+      const keyCols = ['id', 'name', 'owner', 'hash', 'display', 'created_at', 'updated_at', 'expires_at', 'revoked_at', 'rpm', 'tpm', 'budget_tokens', 'budget_usd', 'budget_period', 'models', 'upstream_key_enc', 'capture']
+      await insertMany('api_keys', keyCols, src.prepare(`SELECT ${keyCols.join(', ')} FROM api_keys`).all() as Record<string, unknown>[])
       for (const { name } of LEVELS) {
         const tables: [string, string[]][] = [[`rollup_${name}`, [...ROLLUP_COLUMNS]]]
-        if (USER_LEVELS.includes(name)) tables.push([`users_${name}`, ['bucket', 'user', 'model', 'stream', 'requests']])
-        tables.push([`errors_${name}`, ['bucket', 'model', 'stream', 'outcome', 'error_type', 'status_code', 'count', 'last_ts', 'last_message']])
+        if (USER_LEVELS.includes(name)) tables.push([`users_${name}`, ['bucket', 'user', 'model', 'stream', 'key_id', 'requests']])
+        tables.push([`errors_${name}`, ['bucket', 'model', 'stream', 'outcome', 'error_type', 'status_code', 'key_id', 'count', 'last_ts', 'last_message']])
         for (const [table, columns] of tables) {
           let chunk: Record<string, unknown>[] = []
           for (const r of src.prepare(`SELECT ${columns.map(q).join(', ')} FROM ${table}`).iterate() as Iterable<Record<string, unknown>>) {

@@ -9,6 +9,8 @@ export { createPgReader } from './pg/reader.js'
 export { connect as connectPg, isTransientPgError } from './pg/connect.js'
 export { migratePg, pgSchemaVersion, PG_SCHEMA_VERSION } from './pg/migrations.js'
 export { copySqliteToPg } from './copy.js'
+export { createSqliteKeys } from './sqlite/keys.js'
+export { createPgKeys } from './pg/keys.js'
 
 import { createPgReader } from './pg/reader.js'
 import { createPgSink } from './pg/sink.js'

@@ -12,6 +12,8 @@ export interface RowSink {
   insertBatch(rows: readonly RequestRow[]): Promise<void>
   /** Deletes raw rows older than `beforeTs`; rollups are kept. Returns the rows deleted. */
   deleteBefore(beforeTs: number): Promise<number>
+  /** Proxy keys and their counters (the admin API and AUTH_MODE=keys). */
+  readonly keys: KeyStore
   close(): Promise<void>
 }
 
@@ -57,3 +59,50 @@ export class StorageUnavailableError extends Error {
 }
 
 export const isTransient = (err: unknown): boolean => (err as { transient?: boolean } | null)?.transient === true
+
+/** A proxy key as stored: the secret's SHA-256 only; times in epoch ms. */
+export interface KeyRecord {
+  id: string
+  name: string
+  owner: string | null
+  hash: string
+  display: string
+  created_at: number
+  updated_at: number
+  expires_at: number | null
+  revoked_at: number | null
+  rpm: number | null
+  tpm: number | null
+  budget_tokens: number | null
+  budget_usd: number | null
+  budget_period: 'day' | 'month'
+  /** JSON array of model globs, or null for every model. */
+  models: string | null
+  /** AES-256-GCM with SECRET_KEY, base64 (iv | tag | ciphertext). */
+  upstream_key_enc: string | null
+  capture: 'inherit' | 'off' | 'errors' | 'all'
+}
+
+/** One replica's count for one key and window (`minute`, `day` or `month`, by its start). */
+export interface KeyCounter {
+  key_id: string
+  kind: 'minute' | 'day' | 'month'
+  window_start: number
+  requests: number
+  tokens: number
+  cost_usd: number
+}
+
+/** Keys and their counters, in the same database as the rows. */
+export interface KeyStore {
+  listKeys(): Promise<KeyRecord[]>
+  insertKey(key: KeyRecord): Promise<void>
+  /** Changes the given fields; null when there is no such key. */
+  updateKey(id: string, patch: Partial<Omit<KeyRecord, 'id'>>): Promise<KeyRecord | null>
+  deleteKey(id: string): Promise<boolean>
+  /**
+   * Stores this replica's counters (absolute values) and returns the sums of every replica's for
+   * the windows asked about (`others` leaves this replica out).
+   */
+  syncCounters(replica: string, mine: readonly KeyCounter[], windows: readonly { kind: KeyCounter['kind']; start: number }[], scope: 'others' | 'all'): Promise<KeyCounter[]>
+}

@@ -40,6 +40,8 @@ export const FilterQuery = z.object({
   stream: BoolParam.optional(),
   outcome: OutcomeSchema.optional(),
   user: z.string().min(1, 'expected a user').optional(),
+  /** A proxy key's id. */
+  key: z.string().min(1, 'expected a key id').optional(),
 })
 export type FilterQuery = z.infer<typeof FilterQuery>
 

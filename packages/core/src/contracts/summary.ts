@@ -25,6 +25,25 @@ export const ErrorSummary = z.object({
 })
 export type ErrorSummary = z.infer<typeof ErrorSummary>
 
+/** One proxy key's share of the window (requests made without a key are not listed). */
+export const KeySummary = z.object({
+  key_id: z.string(),
+  /** The key's name, or null when the key was deleted since. */
+  key_name: z.string().nullable(),
+  requests: z.number().int(),
+  failed: z.number().int(),
+  success_rate: z.number().nullable(),
+  latency_p50_ms: z.number().nullable(),
+  latency_p95_ms: z.number().nullable(),
+  ttft_p50_ms: z.number().nullable(),
+  ttft_p95_ms: z.number().nullable(),
+  prompt_tokens: z.number().int(),
+  completion_tokens: z.number().int(),
+  total_tokens: z.number().int(),
+  cost_usd: z.number(),
+})
+export type KeySummary = z.infer<typeof KeySummary>
+
 /** `GET /metrics`: one summary of the window. */
 export const Summary = z.object({
   window: Window,
@@ -51,6 +70,7 @@ export const Summary = z.object({
     estimated: z.number().int(),
   }),
   by_model: z.array(ModelSummary),
+  by_key: z.array(KeySummary),
   errors: z.array(ErrorSummary),
   top_users: z.array(z.object({ user: z.string(), requests: z.number().int() })),
 })

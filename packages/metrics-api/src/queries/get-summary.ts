@@ -25,6 +25,12 @@ export async function getSummary(db: Snapshot | null, f: FilterQuery, now = Date
 async function summarize(db: Snapshot | null, f: FilterQuery, w: Awaited<ReturnType<typeof resolveWindow>>, coarsest?: number): Promise<{ all: Agg; answer: Summary }> {
   const all = new Agg()
   const models = new Map<string, Agg>()
+  const keys = new Map<string, Agg>()
+  const keyAgg = (k: string) => {
+    let a = keys.get(k)
+    if (!a) keys.set(k, (a = new Agg(['latency', 'ttft'])))
+    return a
+  }
   const users = new Map<string, number>()
   const errors = new Map<string, ErrorSummary & { lastTs: number }>()
   const modelAgg = (m: string) => {
@@ -49,12 +55,14 @@ async function summarize(db: Snapshot | null, f: FilterQuery, w: Awaited<ReturnT
       raw(r: RawRow) {
         all.addRaw(r)
         modelAgg(modelOf(r)).addRaw(r)
+        if (r.key_id) keyAgg(r.key_id).addRaw(r)
         if (r.user && usersFromRollups) users.set(r.user, (users.get(r.user) ?? 0) + 1)
         if (r.outcome !== 'success' && r.outcome !== 'cancelled') addError(r.error_type ?? r.outcome, r.status_code, 1, r.ts, r.error_message)
       },
       rollup(r) {
         all.addRollup(r)
         modelAgg(r.model).addRollup(r)
+        if (r.key_id) keyAgg(r.key_id).addRollup(r)
       },
       user: usersFromRollups ? (_b, user, n) => users.set(user, (users.get(user) ?? 0) + n) : undefined,
       error: (e) => addError(e.error_type, e.status_code || null, e.count, e.last_ts, e.last_message),
@@ -90,6 +98,29 @@ async function summarize(db: Snapshot | null, f: FilterQuery, w: Awaited<ReturnT
       }
     })
 
+  const names = db && keys.size > 0 ? new Map((await db.all<{ id: string; name: string }>('SELECT id, name FROM api_keys')).map((k) => [k.id, k.name])) : new Map<string, string>()
+  const byKey = [...keys.entries()]
+    .sort((a, b) => b[1].total - a[1].total || a[0].localeCompare(b[0]))
+    .map(([id, a]) => {
+      const lat = a.measures.latency.stats()
+      const ttft = a.measures.ttft.stats()
+      return {
+        key_id: id,
+        key_name: names.get(id) ?? null,
+        requests: a.total,
+        failed: a.failed,
+        success_rate: a.successRate(),
+        latency_p50_ms: lat.p50,
+        latency_p95_ms: lat.p95,
+        ttft_p50_ms: ttft.p50,
+        ttft_p95_ms: ttft.p95,
+        prompt_tokens: a.tokens.prompt_tokens,
+        completion_tokens: a.tokens.completion_tokens,
+        total_tokens: a.tokens.total_tokens,
+        cost_usd: Math.round(a.cost * 1e6) / 1e6,
+      }
+    })
+
   const answer: Summary = {
     window: { start: w.hasStart ? iso(w.start) : null, end: iso(w.end) },
     requests: {
@@ -114,6 +145,7 @@ async function summarize(db: Snapshot | null, f: FilterQuery, w: Awaited<ReturnT
       estimated: all.estimated,
     },
     by_model: byModel,
+    by_key: byKey,
     errors: [...errors.values()].sort((a, b) => b.count - a.count || b.lastTs - a.lastTs).map(({ lastTs: _, ...e }) => e),
     top_users: [...users.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, TOP_USERS).map(([user, requests]) => ({ user, requests })),
   }

@@ -18,7 +18,7 @@ const AUTO_MAX = 120
 const AUTO_MIN = 60
 /** What a series needs from a rollup row (the TPOT and tokens/s histograms are skipped). */
 const SERIES_COLUMNS =
-  'bucket, model, stream, outcome, status_code, requests, latency_n, latency_sum, latency_max, latency_hist, ttft_n, ttft_sum, ' +
+  'bucket, model, stream, outcome, status_code, key_id, requests, latency_n, latency_sum, latency_max, latency_hist, ttft_n, ttft_sum, ' +
   'ttft_max, ttft_hist, tpot_n, tpot_sum, tpot_max, NULL AS tpot_hist, tps_n, tps_sum, tps_max, NULL AS tps_hist, prompt_tokens, ' +
   'completion_tokens, total_tokens, cached_tokens, reasoning_tokens, with_usage, estimated, cost_usd, last_ts, latency_min, ttft_min, tpot_min, tps_min'
 

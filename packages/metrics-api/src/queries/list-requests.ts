@@ -3,7 +3,10 @@ import type { FilterQuery, RequestRecord, RequestsPage } from '@llm-proxy/core/c
 import type { MetricsReader, Snapshot } from '@llm-proxy/storage'
 import { filterSql } from './plan.js'
 
-type StoredRow = Record<string, unknown> & { seq: number; ts: number }
+type StoredRow = Record<string, unknown> & { seq: number; ts: number; key_name: string | null }
+
+/** Every row with its key's name (a deleted key's rows keep their key id, and no name). */
+const FROM = 'SELECT requests.*, api_keys.name AS key_name FROM requests LEFT JOIN api_keys ON api_keys.id = requests.key_id'
 
 export function toRecord({ seq: _, ...r }: StoredRow): RequestRecord {
   const out: Record<string, unknown> = { ...r, ts: new Date(r.ts).toISOString() }
@@ -37,7 +40,7 @@ export async function listRequests(db: Snapshot | null, f: FilterQuery & { limit
     where += ' AND (ts < @cts OR (ts = @cts AND seq < @cseq))'
     Object.assign(params, { cts: f.cursor.ts, cseq: f.cursor.seq })
   }
-  const rows = await db.all<StoredRow>(`SELECT * FROM requests ${where} ORDER BY ts DESC, seq DESC LIMIT @limit`, { ...params, limit: f.limit + 1 })
+  const rows = await db.all<StoredRow>(`${FROM} ${where} ORDER BY ts DESC, seq DESC LIMIT @limit`, { ...params, limit: f.limit + 1 })
   const page = rows.slice(0, f.limit)
   const last = page[page.length - 1]
   return { data: page.map(toRecord), next_cursor: rows.length > f.limit && last ? encodeCursor(last.ts, last.seq) : null }
@@ -45,12 +48,12 @@ export async function listRequests(db: Snapshot | null, f: FilterQuery & { limit
 
 export async function getRequest(db: Snapshot | null, id: string): Promise<RequestRecord | null> {
   if (!db) return null
-  const [row] = await db.all<StoredRow>('SELECT * FROM requests WHERE id = @id', { id })
+  const [row] = await db.all<StoredRow>(`${FROM} WHERE requests.id = @id`, { id })
   return row ? toRecord(row) : null
 }
 
 /** Every matching row, newest first, for CSV export; read on its own connection so it can be slow. */
 export async function* iterateRequests(reader: MetricsReader, f: FilterQuery): AsyncGenerator<RequestRecord> {
   const { sql, params } = whereClause(f)
-  for await (const row of reader.stream<StoredRow>(`SELECT * FROM requests ${sql} ORDER BY ts DESC, seq DESC`, params)) yield toRecord(row)
+  for await (const row of reader.stream<StoredRow>(`${FROM} ${sql} ORDER BY ts DESC, seq DESC`, params)) yield toRecord(row)
 }

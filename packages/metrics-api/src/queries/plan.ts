@@ -50,6 +50,12 @@ export function filterSql(f: FilterQuery): { raw: string; rollup: string; users:
     raw.push('"user" = @user')
     params.user = f.user
   }
+  if (f.key !== undefined) {
+    raw.push('key_id = @key')
+    rollup.push('key_id = @key')
+    users.push('key_id = @key')
+    params.key = f.key
+  }
   const and = (parts: string[]) => parts.map((p) => ` AND ${p}`).join('')
   return { raw: and(raw), rollup: and(rollup), users: and(users), params }
 }

@@ -31,17 +31,21 @@ const num = (v: number) => (Number.isInteger(v) ? String(v) : String(Math.round(
  * never deletes, so nothing goes backwards when raw rows are removed or either process restarts.
  * Bucket counts come from the 1%-accurate log histograms.
  */
-export async function renderPrometheus(db: Snapshot | null): Promise<string> {
+export async function renderPrometheus(db: Snapshot | null, now = Date.now()): Promise<string> {
   const rows = db ? await db.all<RollupRow>('SELECT * FROM rollup_day') : []
+  const keys = db ? await db.all<{ id: string; name: string; budget_tokens: number | null; budget_usd: number | null; budget_period: 'day' | 'month' }>('SELECT id, name, budget_tokens, budget_usd, budget_period FROM api_keys ORDER BY name, id') : []
+  const keyName = new Map(keys.map((k) => [k.id, k.name]))
   const requests = new Map<string, number>()
   const tokens = new Map<string, number>()
   const hists = new Map<string, { hist: LogHistogram; sum: number; n: number }>()
   for (const r of rows) {
     const model = escape(r.model)
-    const rk = `model="${model}",outcome="${r.outcome}",status_code="${r.status_code || ''}"`
+    // Requests made with a proxy key carry its name: a bounded label, since keys are made by hand.
+    const key = r.key_id ? `,key="${escape(keyName.get(r.key_id) ?? r.key_id)}"` : ''
+    const rk = `model="${model}",outcome="${r.outcome}",status_code="${r.status_code || ''}"${key}`
     requests.set(rk, (requests.get(rk) ?? 0) + r.requests)
     for (const [type, v] of [['prompt', r.prompt_tokens], ['completion', r.completion_tokens], ['cached', r.cached_tokens], ['reasoning', r.reasoning_tokens]] as const) {
-      const tk = `model="${model}",type="${type}"`
+      const tk = `model="${model}",type="${type}"${key}`
       tokens.set(tk, (tokens.get(tk) ?? 0) + v)
     }
     for (const h of HISTOGRAMS) {
@@ -73,6 +77,33 @@ export async function renderPrometheus(db: Snapshot | null): Promise<string> {
       out.push(`${h.name}_sum{model="${model}"} ${num(acc.sum / 1000)}`)
       out.push(`${h.name}_count{model="${model}"} ${acc.n}`)
     }
+  }
+  if (keys.some((k) => k.budget_tokens !== null || k.budget_usd !== null)) {
+    // What each key used of its budget this period, summed over every proxy (key_counters).
+    const day = now - (now % 86_400_000)
+    const d = new Date(now)
+    const month = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1)
+    const used = new Map<string, { tokens: number; cost: number }>()
+    for (const c of await db!.all<{ key_id: string; kind: string; tokens: number; cost_usd: number }>(
+      `SELECT key_id, kind, sum(tokens) AS tokens, sum(cost_usd) AS cost_usd FROM key_counters
+       WHERE (kind = 'day' AND window_start = @day) OR (kind = 'month' AND window_start = @month) GROUP BY key_id, kind`, { day, month })) {
+      used.set(`${c.key_id}\u0000${c.kind}`, { tokens: c.tokens, cost: c.cost_usd })
+    }
+    const limits: string[] = []
+    const usedLines: string[] = []
+    for (const k of keys) {
+      const u = used.get(`${k.id}\u0000${k.budget_period}`) ?? { tokens: 0, cost: 0 }
+      for (const [budget, limit, value] of [['tokens', k.budget_tokens, u.tokens], ['cost_usd', k.budget_usd, u.cost]] as const) {
+        if (limit === null) continue
+        const labels = `key="${escape(k.name)}",budget="${budget}",period="${k.budget_period}"`
+        limits.push(`llm_proxy_key_budget_limit{${labels}} ${num(limit)}`)
+        usedLines.push(`llm_proxy_key_budget_used{${labels}} ${num(value)}`)
+      }
+    }
+    out.push('# HELP llm_proxy_key_budget_used What each proxy key used of its budget in the current day or month, over every proxy.')
+    out.push('# TYPE llm_proxy_key_budget_used gauge', ...usedLines)
+    out.push('# HELP llm_proxy_key_budget_limit Each proxy key\'s budget for its period.')
+    out.push('# TYPE llm_proxy_key_budget_limit gauge', ...limits)
   }
   return out.join('\n') + '\n'
 }

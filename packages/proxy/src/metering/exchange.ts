@@ -33,6 +33,8 @@ export class Exchange {
   clientGone = false
   /** Metered requests already in flight when this one arrived (saturation view). */
   inflight: number | null = null
+  /** The proxy key it came with (AUTH_MODE=keys). */
+  keyId: string | null = null
   private failure: Failure | null = null
   private sse: SseMeter | null = null
   private body: BodySummary | null = null
@@ -112,7 +114,7 @@ export class Exchange {
       chunk_count: sse?.dataEvents ?? null,
       request_bytes: this.requestBytes,
       response_bytes: this.responseBytes,
-      key_id: null,
+      key_id: this.keyId,
       cost_usd: null,
       overhead_ms: null,
       inflight: this.inflight,

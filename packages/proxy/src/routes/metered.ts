@@ -1,6 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { performance } from 'node:perf_hooks'
-import { invalidJson, notAnObject } from '../errors.js'
+import { ProxyError, invalidJson, notAnObject } from '../errors.js'
+import type { KeyGuard, Refusal } from '../keys/guard.js'
+import { presentedSecret } from '../keys/secrets.js'
 import { Exchange } from '../metering/exchange.js'
 import type { RowWriter } from '../recording/row-writer.js'
 import { forward, type ForwardDeps } from '../upstream/forward.js'
@@ -12,7 +14,11 @@ export interface MeteredRouteOptions {
   rows: RowWriter
   /** Settles when each in-flight request has its row; awaited at shutdown. */
   inflight: Map<Exchange, Promise<void>>
+  /** AUTH_MODE=keys: every request needs a proxy key within its limits. */
+  guard: KeyGuard | null
 }
+
+const isRefusal = (v: object): v is Refusal => 'error' in v
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
@@ -54,6 +60,7 @@ export const meteredRoute: FastifyPluginAsync<MeteredRouteOptions> = async (app,
         }
         const row = ex.toRow(performance.now())
         o.rows.record(row)
+        if (row.key_id && o.guard) o.guard.recordUsage(row.key_id, (row.prompt_tokens ?? 0) + (row.completion_tokens ?? 0), row.cost_usd ?? 0)
         request.log.info(
           { statusCode: row.status_code, outcome: row.outcome, model: row.model ?? row.model_requested, ms: Math.round(row.total_ms) },
           `POST ${o.endpoint} completed`,
@@ -61,6 +68,22 @@ export const meteredRoute: FastifyPluginAsync<MeteredRouteOptions> = async (app,
         o.inflight.delete(ex)
         settle()
       })
+      if (o.guard) {
+        // Before the body is read: a request without a usable key costs nothing more.
+        const auth = o.guard.authenticate(presentedSecret(request.headers))
+        const admitted: Refusal | { headers: Record<string, string> } = 'error' in auth ? auth : o.guard.admit(auth.key)
+        if (isRefusal(admitted)) {
+          ex.keyId = admitted.keyId
+          ex.fail('client_error', admitted.rowType, admitted.error.message)
+          reply.headers(admitted.headers)
+          return done(admitted.error)
+        }
+        if (!('error' in auth)) {
+          ex.keyId = auth.key.rec.id
+          request.key = auth.key
+          request.rateHeaders = admitted.headers
+        }
+      }
       done()
     },
     async handler(request, reply) {
@@ -76,6 +99,10 @@ export const meteredRoute: FastifyPluginAsync<MeteredRouteOptions> = async (app,
       }
       if (!isObject(parsed)) throw notAnObject()
       ex.readRequest(parsed, raw.length)
+      if (request.key && !o.guard!.allowsModel(request.key, ex.modelRequested)) {
+        ex.fail('client_error', 'model_not_found', `model ${ex.modelRequested ?? '(none)'} is not allowed for this key`)
+        throw new ProxyError(404, 'invalid_request_error', 'model_not_found', `The model \`${ex.modelRequested ?? ''}\` does not exist or you do not have access to it.`, 'model')
+      }
 
       let body = raw
       let strip = false
@@ -86,7 +113,8 @@ export const meteredRoute: FastifyPluginAsync<MeteredRouteOptions> = async (app,
           strip = true
         }
       }
-      await forward(request, reply, { ...o.forwardDeps, body, exchange: ex, stripUsageChunk: strip })
+      const keyAuth = request.key ? { upstreamKey: request.key.upstreamKey ?? o.forwardDeps.backendApiKey } : undefined
+      await forward(request, reply, { ...o.forwardDeps, body, exchange: ex, stripUsageChunk: strip, keyAuth, extraHeaders: request.rateHeaders ?? undefined })
     },
   })
 }

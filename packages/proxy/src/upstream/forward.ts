@@ -24,6 +24,10 @@ export interface ForwardOptions extends ForwardDeps {
   exchange: Exchange | null
   /** Remove the usage-only chunk the proxy asked for on the client's behalf. */
   stripUsageChunk: boolean
+  /** AUTH_MODE=keys: the client's proxy key is dropped; this key (the key's own, or BACKEND_API_KEY) goes upstream. */
+  keyAuth?: { upstreamKey: string | undefined }
+  /** Added to the response (the x-ratelimit-* headers of a key's limits). */
+  extraHeaders?: Record<string, string>
 }
 
 const isEventStream = (headers: IncomingHttpHeaders) => String(headers['content-type'] ?? '').startsWith('text/event-stream')
@@ -87,7 +91,8 @@ export function forward(request: FastifyRequest, reply: FastifyReply, o: Forward
             bodyMeter = new BodyMeter()
           }
         }
-        res.writeHead(statusCode, clientResponseHeaders(headers, sse !== null && o.stripUsageChunk))
+        const out = clientResponseHeaders(headers, sse !== null && o.stripUsageChunk)
+        res.writeHead(statusCode, o.extraHeaders ? { ...out, ...o.extraHeaders } : out)
         // Streams: the client gets the headers now, not with the first token.
         if (sse !== null || isEventStream(headers)) res.flushHeaders()
       },
@@ -145,7 +150,8 @@ export function forward(request: FastifyRequest, reply: FastifyReply, o: Forward
         path: o.basePath + raw.url,
         method: raw.method as Dispatcher.HttpMethod,
         headers: backendRequestHeaders(raw.headers, {
-          backendApiKey: o.backendApiKey,
+          backendApiKey: o.keyAuth ? o.keyAuth.upstreamKey : o.backendApiKey,
+          stripClientKey: o.keyAuth !== undefined,
           remoteAddress: raw.socket.remoteAddress,
           protocol: request.protocol,
           bodyLength: o.body?.length ?? null,

@@ -15,6 +15,8 @@ function connectionTokens(headers: IncomingHttpHeaders): Set<string> | null {
 export interface ForwardHeaderOptions {
   /** Replaces the client's Authorization when set, so the backend's key never leaves the server. */
   backendApiKey?: string
+  /** The client's key was a proxy key (AUTH_MODE=keys): it never goes upstream. */
+  stripClientKey?: boolean
   remoteAddress: string | undefined
   protocol: string
   bodyLength: number | null
@@ -32,6 +34,10 @@ export function backendRequestHeaders(client: IncomingHttpHeaders, o: ForwardHea
   }
   // The proxy reads a copy of the response, so it must be uncompressed; the client still gets it byte for byte.
   out['accept-encoding'] = 'identity'
+  if (o.stripClientKey) {
+    delete out.authorization
+    delete out['x-api-key']
+  }
   if (o.backendApiKey) out.authorization = `Bearer ${o.backendApiKey}`
   const forwardedFor = client['x-forwarded-for']
   if (o.remoteAddress) out['x-forwarded-for'] = forwardedFor ? `${forwardedFor}, ${o.remoteAddress}` : o.remoteAddress

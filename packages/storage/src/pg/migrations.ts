@@ -93,6 +93,35 @@ export const PG_MIGRATIONS: { version: number; description: string; sql: string 
       );`).join('\n')}
     `,
   },
+  {
+    version: 4,
+    description: 'proxy keys and their shared counters; rollups, users and errors keyed by key too',
+    sql: `
+      ${LEVELS.map(({ name }) => `
+      ALTER TABLE rollup_${name} ADD COLUMN key_id text NOT NULL DEFAULT '';
+      ALTER TABLE rollup_${name} DROP CONSTRAINT rollup_${name}_pkey;
+      ALTER TABLE rollup_${name} ADD PRIMARY KEY (bucket, model, stream, outcome, status_code, key_id);
+      ${USER_LEVELS.includes(name) ? `
+      ALTER TABLE users_${name} ADD COLUMN key_id text NOT NULL DEFAULT '';
+      ALTER TABLE users_${name} DROP CONSTRAINT users_${name}_pkey;
+      ALTER TABLE users_${name} ADD PRIMARY KEY (bucket, "user", model, stream, key_id);` : ''}
+      ALTER TABLE errors_${name} ADD COLUMN key_id text NOT NULL DEFAULT '';
+      ALTER TABLE errors_${name} DROP CONSTRAINT errors_${name}_pkey;
+      ALTER TABLE errors_${name} ADD PRIMARY KEY (bucket, model, stream, outcome, error_type, status_code, key_id);`).join('\n')}
+      CREATE TABLE api_keys (
+        id text PRIMARY KEY, name text NOT NULL, owner text, hash text NOT NULL UNIQUE, display text NOT NULL,
+        created_at bigint NOT NULL, updated_at bigint NOT NULL, expires_at bigint, revoked_at bigint,
+        rpm integer, tpm integer, budget_tokens bigint, budget_usd double precision, budget_period text NOT NULL DEFAULT 'month',
+        models text, upstream_key_enc text, capture text NOT NULL DEFAULT 'inherit'
+      );
+      CREATE TABLE key_counters (
+        key_id text NOT NULL, kind text NOT NULL, window_start bigint NOT NULL, replica text NOT NULL,
+        requests bigint NOT NULL, tokens bigint NOT NULL, cost_usd double precision NOT NULL, updated_at bigint NOT NULL,
+        PRIMARY KEY (key_id, kind, window_start, replica)
+      );
+      CREATE INDEX requests_key_ts ON requests (key_id, ts) WHERE key_id IS NOT NULL;
+    `,
+  },
 ]
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1].version

@@ -1,6 +1,7 @@
 import { BOOL_COLUMNS, MEASURES, ROLLUP_COLUMNS, ROLLUP_KEY, ROLLUP_SUMS, ROW_COLUMNS, rollupDeltas, type RequestRow } from '@llm-proxy/core'
 import { TransientStorageError, type RowSink } from '../types.js'
 import { connect, histToPg, isTransientPgError, type Sql } from './connect.js'
+import { createPgKeys } from './keys.js'
 import { migratePg } from './migrations.js'
 
 const q = (c: string) => (c === 'user' ? '"user"' : c)
@@ -51,14 +52,14 @@ export async function insertBatchPg(sql: Sql, given: readonly RequestRow[]): Pro
       }
       if (delta.users.length > 0 && (delta.level === 'hour' || delta.level === 'day')) {
         const t = `users_${delta.level}`
-        const { text, values } = multiInsert(t, ['bucket', 'user', 'model', 'stream', 'requests'], delta.users,
-          `ON CONFLICT (bucket, "user", model, stream) DO UPDATE SET requests = ${t}.requests + excluded.requests`)
+        const { text, values } = multiInsert(t, ['bucket', 'user', 'model', 'stream', 'key_id', 'requests'], delta.users,
+          `ON CONFLICT (bucket, "user", model, stream, key_id) DO UPDATE SET requests = ${t}.requests + excluded.requests`)
         await tx.unsafe(text, values as never[])
       }
       if (delta.errors.length > 0) {
         const t = `errors_${delta.level}`
-        const { text, values } = multiInsert(t, ['bucket', 'model', 'stream', 'outcome', 'error_type', 'status_code', 'count', 'last_ts', 'last_message'], delta.errors as never,
-          `ON CONFLICT (bucket, model, stream, outcome, error_type, status_code) DO UPDATE SET
+        const { text, values } = multiInsert(t, ['bucket', 'model', 'stream', 'outcome', 'error_type', 'status_code', 'key_id', 'count', 'last_ts', 'last_message'], delta.errors as never,
+          `ON CONFLICT (bucket, model, stream, outcome, error_type, status_code, key_id) DO UPDATE SET
              count = ${t}.count + excluded.count,
              last_message = CASE WHEN excluded.last_ts >= ${t}.last_ts THEN excluded.last_message ELSE ${t}.last_message END,
              last_ts = greatest(${t}.last_ts, excluded.last_ts)`)
@@ -99,6 +100,7 @@ export async function createPgSink(url: string): Promise<RowSink> {
   }
   return {
     engine: 'postgres',
+    keys: createPgKeys(sql),
     insertBatch: (rows) => wrap(() => insertBatchPg(sql, rows)),
     deleteBefore: (beforeTs) => wrap(async () => (await sql.unsafe('DELETE FROM requests WHERE ts < $1', [beforeTs])).count),
     close: () => sql.end({ timeout: 5 }),

@@ -95,10 +95,65 @@ export const migrations: Migration[] = [
           ${MEASURES.map((m) => `ALTER TABLE rollup_${name} ADD COLUMN ${m}_min REAL;`).join('\n')}
           ALTER TABLE rollup_${name} ADD COLUMN cost_usd REAL NOT NULL DEFAULT 0;`).join('\n')}
       `)
+    },
+  },
+  {
+    version: 4,
+    description: 'proxy keys and their shared counters; rollups, users and errors keyed by key too',
+    up: (db) => {
+      // SQLite cannot change a primary key: each rollup table is rebuilt with key_id in its key.
+      const measures = ['latency', 'ttft', 'tpot', 'tps']
+      const tokens = ['prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'reasoning_tokens']
+      for (const { name } of LEVELS) {
+        const rollupCols = ['bucket', 'model', 'stream', 'outcome', 'status_code', 'requests',
+          ...measures.flatMap((m) => [`${m}_n`, `${m}_sum`, `${m}_max`, `${m}_hist`, `${m}_min`]), ...tokens, 'with_usage', 'estimated', 'last_ts', 'cost_usd']
+        const rebuild = (table: string, ddl: string, cols: string[]) => db.exec(`
+          CREATE TABLE ${table}_v4 (${ddl}) WITHOUT ROWID;
+          INSERT INTO ${table}_v4 (${cols.join(', ')}, key_id) SELECT ${cols.join(', ')}, '' FROM ${table};
+          DROP TABLE ${table};
+          ALTER TABLE ${table}_v4 RENAME TO ${table};`)
+        rebuild(`rollup_${name}`, `
+          bucket INTEGER NOT NULL, model TEXT NOT NULL, stream INTEGER NOT NULL, outcome TEXT NOT NULL,
+          status_code INTEGER NOT NULL, key_id TEXT NOT NULL DEFAULT '', requests INTEGER NOT NULL,
+          ${measures.map((m) => `${m}_n INTEGER NOT NULL, ${m}_sum REAL NOT NULL, ${m}_min REAL, ${m}_max REAL, ${m}_hist BLOB`).join(', ')},
+          ${tokens.map((t) => `${t} INTEGER NOT NULL`).join(', ')},
+          with_usage INTEGER NOT NULL, estimated INTEGER NOT NULL, cost_usd REAL NOT NULL DEFAULT 0, last_ts INTEGER NOT NULL,
+          PRIMARY KEY (bucket, model, stream, outcome, status_code, key_id)`, rollupCols)
+        if (USER_LEVELS.includes(name)) {
+          rebuild(`users_${name}`, `
+            bucket INTEGER NOT NULL, user TEXT NOT NULL, model TEXT NOT NULL, stream INTEGER NOT NULL, key_id TEXT NOT NULL DEFAULT '',
+            requests INTEGER NOT NULL, PRIMARY KEY (bucket, user, model, stream, key_id)`, ['bucket', 'user', 'model', 'stream', 'requests'])
+        }
+        rebuild(`errors_${name}`, `
+          bucket INTEGER NOT NULL, model TEXT NOT NULL, stream INTEGER NOT NULL, outcome TEXT NOT NULL,
+          error_type TEXT NOT NULL, status_code INTEGER NOT NULL, key_id TEXT NOT NULL DEFAULT '', count INTEGER NOT NULL,
+          last_ts INTEGER NOT NULL, last_message TEXT,
+          PRIMARY KEY (bucket, model, stream, outcome, error_type, status_code, key_id)`,
+          ['bucket', 'model', 'stream', 'outcome', 'error_type', 'status_code', 'count', 'last_ts', 'last_message'])
+      }
+      db.exec(KEYS_DDL_SQLITE)
+      // A database from before the rollups (version 1) gets them now that their shape is complete.
       backfillRollups(db)
     },
   },
 ]
+
+/** Keys: the secret's SHA-256 and a display form only; an upstream key encrypted with SECRET_KEY. */
+const KEYS_DDL_SQLITE = `
+  CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, owner TEXT, hash TEXT NOT NULL UNIQUE, display TEXT NOT NULL,
+    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, expires_at INTEGER, revoked_at INTEGER,
+    rpm INTEGER, tpm INTEGER, budget_tokens INTEGER, budget_usd REAL, budget_period TEXT NOT NULL DEFAULT 'month',
+    models TEXT, upstream_key_enc TEXT, capture TEXT NOT NULL DEFAULT 'inherit'
+  );
+  -- Each proxy's own counts per key and window, written as absolute values: summing over replicas
+  -- gives the shared total without any replica adding to another's.
+  CREATE TABLE key_counters (
+    key_id TEXT NOT NULL, kind TEXT NOT NULL, window_start INTEGER NOT NULL, replica TEXT NOT NULL,
+    requests INTEGER NOT NULL, tokens INTEGER NOT NULL, cost_usd REAL NOT NULL, updated_at INTEGER NOT NULL,
+    PRIMARY KEY (key_id, kind, window_start, replica)
+  );
+  CREATE INDEX requests_key_ts ON requests (key_id, ts) WHERE key_id IS NOT NULL;`
 
 /** Fills empty rollups from rows already stored (a database from before the rollups). */
 function backfillRollups(db: Database.Database): void {

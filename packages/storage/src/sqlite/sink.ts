@@ -1,7 +1,7 @@
 import type { RequestRow } from '@llm-proxy/core'
 import { Worker } from 'node:worker_threads'
-import { TransientStorageError, type RowSink } from '../types.js'
-import type { WorkerReply, WorkerRequest } from './worker.js'
+import { TransientStorageError, type KeyStore, type RowSink } from '../types.js'
+import type { KeyMethod, WorkerReply, WorkerRequest } from './worker.js'
 
 export interface SqliteSinkOptions {
   file: string
@@ -73,8 +73,18 @@ export async function createSqliteSink(o: SqliteSinkOptions): Promise<RowSink> {
     })
   }
 
+  const keyCall = (method: KeyMethod) => (...args: unknown[]) => call({ op: 'keys', method, args }) as never
+  const keys: KeyStore = {
+    listKeys: keyCall('listKeys'),
+    insertKey: keyCall('insertKey'),
+    updateKey: keyCall('updateKey'),
+    deleteKey: keyCall('deleteKey'),
+    syncCounters: keyCall('syncCounters'),
+  }
+
   return {
     engine: 'sqlite',
+    keys,
     insertBatch: async (rows: readonly RequestRow[]) => void (await call({ op: 'insert', rows: rows as RequestRow[] })),
     deleteBefore: async (beforeTs) => (await call({ op: 'deleteBefore', beforeTs })) as number,
     async close() {

@@ -34,13 +34,13 @@ export function createSqliteStore(db: Database.Database, o: { inTransaction?: bo
         last_ts = max(last_ts, excluded.last_ts)`),
     users: USER_LEVELS.includes(name)
       ? db.prepare(`
-      INSERT INTO users_${name} (bucket, user, model, stream, requests) VALUES (@bucket, @user, @model, @stream, @requests)
-      ON CONFLICT (bucket, user, model, stream) DO UPDATE SET requests = requests + excluded.requests`)
+      INSERT INTO users_${name} (bucket, user, model, stream, key_id, requests) VALUES (@bucket, @user, @model, @stream, @key_id, @requests)
+      ON CONFLICT (bucket, user, model, stream, key_id) DO UPDATE SET requests = requests + excluded.requests`)
       : null,
     errors: db.prepare(`
-      INSERT INTO errors_${name} (bucket, model, stream, outcome, error_type, status_code, count, last_ts, last_message)
-      VALUES (@bucket, @model, @stream, @outcome, @error_type, @status_code, @count, @last_ts, @last_message)
-      ON CONFLICT (bucket, model, stream, outcome, error_type, status_code) DO UPDATE SET
+      INSERT INTO errors_${name} (bucket, model, stream, outcome, error_type, status_code, key_id, count, last_ts, last_message)
+      VALUES (@bucket, @model, @stream, @outcome, @error_type, @status_code, @key_id, @count, @last_ts, @last_message)
+      ON CONFLICT (bucket, model, stream, outcome, error_type, status_code, key_id) DO UPDATE SET
         count = count + excluded.count,
         last_message = CASE WHEN excluded.last_ts >= last_ts THEN excluded.last_message ELSE last_message END,
         last_ts = max(last_ts, excluded.last_ts)`),

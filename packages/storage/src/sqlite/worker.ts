@@ -5,11 +5,14 @@ import type Database from 'better-sqlite3'
 import { statSync } from 'node:fs'
 import { parentPort, workerData } from 'node:worker_threads'
 import { openWriterDb } from './open.js'
+import { createSqliteKeys } from './keys.js'
 import { createSqliteStore, type SqliteStore } from './store.js'
 
+export type KeyMethod = 'listKeys' | 'insertKey' | 'updateKey' | 'deleteKey' | 'syncCounters'
 export type WorkerRequest =
   | { id: number; op: 'insert'; rows: RequestRow[] }
   | { id: number; op: 'deleteBefore'; beforeTs: number }
+  | { id: number; op: 'keys'; method: KeyMethod; args: unknown[] }
   | { id: number; op: 'close' }
 export type WorkerReply =
   | { type: 'ready' }
@@ -27,6 +30,7 @@ const TRANSIENT = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|PROTOCOL|READONLY|NO
 
 let db: Database.Database | null = null
 let store: SqliteStore | null = null
+let keys: ReturnType<typeof createSqliteKeys> | null = null
 let identity: string | null = null
 
 const identityOf = (): string | null => {
@@ -42,6 +46,7 @@ const identityOf = (): string | null => {
 function open(): void {
   db = openWriterDb(file)
   store = createSqliteStore(db)
+  keys = createSqliteKeys(db)
   identity = identityOf()
 }
 
@@ -51,6 +56,7 @@ function closeDb(): void {
   } catch {}
   db = null
   store = null
+  keys = null
 }
 
 /** The file deleted or replaced under us would swallow every later row: notice it and start anew. */
@@ -78,6 +84,10 @@ port.on('message', (m: WorkerRequest) => {
       // Booleans survive structured clone; nothing else to convert.
       ensureOpen().insertBatch(m.rows)
     } else if (m.op === 'deleteBefore') value = ensureOpen().deleteBefore(m.beforeTs)
+    else if (m.op === 'keys') {
+      ensureOpen()
+      value = (keys![m.method] as (...a: unknown[]) => unknown)(...m.args)
+    }
     else if (m.op === 'close') closeDb()
     post({ type: 'result', id: m.id, ok: true, value })
   } catch (err) {
