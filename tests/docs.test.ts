@@ -230,14 +230,15 @@ test('every runnable block works as written against the quick start (simulated b
   // in each block are replaced, and the services are told theirs by the variables they read.
   const ports: Record<string, number> = { 8001: await freePort(), 8002: await freePort(), 3000: await freePort(), 11434: await freePort() }
   const moved = (text: string) => text.replace(/\b(8001|8002|3000|11434)\b/g, (p) => String(ports[p]))
-  const env: Record<string, string | undefined> = { ...process.env, CI: 'true', NO_COLOR: '1', LOG_LEVEL: 'warn' }
+  const env: Record<string, string | undefined> = { ...process.env, CI: 'true', NO_COLOR: '1' }
   for (const name of configVars) delete env[name] // the defaults, as on a fresh machine: DB_PATH above all
   Object.assign(env, {
     PROXY_PORT: String(ports[8001]), METRICS_PORT: String(ports[8002]), DASHBOARD_PORT: String(ports[3000]),
-    METRICS_API_URL: `http://127.0.0.1:${ports[8002]}`, LOG_LEVEL: 'warn',
+    METRICS_API_URL: `http://127.0.0.1:${ports[8002]}`,
   })
 
   const ran: string[] = []
+  let proxyService: ChildProcess | undefined
   try {
     for (const b of blocks) {
       if (b.marker?.kind === 'services') {
@@ -245,6 +246,7 @@ test('every runnable block works as written against the quick start (simulated b
         const children = b.code.split('\n').filter((l) => l.trim()).map((line, i) => {
           const child = spawn('bash', ['-c', moved(line)], { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
           started.push(child)
+          if (line.includes('@llm-proxy/proxy start')) proxyService = child
           outputs[i] = `$ ${line}\n`
           child.stdout!.on('data', (c) => (outputs[i] += c))
           child.stderr!.on('data', (c) => (outputs[i] += c))
@@ -266,7 +268,13 @@ test('every runnable block works as written against the quick start (simulated b
     expect(ran.length).toBe(blocks.filter((b) => b.marker?.kind === 'run' || b.marker?.kind === 'services').length)
 
     // The services started one by one share one database at the repository root, so the dashboard
-    // shows what the proxy recorded.
+    // shows what the proxy recorded. The proxy is stopped first (SIGTERM stores every pending row),
+    // so both reads see the same, final rows.
+    expect(proxyService).toBeDefined()
+    let said = ''
+    const stored = new Promise<void>((resolve) => proxyService!.stdout!.on('data', (c) => (said += c).includes('all rows stored') && resolve()))
+    process.kill(-proxyService!.pid!, 'SIGTERM')
+    await stored
     expect(existsSync(join(cwd, 'data', 'metrics.db'))).toBe(true)
     expect(existsSync(join(cwd, 'packages', 'proxy', 'data'))).toBe(false)
     expect(existsSync(join(cwd, 'packages', 'metrics-api', 'data'))).toBe(false)
