@@ -5,6 +5,7 @@
 import { spawn, execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { createServer as createHttpServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -14,7 +15,7 @@ import postgres from 'postgres'
 import { pgBinDir, startCluster, stopCluster } from '../scripts/pg-cluster.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const { values: opts } = parseArgs({ options: { repeats: { type: 'string', default: '3' }, quick: { type: 'boolean', default: false }, 'no-postgres': { type: 'boolean', default: false } } })
+const { values: opts } = parseArgs({ options: { repeats: { type: 'string', default: '3' }, quick: { type: 'boolean', default: false }, 'no-postgres': { type: 'boolean', default: false }, events: { type: 'boolean', default: false } } })
 const REPEATS = Number(opts.repeats)
 const scale = opts.quick ? 0.2 : 1
 const tmp = mkdtempSync(join(tmpdir(), 'bench-overhead-'))
@@ -126,8 +127,51 @@ if (!opts['no-postgres'] && pgBinDir()) {
   }, null, `http://127.0.0.1:${port}/health`)
   targets.push({ name: 'proxy-pg', url: `http://127.0.0.1:${port}`, pid: proxyPg.pid })
 }
-const isProxy = (name) => name === 'proxy' || name === 'proxy-pg'
-const sent = { proxy: 0, 'proxy-pg': 0 }
+// The same proxy in keys mode, one key with generous limits: what checking keys costs.
+const keysPort = await freePort()
+const adminPort = await freePort()
+const adminToken = 'bench-admin-token-0123456789abcdef0123'
+const proxyKeys = await start('proxy-keys', process.execPath, [join(root, 'packages/proxy/dist/server.js')], {
+  BACKEND_URL: backendUrl, PROXY_HOST: '127.0.0.1', PROXY_PORT: String(keysPort), DB_PATH: join(tmp, 'keys.db'), LOG_LEVEL: 'warn',
+  AUTH_MODE: 'keys', ADMIN_TOKEN: adminToken, ADMIN_PORT: String(adminPort),
+}, null, `http://127.0.0.1:${keysPort}/health`)
+const benchKey = await (await fetch(`http://127.0.0.1:${adminPort}/admin/keys`, {
+  method: 'POST', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+  body: JSON.stringify({ name: 'bench', limits: { rpm: 10_000_000, tpm: 1_000_000_000, budget_tokens: 1_000_000_000_000 } }),
+})).json()
+targets.push({ name: 'proxy-keys', url: `http://127.0.0.1:${keysPort}`, pid: proxyKeys.pid, headers: [`authorization: Bearer ${benchKey.secret}`] })
+
+// --events: the SQLite proxy again with every event output on (EVENT_LOG to a file, a webhook and
+// OTLP to receivers in this process), to compare with `proxy`.
+let proxyEv = null
+const evFile = join(tmp, 'events.jsonl')
+const evDb = join(tmp, 'metrics-ev.db')
+const received = { webhookEvents: 0, webhookPosts: 0, otlpExports: 0 }
+if (opts.events) {
+  const receiver = createHttpServer((req, res) => {
+    const parts = []
+    req.on('data', (c) => parts.push(c))
+    req.on('end', () => {
+      if (req.url === '/v1/metrics') received.otlpExports++
+      else {
+        received.webhookPosts++
+        received.webhookEvents += JSON.parse(Buffer.concat(parts).toString()).length
+      }
+      res.writeHead(200).end()
+    })
+  })
+  await new Promise((r) => receiver.listen(0, '127.0.0.1', r))
+  receiver.unref()
+  const rurl = `http://127.0.0.1:${receiver.address().port}`
+  const port = await freePort()
+  proxyEv = await start('proxy-ev', process.execPath, [join(root, 'packages/proxy/dist/server.js')], {
+    BACKEND_URL: backendUrl, PROXY_HOST: '127.0.0.1', PROXY_PORT: String(port), DB_PATH: evDb, LOG_LEVEL: 'warn',
+    EVENT_LOG: evFile, EVENT_WEBHOOK_URL: `${rurl}/hook`, OTEL_EXPORTER_OTLP_ENDPOINT: rurl, OTEL_METRIC_EXPORT_INTERVAL: '5000',
+  }, null, `http://127.0.0.1:${port}/health`)
+  targets.push({ name: 'proxy-ev', url: `http://127.0.0.1:${port}`, pid: proxyEv.pid })
+}
+const isProxy = (name) => name.startsWith('proxy')
+const sent = { proxy: 0, 'proxy-pg': 0, 'proxy-keys': 0, 'proxy-ev': 0 }
 
 let nginxNote = 'nginx: not installed (apt-get install nginx to include it)'
 const nginxBin = ['/usr/sbin/nginx', '/usr/bin/nginx'].find(existsSync)
@@ -167,12 +211,12 @@ const scenarios = [
 const results = {}
 for (const s of scenarios) {
   results[s.name] = Object.fromEntries(targets.map((t) => [t.name, { rps: [], p50: [], p99: [], cpuUs: [], errors: 0 }]))
-  for (const t of targets) await load(t.url + '/v1/chat/completions', { ...s, requests: Math.min(200, s.requests) }) // warm-up
+  for (const t of targets) await load(t.url + '/v1/chat/completions', { ...s, requests: Math.min(200, s.requests), headers: t.headers }) // warm-up
   for (const t of targets) if (isProxy(t.name)) sent[t.name] += Math.min(200, s.requests)
   for (let r = 0; r < REPEATS; r++) {
     for (const t of targets) {
       const before = t.pid ? cpuNs(t.pid) : 0
-      const res = await load(t.url + '/v1/chat/completions', s)
+      const res = await load(t.url + '/v1/chat/completions', { ...s, headers: t.headers })
       const cpu = t.pid ? (cpuNs(t.pid) - before) / 1000 / s.requests : null
       const m = results[s.name][t.name]
       m.rps.push(res.rps); m.p50.push(res.p50); m.p99.push(res.p99); m.errors += res.errors
@@ -186,7 +230,7 @@ for (const s of scenarios) {
 const ttft = {}
 for (let r = 0; r < REPEATS; r++) {
   for (const t of targets) {
-    const res = await load(t.url + '/v1/chat/completions', { requests: Math.round(20 * Math.max(scale, 0.5)), concurrency: 1, stream: true, headers: ['x-mock-ttft-ms: 200'] })
+    const res = await load(t.url + '/v1/chat/completions', { requests: Math.round(20 * Math.max(scale, 0.5)), concurrency: 1, stream: true, headers: ['x-mock-ttft-ms: 200', ...(t.headers ?? [])] })
     ;(ttft[t.name] ??= []).push(res.ttftP50)
     if (isProxy(t.name)) sent[t.name] += Math.round(20 * Math.max(scale, 0.5))
   }
@@ -218,6 +262,10 @@ await stopped(proxy)
 const db = new Database(dbFile, { readonly: true })
 const rows = { proxy: db.prepare('SELECT count(*) AS n FROM requests').get().n }
 db.close()
+await stopped(proxyKeys)
+const kdb = new Database(join(tmp, 'keys.db'), { readonly: true })
+rows['proxy-keys'] = kdb.prepare('SELECT count(*) AS n FROM requests').get().n
+kdb.close()
 if (proxyPg) {
   await stopped(proxyPg)
   const sql = postgres(cluster.url, { max: 1, onnotice: () => {} })
@@ -225,11 +273,21 @@ if (proxyPg) {
   await sql.end()
 }
 
+let eventsNote = null
+if (proxyEv) {
+  await stopped(proxyEv)
+  const evRows = new Database(evDb, { readonly: true })
+  rows['proxy-ev'] = evRows.prepare('SELECT count(*) AS n FROM requests').get().n
+  evRows.close()
+  const lines = readFileSync(evFile, 'utf8').split('\n').filter(Boolean).length
+  eventsNote = `events of proxy-ev: ${lines} EVENT_LOG lines, ${received.webhookEvents} webhook events in ${received.webhookPosts} POSTs, ${received.otlpExports} OTLP exports`
+}
+
 // --- report -----------------------------------------------------------------------------------
 const median = (a) => { const s = [...a].sort((x, y) => x - y); return s.length ? s[Math.floor((s.length - 1) / 2)] : null }
 const f = (v, d = 1) => (v == null ? '—' : v.toFixed(d))
 console.log(`\nLLM metrics proxy overhead — ${new Date().toISOString()} — ${REPEATS} interleaved repeats, medians; ${nginxNote}`)
-console.log(`backend: simulated, fast mode (no delays), 64-token answers; proxy: LOG_LEVEL=warn, SQLite${proxyPg ? '; proxy-pg: the same on PostgreSQL (local cluster)' : ''}\n`)
+console.log(`backend: simulated, fast mode (no delays), 64-token answers; proxy: LOG_LEVEL=warn, SQLite${proxyPg ? '; proxy-pg: the same on PostgreSQL (local cluster)' : ''}${proxyEv ? '; proxy-ev: SQLite with EVENT_LOG, a webhook and OTLP on' : ''}\n`)
 for (const s of scenarios) {
   console.log(`${s.name} (${s.requests} requests per run)`)
   console.log('  target    req/s    p50 ms   p99 ms   CPU µs/req   errors')
@@ -246,8 +304,10 @@ for (const s of scenarios) {
     const p = m[name]
     let line = `  ${name} vs bare: CPU ${ratio(p.cpuUs, b.cpuUs)}×, req/s ${ratio(p.rps, b.rps)}×, added p99 ${(added(p, 'p99') / added(b, 'p99')).toFixed(2)}× the bare's;  vs direct: p50 +${added(p, 'p50').toFixed(2)} ms, p99 +${added(p, 'p99').toFixed(2)} ms, req/s ${ratio(p.rps, d.rps)}×`
     if (m.nginx) line += `;  vs nginx: CPU ${ratio(p.cpuUs, m.nginx.cpuUs)}×`
+    if (name === 'proxy-ev') line += `;  vs proxy: CPU ${ratio(p.cpuUs, m.proxy.cpuUs)}×, p99 ${ratio(p.p99, m.proxy.p99)}×`
     console.log(line)
   }
+  console.log(`  keys mode vs the same proxy without keys: CPU ${ratio(m['proxy-keys'].cpuUs, m.proxy.cpuUs)}×`)
   console.log('')
 }
 console.log('TTFT with a 200 ms backend TTFT (stream, c1, p50 of each run, median of runs)')
@@ -255,6 +315,7 @@ for (const t of targets) console.log(`  ${t.name.padEnd(8)} ${f(median(ttft[t.na
 console.log(`\n1,000 concurrent slow streams (20 ms between tokens) through the proxy: ${slow.errors} errors, p50 ${f(slow.p50, 0)} ms`)
 console.log(`peak RSS during the slow streams (MB): proxy ${slowRss.proxy.toFixed(0)}, bare ${slowRss.bare.toFixed(0)}`)
 console.log(`peak RSS over the whole run (MB): ${Object.entries(rssPeak).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`)
+if (eventsNote) console.log(eventsNote)
 let allRows = true
 for (const name of Object.keys(rows)) {
   const ok = rows[name] === sent[name]

@@ -1,10 +1,12 @@
-import { dashboardEnvSchema, metricsEnvSchema, proxyEnvSchema } from '@llm-proxy/core'
+import { dashboardEnvSchema, metricsEnvSchema, parsePrices, proxyEnvSchema } from '@llm-proxy/core'
 import { DEFAULT_MODELS } from '@llm-proxy/mock-backend'
+import { Ajv } from 'ajv'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { afterAll, describe, expect, test } from 'vitest'
 import { parse as parseYaml } from 'yaml'
 import { freePort, root } from './helpers.js'
@@ -107,6 +109,7 @@ function commands(code: string): string[] {
 
 describe.each(blocks.map((b) => [b.where, b] as const))('%s', (_where, b) => {
   test(`as text: syntax, variables, files and packages (${b.lang || 'text'})`, () => {
+    const why = b.marker?.kind === 'static' ? b.marker.why : ''
     if (b.lang === 'sh') {
       const syntax = spawnSync('bash', ['-n'], { input: b.code, encoding: 'utf8' })
       expect(syntax.status, syntax.stderr).toBe(0)
@@ -116,7 +119,8 @@ describe.each(blocks.map((b) => [b.where, b] as const))('%s', (_where, b) => {
           // Variables set for a command are ones the services (or the compose files) read.
           const assigned: string[] = []
           while (/^[A-Z_][A-Z0-9_]*=/.test(words[0] ?? '')) assigned.push(words.shift()!.split('=')[0])
-          for (const name of assigned) {
+          // (Variables for a client program, e.g. ANTHROPIC_BASE_URL, are that program's business.)
+          for (const name of words[0] === 'docker' || words[0] === 'pnpm' ? assigned : []) {
             const known = words[0] === 'docker' ? composeVars.has(name) : configVars.has(name)
             expect(known, `${b.where}: ${name} is not a variable ${words[0] === 'docker' ? 'the compose files read' : 'of the config schema'}`).toBe(true)
           }
@@ -146,9 +150,15 @@ describe.each(blocks.map((b) => [b.where, b] as const))('%s', (_where, b) => {
     } else if (b.lang === 'python') {
       const check = spawnSync('python3', ['-c', 'import ast, sys; ast.parse(sys.stdin.read())'], { input: b.code, encoding: 'utf8' })
       expect(check.status, check.stderr).toBe(0)
-      // The same call as the Node example, which runs: same base URL, a model the quick start serves.
-      expect(b.code).toContain('base_url="http://localhost:8001/v1"')
+      // The same call as the Node example, which runs: the proxy's base URL (OpenAI's SDK with /v1,
+      // Anthropic's without), a model the quick start serves.
+      expect(b.code).toContain(b.code.includes('from anthropic') ? 'base_url="http://localhost:8001"' : 'base_url="http://localhost:8001/v1"')
       expect(DEFAULT_MODELS).toContain(/model="([^"]+)"/.exec(b.code)![1])
+    } else if (b.lang === 'ini' && why.startsWith('fluent bit')) {
+      // Fluent Bit's classic format: [SECTION] headers and indented "Key value" lines.
+      for (const line of b.code.split('\n').filter((l) => l.trim())) expect(line, b.where).toMatch(/^\[[A-Z]+\]$|^ {4}\w+ +\S/)
+      expect(b.code).toMatch(/^\[INPUT\]$/m)
+      expect(b.code).toMatch(/^\[OUTPUT\]$/m)
     } else if (b.lang === 'ini') {
       // A systemd unit: its sections, variables the services read, and a program that the build makes.
       expect(b.code).toMatch(/^\[Unit\]$/m)
@@ -158,6 +168,18 @@ describe.each(blocks.map((b) => [b.where, b] as const))('%s', (_where, b) => {
       const dir = /^WorkingDirectory=\/opt\/llm-proxy\/(.+)$/m.exec(b.code)![1]
       const program = /^ExecStart=\/usr\/bin\/node (\S+)$/m.exec(b.code)![1]
       expect(existsSync(join(root, dir, program)), `${b.where}: ${dir}/${program} (after pnpm build)`).toBe(true)
+    } else if (b.lang === 'yaml' && why.startsWith('compose override')) {
+      // A compose file merged over ours: valid Compose, its proxy variables ones the proxy reads.
+      const override = parseYaml(b.code)
+      expect(validateCompose(override), JSON.stringify(validateCompose.errors)).toBe(true)
+      // (OTEL_* are OpenTelemetry's standard variables, read by its SDK in the proxy.)
+      for (const name of Object.keys(override.services?.proxy?.environment ?? {})) if (!name.startsWith('OTEL_')) expect(configVars, name).toContain(name)
+    } else if (b.lang === 'yaml' && !why.startsWith('prices file') && !why.startsWith('prometheus')) {
+      // Another program's configuration (a log shipper, a collector): valid YAML, a mapping.
+      expect(typeof parseYaml(b.code)).toBe('object')
+    } else if (b.lang === 'yaml' && why.startsWith('prices file')) {
+      // A prices file, read by the proxy's own parser: every entry a rule.
+      expect(parsePrices(b.code).length).toBe(Object.keys(parseYaml(b.code)).length)
     } else if (b.lang === 'yaml') {
       // Prometheus: the config promtool accepts, scraping the metrics API's Prometheus endpoint.
       const config = parseYaml(b.code)
@@ -180,6 +202,11 @@ describe.each(blocks.map((b) => [b.where, b] as const))('%s', (_where, b) => {
     }
   })
 })
+
+// The Compose Specification's published JSON schema, as the dclint package ships it (draft-07,
+// named by an https address Ajv does not know by that name: the reference is dropped).
+const { $schema: _meta, ...composeSchema } = JSON.parse(readFileSync(join(dirname(createRequire(import.meta.url).resolve('dclint/package.json')), 'schemas', 'compose.schema.json'), 'utf8'))
+const validateCompose = new Ajv({ strict: false, allErrors: true }).compile(composeSchema)
 
 // --- running them -------------------------------------------------------------------------------
 

@@ -45,3 +45,24 @@ export function startProcess(args: string[], env: Record<string, string>, cwd = 
     },
   }
 }
+
+const proxyServerJs = fileURLToPath(new URL('../packages/proxy/dist/server.js', import.meta.url))
+
+/**
+ * The built proxy as a real process on a free loopback port; resolves once /health answers.
+ * `kill()` on the returned child is the caller's (or `onCleanup`'s) job.
+ */
+export async function startProxyServer(env: Record<string, string>, onCleanup: (f: () => unknown) => void) {
+  const port = await freePort()
+  const child = spawn(process.execPath, [proxyServerJs], {
+    env: { ...process.env, LOG_LEVEL: 'warn', PROXY_HOST: '127.0.0.1', PROXY_PORT: String(port), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  child.stdout!.on('data', (c) => (out += c))
+  child.stderr!.on('data', (c) => (out += c))
+  const exited = once(child, 'exit').then(([code]) => code as number | null)
+  onCleanup(() => child.kill('SIGKILL'))
+  await waitForOk(`http://127.0.0.1:${port}/health`, child)
+  return { port, url: `http://127.0.0.1:${port}`, child, exited, output: () => out }
+}

@@ -2,39 +2,19 @@
 // for a while: exactly one row per request, rollups equal to the rows, the metrics API agreeing.
 import { startMockBackend, type MockBackend } from '@llm-proxy/mock-backend'
 import { buildMetricsApi } from '@llm-proxy/metrics-api'
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
-import { fileURLToPath } from 'node:url'
 import postgres from 'postgres'
 import { afterEach, expect, test } from 'vitest'
-import { freePort } from './helpers.js'
+import { startProxyServer } from './helpers.js'
 import { createTestDatabase } from './support/postgres.js'
 // @ts-expect-error plain JS helper shared with .ci/run
 import { pauseCluster, resumeCluster, startCluster, stopCluster } from '../scripts/pg-cluster.mjs'
 
-const serverJs = fileURLToPath(new URL('../packages/proxy/dist/server.js', import.meta.url))
 const cleanups: (() => unknown)[] = []
 afterEach(async () => {
   for (const f of cleanups.splice(0).reverse()) await f()
 })
 
-async function startProxy(env: Record<string, string>) {
-  const port = await freePort()
-  const child = spawn(process.execPath, [serverJs], { env: { ...process.env, LOG_LEVEL: 'warn', PROXY_HOST: '127.0.0.1', PROXY_PORT: String(port), ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  child.stdout!.on('data', (c) => (out += c))
-  child.stderr!.on('data', (c) => (out += c))
-  const exited = once(child, 'exit').then(([code]) => code as number | null)
-  cleanups.push(() => child.kill('SIGKILL'))
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`proxy exited: ${out}`)
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) break
-    } catch {}
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  return { port, child, exited, output: () => out }
-}
+const startProxy = (env: Record<string, string>) => startProxyServer({ ...env }, (f) => cleanups.push(f))
 
 const body = (user: string, stream = false) => JSON.stringify({ model: 'mock-llama-3.2-1b', messages: [{ role: 'user', content: 'hi' }], user, stream })
 

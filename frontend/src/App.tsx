@@ -27,7 +27,7 @@ interface HistoryState {
 }
 
 export function App() {
-  // The view (range, model, streaming) lives in the address bar; see lib/view.ts.
+  // The view (range, model, endpoint, streaming) lives in the address bar; see lib/view.ts.
   const [initial] = useState(() => viewFromSearch(window.location.search))
   // No range in the address: the shortest preset showing the data, once the models say when the
   // newest request was; until then (and if the user never picks one) the address has no range.
@@ -36,6 +36,8 @@ export function App() {
   const [zoomedFrom, setZoomedFrom] = useState<TimeRange[]>(() => (window.history.state as HistoryState | null)?.zoomedFrom ?? [])
   const [model, setModel] = useState<string | null>(initial.model)
   const [stream, setStream] = useState<'' | 'true' | 'false'>(initial.stream)
+  const [endpoint, setEndpoint] = useState(initial.endpoint)
+
   const [refreshMs, setRefreshMs] = useState<number | null>(10_000)
   // A saved choice wins; until the user picks one, follow the system's light/dark preference.
   const [theme, setTheme] = useState<Theme>(() => savedTheme() ?? systemTheme())
@@ -58,7 +60,7 @@ export function App() {
   }
   /** A change made here: shown, and a new history entry (back and forward walk through them). */
   const navigate = (next: Partial<View> & { zoomedFrom?: TimeRange[] }) => {
-    const view: View = { range: next.range ?? (rangeChosen ? range : null), model: next.model !== undefined ? next.model : model, stream: next.stream ?? stream }
+    const view: View = { range: next.range ?? (rangeChosen ? range : null), model: next.model !== undefined ? next.model : model, stream: next.stream ?? stream, endpoint: next.endpoint ?? endpoint }
     const zoomed = next.zoomedFrom ?? zoomedFrom
     if (next.range) {
       setRange(next.range)
@@ -66,6 +68,7 @@ export function App() {
     }
     if (next.model !== undefined) setModel(next.model)
     if (next.stream !== undefined) setStream(next.stream)
+    if (next.endpoint !== undefined) setEndpoint(next.endpoint)
     setZoomedFrom(zoomed)
     const url = `${window.location.pathname}${searchFromView(view)}`
     if (url !== `${window.location.pathname}${window.location.search}` || zoomed !== zoomedFrom) window.history.pushState({ zoomedFrom: zoomed } satisfies HistoryState, '', url)
@@ -78,6 +81,7 @@ export function App() {
       setRangeChosen(v.range !== null)
       setModel(v.model)
       setStream(v.stream)
+      setEndpoint(v.endpoint)
       setZoomedFrom((e.state as HistoryState | null)?.zoomedFrom ?? [])
     }
     window.addEventListener('popstate', onPop)
@@ -94,7 +98,7 @@ export function App() {
   }, [])
 
   // `model: ''` asks for the requests without a model; null leaves the parameter out.
-  const filters = useMemo(() => ({ model, stream: stream || undefined }), [model, stream])
+  const filters = useMemo(() => ({ model, stream: stream || undefined, endpoint: endpoint || undefined }), [model, stream, endpoint])
   const key = JSON.stringify({ range, filters })
   const current = () => resolveRange(range, Date.now())
   const summary = useSummary(key, () => ({ ...filters, ...current() }), refreshMs)
@@ -134,6 +138,8 @@ export function App() {
         onModel={(m) => navigate({ model: m })}
         stream={stream}
         onStream={(s) => navigate({ stream: s })}
+        endpoint={endpoint}
+        onEndpoint={(e) => navigate({ endpoint: e })}
         refreshMs={refreshMs}
         onRefreshMs={setRefreshMs}
         updatedAt={summary.updatedAt}

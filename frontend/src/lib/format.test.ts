@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { formatCount, formatDelta, formatExact, formatMs, formatPercent, formatRate, formatTime } from './format'
+import { formatCount, formatDelta, formatExact, formatMs, formatPercent, formatRate, formatTime, formatUsd } from './format'
 import { previousWindow, resolveRange } from './time-range'
 
 describe('formatting', () => {
@@ -9,6 +9,15 @@ describe('formatting', () => {
     expect(formatMs(250.4)).toBe('250 ms')
     expect(formatMs(1534)).toBe('1.53 s')
     expect(formatMs(90_000)).toBe('1.5 min')
+  })
+  test('dollars: cents, small sums to two significant digits, no cost as a dash', () => {
+    expect(formatUsd(null)).toBe('—')
+    expect(formatUsd(0)).toBe('$0')
+    expect(formatUsd(0.00123456)).toBe('$0.0012')
+    expect(formatUsd(0.0000051)).toBe('$0.0000051')
+    expect(formatUsd(0.5)).toBe('$0.50')
+    expect(formatUsd(1234.567)).toBe('$1234.57')
+    expect(formatUsd(25_300)).toBe(`$${(25.3).toLocaleString()}k`)
   })
   test('counts shorten large numbers', () => {
     expect(formatCount(0)).toBe('0')

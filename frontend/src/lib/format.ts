@@ -39,6 +39,18 @@ export function formatExact(v: number | null | undefined): string {
   return v === null || v === undefined ? '—' : nfExact.format(v)
 }
 
+/** US dollars: cents for everyday sums, two significant digits below a cent, k/M for large ones. */
+export function formatUsd(v: number | null | undefined): string {
+  if (v === null || v === undefined) return '—'
+  if (v === 0) return '$0'
+  const a = Math.abs(v)
+  const sign = v < 0 ? '−' : ''
+  if (a < 0.01) return `${sign}$${Number(a.toPrecision(2))}`
+  if (a >= 1e6) return `${sign}$${nf1.format(a / 1e6)}M`
+  if (a >= 1e4) return `${sign}$${nf1.format(a / 1e3)}k`
+  return `${sign}$${a.toFixed(2)}`
+}
+
 export function formatRate(v: number | null | undefined): string {
   return v === null || v === undefined ? '—' : `${nf1.format(v)} tok/s`
 }

@@ -6,6 +6,7 @@ import { RANGES, type RangeId, type TimeRange } from './time-range'
  *   ?range=6h                           a relative range
  *   ?from=2026-01-02T03:00:00.000Z&to=… a fixed one (chosen by hand or by zooming into a chart)
  *   &model=llama3.2:1b                  one model; `model=` (empty) is the requests without one
+ *   &endpoint=/v1/messages              one endpoint
  *   &stream=true|false                  streamed or not
  * No range in the address: the dashboard picks one that shows the data there is (`range: null`).
  */
@@ -14,6 +15,8 @@ export interface View {
   /** null: every model; '': requests that named none. */
   model: string | null
   stream: '' | 'true' | 'false'
+  /** '' : every endpoint. */
+  endpoint: string
 }
 
 export function viewFromSearch(search: string): View {
@@ -25,7 +28,7 @@ export function viewFromSearch(search: string): View {
   if (id && RANGES.some((r) => r.id === id)) range = { kind: 'relative', id: id as RangeId }
   else if (Number.isFinite(from) && Number.isFinite(to) && to > from) range = { kind: 'custom', start: from, end: to }
   const stream = q.get('stream')
-  return { range, model: q.get('model'), stream: stream === 'true' || stream === 'false' ? stream : '' }
+  return { range, model: q.get('model'), stream: stream === 'true' || stream === 'false' ? stream : '', endpoint: q.get('endpoint') ?? '' }
 }
 
 export function searchFromView(v: View): string {
@@ -36,6 +39,7 @@ export function searchFromView(v: View): string {
     q.set('to', new Date(v.range.end).toISOString())
   }
   if (v.model !== null) q.set('model', v.model)
+  if (v.endpoint) q.set('endpoint', v.endpoint)
   if (v.stream) q.set('stream', v.stream)
   const s = q.toString()
   return s ? `?${s}` : ''

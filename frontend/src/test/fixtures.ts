@@ -15,13 +15,13 @@ export function record(over: Partial<RequestRecord> = {}): RequestRecord {
 export function modelRow(over: Partial<ModelSummary> = {}): ModelSummary {
   return {
     model: 'llama3.2:1b', requests: 10, success_rate: 0.9, latency_p50_ms: 800, latency_p95_ms: 1500, ttft_p50_ms: 120,
-    ttft_p95_ms: 300, output_tps_avg: 60, prompt_tokens: 1000, completion_tokens: 5000, total_tokens: 6000, ...over,
+    ttft_p95_ms: 300, output_tps_avg: 60, prompt_tokens: 1000, completion_tokens: 5000, total_tokens: 6000, cost_usd: 0, ...over,
   }
 }
 
 const stats = (p50: number | null) => ({ avg: p50, p50, p90: p50, p95: p50 === null ? null : p50 * 2, p99: p50, max: p50 })
 
-export function summary(over: { total?: number; success?: number; failed?: number; p50?: number | null } = {}): Summary {
+export function summary(over: { total?: number; success?: number; failed?: number; p50?: number | null; cost?: number | null } = {}): Summary {
   const total = over.total ?? 100
   const success = over.success ?? 95
   const failed = over.failed ?? total - success
@@ -33,6 +33,7 @@ export function summary(over: { total?: number; success?: number; failed?: numbe
     tpot_ms: stats(12),
     output_tps: stats(55),
     tokens: { prompt: 12_000, completion: 48_000, total: 60_000, cached: 0, reasoning: 0, requests_with_usage: total, estimated: 0 },
+    cost_usd: over.cost ?? 0,
     by_model: [modelRow()],
     by_key: [],
     errors: [],

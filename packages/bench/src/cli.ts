@@ -11,8 +11,10 @@ Usage: llm-bench --base-url URL [options]
        llm-bench --compare a.json b.json
 
   --base-url URL          server to test, e.g. http://localhost:8001 (required)
-  --endpoint PATH         default /v1/chat/completions
-  --api-key KEY           sent as a bearer token (default: $OPENAI_API_KEY)
+  --endpoint PATH         default /v1/chat/completions; also /v1/completions, /v1/embeddings,
+                          /v1/responses (OpenAI Responses API), /v1/messages (Anthropic)
+  --api-key KEY           sent as a bearer token, or as x-api-key on /v1/messages
+                          (default: $OPENAI_API_KEY, or $ANTHROPIC_API_KEY on /v1/messages)
   --model NAME            default llama3.2:1b
   --requests N            measured requests (default 100)
   --duration SECONDS      run for this long instead of a request count
@@ -128,7 +130,7 @@ try {
   result = await runBenchmark({
     baseUrl: v['base-url']!,
     endpoint: v.endpoint!,
-    apiKey: v['api-key'] ?? process.env.OPENAI_API_KEY,
+    apiKey: v['api-key'] ?? (v.endpoint!.endsWith('/messages') ? process.env.ANTHROPIC_API_KEY : process.env.OPENAI_API_KEY),
     model: v.model!,
     requests: positive('requests', v.requests),
     durationMs: v.duration ? positive('duration', v.duration, false)! * 1000 : undefined,

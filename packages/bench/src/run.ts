@@ -71,6 +71,12 @@ export function targetUrl(baseUrl: string, endpoint: string): URL {
 }
 
 export function defaultPayload(endpoint: string, o: Pick<BenchmarkOptions, 'model' | 'stream' | 'maxTokens'>): Record<string, unknown> {
+  const prompt = 'Write a short story about a lighthouse keeper.'
+  // Both report usage in every stream; neither knows stream_options.
+  if (endpoint.endsWith('/responses')) return { model: o.model, input: prompt, max_output_tokens: o.maxTokens, ...(o.stream ? { stream: true } : {}) }
+  if (endpoint.endsWith('/messages')) {
+    return { model: o.model, max_tokens: o.maxTokens, messages: [{ role: 'user', content: prompt }], ...(o.stream ? { stream: true } : {}) }
+  }
   const streamFields = o.stream ? { stream: true, stream_options: { include_usage: true } } : {}
   if (endpoint.endsWith('/embeddings')) return { model: o.model, input: 'The quick brown fox jumps over the lazy dog.' }
   if (endpoint.endsWith('/completions') && !endpoint.endsWith('/chat/completions')) {
@@ -82,6 +88,12 @@ export function defaultPayload(endpoint: string, o: Pick<BenchmarkOptions, 'mode
     max_tokens: o.maxTokens,
     ...streamFields,
   }
+}
+
+/** Anthropic's Messages API takes its key as x-api-key, with a version header; the rest a bearer token. */
+export function authHeaders(endpoint: string, apiKey: string | undefined): Record<string, string> {
+  if (endpoint.endsWith('/messages')) return { 'anthropic-version': '2023-06-01', ...(apiKey ? { 'x-api-key': apiKey } : {}) }
+  return apiKey ? { authorization: `Bearer ${apiKey}` } : {}
 }
 
 /** Fails fast, with a message a person understands, when nothing listens at the URL. */
@@ -101,7 +113,7 @@ export async function runBenchmark(o: BenchmarkOptions): Promise<BenchmarkResult
   const payload = o.payload ?? defaultPayload(o.endpoint, o)
   const stream = o.stream || payload.stream === true
   const body = JSON.stringify(stream ? { ...payload, stream: true } : payload)
-  const headers: Record<string, string> = { 'content-type': 'application/json', ...(o.apiKey ? { authorization: `Bearer ${o.apiKey}` } : {}), ...o.headers }
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...authHeaders(o.endpoint, o.apiKey), ...o.headers }
   const pool = new Pool(url.origin, { connections: o.concurrency, pipelining: 1, headersTimeout: 600_000, bodyTimeout: 600_000 })
 
   async function one(): Promise<Sample> {
@@ -128,7 +140,8 @@ export async function runBenchmark(o: BenchmarkOptions): Promise<BenchmarkResult
       const latencyMs = performance.now() - t0
       let tokens = 0
       try {
-        tokens = JSON.parse(text).usage?.completion_tokens ?? 0
+        const usage = JSON.parse(text).usage
+        tokens = usage?.completion_tokens ?? usage?.output_tokens ?? 0
       } catch {}
       return { ok, status: String(res.statusCode), latencyMs, ttftMs: null, tpotMs: null, tps: ok && tokens ? tokens / (latencyMs / 1000) : null, tokens }
     } catch (err) {

@@ -1,4 +1,7 @@
-/** What the benchmark reads from one streamed answer: when output events came, and usage. */
+/**
+ * What the benchmark reads from one streamed answer: when output events came, and usage. Reads
+ * chat/completions chunks, Responses API events and Anthropic Messages events alike.
+ */
 export class StreamReader {
   firstOutputAt: number | null = null
   lastOutputAt: number | null = null
@@ -24,10 +27,20 @@ export class StreamReader {
       } catch {
         continue
       }
-      if (chunk.usage?.completion_tokens != null) this.completionTokens = chunk.usage.completion_tokens
+      // Chat/completions usage; the Responses API's in response.completed/incomplete/failed;
+      // Anthropic's output_tokens in message_start and (cumulative) message_delta.
+      const usage = chunk.usage ?? chunk.response?.usage ?? chunk.message?.usage
+      const tokens = usage?.completion_tokens ?? usage?.output_tokens
+      if (typeof tokens === 'number') this.completionTokens = tokens
       const c = chunk.choices?.[0]
       const d = c?.delta ?? {}
-      const out = d.content || d.reasoning_content || d.reasoning || d.refusal || d.tool_calls?.length || c?.text
+      const type = typeof chunk.type === 'string' ? chunk.type : ''
+      const out =
+        d.content || d.reasoning_content || d.reasoning || d.refusal || d.tool_calls?.length || c?.text ||
+        // Responses API: any output delta (text, reasoning, tool arguments).
+        (type.startsWith('response.') && type.endsWith('.delta') && chunk.delta) ||
+        // Anthropic: text, thinking or tool input.
+        (type === 'content_block_delta' && (chunk.delta?.text || chunk.delta?.thinking || chunk.delta?.partial_json))
       if (out) {
         this.firstOutputAt ??= now
         this.lastOutputAt = now

@@ -124,3 +124,40 @@ describe('the CLI', () => {
     }
   })
 })
+
+describe('the Responses API and Anthropic Messages', () => {
+  test.each(['/v1/responses', '/v1/messages'])('%s streaming: TTFT and tokens/s from the protocol\'s own events', async (endpoint) => {
+    backend = await startMockBackend({ ttftMs: 80, tokensPerSecond: 50, answerTokens: 11 })
+    const r = await runBenchmark({ baseUrl: backend.url, endpoint, model, requests: 4, concurrency: 2, stream: true, maxTokens: 64, warmup: 0, apiKey: 'k' })
+    expect(r.error_rate).toBe(0)
+    expect(r.ttft_p50_ms!).toBeGreaterThanOrEqual(80)
+    expect(r.ttft_p50_ms!).toBeLessThan(200)
+    expect(r.output_tps_per_request_avg!).toBeGreaterThan(25)
+    expect(r.output_tps_per_request_avg!).toBeLessThan(80)
+    expect(r.completion_tokens).toBe(4 * 11)
+    const sent = backend.requests[0]
+    if (endpoint === '/v1/messages') {
+      expect(sent.headers['x-api-key']).toBe('k')
+      expect(sent.headers['anthropic-version']).toBe('2023-06-01')
+      expect(sent.body).toMatchObject({ max_tokens: 64, stream: true, messages: [{ role: 'user' }] })
+    } else {
+      expect(sent.headers.authorization).toBe('Bearer k')
+      expect(sent.body).toMatchObject({ max_output_tokens: 64, stream: true, input: expect.any(String) })
+    }
+    expect(sent.body).not.toHaveProperty('stream_options')
+  })
+
+  test.each(['/v1/responses', '/v1/messages'])('%s non-streaming: tokens from usage.output_tokens', async (endpoint) => {
+    backend = await startMockBackend({ answerTokens: 6 })
+    const r = await runBenchmark({ baseUrl: backend.url, endpoint, model, requests: 3, concurrency: 1, stream: false, maxTokens: 64, warmup: 0 })
+    expect(r.error_rate).toBe(0)
+    expect(r.completion_tokens).toBe(18)
+  })
+
+  test('the CLI takes --endpoint /v1/messages', async () => {
+    backend = await startMockBackend({ answerTokens: 3 })
+    const r = await run(['--base-url', backend.url, '--endpoint', '/v1/messages', '--model', model, '--requests', '2', '--stream'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('/v1/messages')
+  })
+})

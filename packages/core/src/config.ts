@@ -1,7 +1,10 @@
 import { z } from 'zod'
+import { loadPricesFile, type PriceRule } from './prices.js'
 import { ConfigError, boolFlag, byteSize, httpUrl, logLevel, parseEnv, port, positiveInt, postgresUrl, type Env } from './env.js'
 
 export const DEFAULT_DB_PATH = './data/metrics.db'
+
+const otlpProtocol = z.enum(['http/protobuf', 'http/json'], { error: 'expected http/protobuf or http/json (gRPC is not supported)' })
 
 /** Every variable the proxy reads, with its default. The README's table is checked against this. */
 export const proxyEnvSchema = z.object({
@@ -23,6 +26,8 @@ export const proxyEnvSchema = z.object({
   ALLOW_OPEN_RELAY: boolFlag(false),
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
   // Off unless set: deleting data is never a default.
+  // Prices for local and custom models (YAML or JSON); wins over the built-in price table.
+  PRICES_FILE: z.string().optional(),
   RETENTION_DAYS: z.coerce.number({ error: 'expected a number of days' }).int('expected a whole number of days').positive('expected a number of days above 0').optional(),
   AUTH_MODE: z.enum(['passthrough', 'keys'], { error: 'expected passthrough or keys' }).default('passthrough'),
   ADMIN_HOST: z.string().default('127.0.0.1'),
@@ -30,6 +35,18 @@ export const proxyEnvSchema = z.object({
   ADMIN_TOKEN: z.string().min(32, 'expected at least 32 characters').optional(),
   SECRET_KEY: z.string().min(32, 'expected at least 32 characters').optional(),
   LOG_LEVEL: logLevel,
+  // Events out (DESIGN.md §9): all off unless set.
+  EVENT_LOG: z.string().optional(),
+  EVENT_WEBHOOK_URL: httpUrl.optional(),
+  EVENT_WEBHOOK_TOKEN: z.string().optional(),
+  // The standard OpenTelemetry variables we read ourselves; the SDK reads the rest of OTEL_*
+  // (OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, OTEL_RESOURCE_ATTRIBUTES, ...) from the environment.
+  OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
+  OTEL_EXPORTER_OTLP_HEADERS: z.string().optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol.default('http/protobuf'),
+  OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: otlpProtocol.optional(),
+  OTEL_METRIC_EXPORT_INTERVAL: positiveInt(60_000),
+  OTEL_SERVICE_NAME: z.string().default('llm-metrics-proxy'),
 })
 
 export interface ProxyConfig {
@@ -51,6 +68,8 @@ export interface ProxyConfig {
   trustProxy: boolean
   shutdownTimeoutMs: number
   retentionDays?: number
+  /** Parsed `PRICES_FILE` rules; empty when unset. */
+  prices: PriceRule[]
   /** `keys`: every request needs a proxy key. */
   authMode: 'passthrough' | 'keys'
   /** The admin API listens apart, on loopback by default, only when a token is set. */
@@ -58,6 +77,17 @@ export interface ProxyConfig {
   /** Encrypts keys' own upstream keys at rest. */
   secretKey?: string
   logLevel: z.infer<typeof logLevel>
+  /** Where events go out besides the database (DESIGN.md §9); each part is off when absent. */
+  events: EventsConfig
+}
+
+export interface EventsConfig {
+  /** `stdout`, or a file path opened in append mode: one JSON line per stored row. */
+  log?: 'stdout' | { file: string }
+  /** Rows POSTed in batches as JSON arrays, with an optional bearer token. */
+  webhook?: { url: string; token?: string }
+  /** OpenTelemetry GenAI metrics pushed over OTLP/HTTP when an endpoint is set. */
+  otel?: { endpoint: string; headers?: string; protocol: 'http/protobuf' | 'http/json'; exportIntervalMs: number; serviceName: string }
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i
@@ -76,7 +106,18 @@ export function loadProxyConfig(env: Env): ProxyConfig {
   if (e.ADMIN_HOST === e.PROXY_HOST && e.ADMIN_PORT === e.PROXY_PORT) {
     throw new ConfigError('Invalid configuration:\n  ADMIN_PORT: must differ from PROXY_PORT (the admin API never shares the public port)')
   }
+  if (e.EVENT_WEBHOOK_TOKEN && !e.EVENT_WEBHOOK_URL) {
+    throw new ConfigError('Invalid configuration:\n  EVENT_WEBHOOK_TOKEN: set without EVENT_WEBHOOK_URL; set the URL the events go to, or unset the token.')
+  }
   const backendUrl = (e.BACKEND_URL ?? `http://${e.BACKEND_HOST}:${e.BACKEND_PORT}`).replace(/\/+$/, '')
+  let prices: PriceRule[] = []
+  if (e.PRICES_FILE) {
+    try {
+      prices = loadPricesFile(e.PRICES_FILE)
+    } catch (err) {
+      throw new ConfigError(`Invalid configuration:\n  PRICES_FILE: ${(err as Error).message} (got ${JSON.stringify(e.PRICES_FILE)})`)
+    }
+  }
   return {
     backendUrl,
     backendApiKey: e.BACKEND_API_KEY,
@@ -93,10 +134,24 @@ export function loadProxyConfig(env: Env): ProxyConfig {
     trustProxy: e.TRUST_PROXY,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     retentionDays: e.RETENTION_DAYS,
+    prices,
     authMode: e.AUTH_MODE,
     admin: e.ADMIN_TOKEN ? { host: e.ADMIN_HOST, port: e.ADMIN_PORT, token: e.ADMIN_TOKEN } : null,
     secretKey: e.SECRET_KEY,
     logLevel: e.LOG_LEVEL,
+    events: {
+      log: e.EVENT_LOG === undefined ? undefined : e.EVENT_LOG === 'stdout' ? 'stdout' : { file: e.EVENT_LOG },
+      webhook: e.EVENT_WEBHOOK_URL ? { url: e.EVENT_WEBHOOK_URL, token: e.EVENT_WEBHOOK_TOKEN } : undefined,
+      otel: e.OTEL_EXPORTER_OTLP_ENDPOINT
+        ? {
+            endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+            headers: e.OTEL_EXPORTER_OTLP_HEADERS,
+            protocol: e.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL,
+            exportIntervalMs: e.OTEL_METRIC_EXPORT_INTERVAL,
+            serviceName: e.OTEL_SERVICE_NAME,
+          }
+        : undefined,
+    },
   }
 }
 

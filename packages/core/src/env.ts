@@ -75,25 +75,17 @@ export const logLevel = z
   })
   .default('info')
 
-export const httpUrl = z
-  .string()
-  .refine((value) => {
+/** A URL whose scheme is one of `protocols` (e.g. `http:`). */
+const urlOf = (protocols: readonly string[], message: string) =>
+  z.string().refine((value) => {
     try {
-      const url = new URL(value)
-      return url.protocol === 'http:' || url.protocol === 'https:'
+      return protocols.includes(new URL(value).protocol)
     } catch {
       return false
     }
-  }, 'expected an http:// or https:// URL')
+  }, message)
+
+export const httpUrl = urlOf(['http:', 'https:'], 'expected an http:// or https:// URL')
 
 /** A PostgreSQL connection URL; setting it moves every process from SQLite to PostgreSQL. */
-export const postgresUrl = z
-  .string()
-  .refine((value) => {
-    try {
-      const url = new URL(value)
-      return url.protocol === 'postgres:' || url.protocol === 'postgresql:'
-    } catch {
-      return false
-    }
-  }, 'expected a postgres:// or postgresql:// URL')
+export const postgresUrl = urlOf(['postgres:', 'postgresql:'], 'expected a postgres:// or postgresql:// URL')

@@ -6,5 +6,5 @@ export { OUTCOMES, type Outcome } from './contracts/common.js'
 /** Outcomes that count as failures in `success_rate`. Cancelled requests are reported apart. */
 export const FAILED_OUTCOMES: readonly Outcome[] = ['client_error', 'backend_error', 'network_error']
 
-export const METERED_ENDPOINTS = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings'] as const
+export const METERED_ENDPOINTS = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/responses', '/v1/messages'] as const
 export type MeteredEndpoint = (typeof METERED_ENDPOINTS)[number]

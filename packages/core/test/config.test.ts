@@ -1,5 +1,8 @@
-import { describe, expect, test } from 'vitest'
-import { ConfigError, loadMetricsApiConfig, loadProxyConfig } from '../src/index.js'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, test } from 'vitest'
+import { ConfigError, costOf, findPriceRule, loadMetricsApiConfig, loadProxyConfig } from '../src/index.js'
 
 describe('loadProxyConfig', () => {
   test('defaults match the documented ones', () => {
@@ -78,5 +81,86 @@ describe('loadMetricsApiConfig', () => {
 
   test('refuses a wildcard CORS origin', () => {
     expect(() => loadMetricsApiConfig({ CORS_ORIGINS: '*' })).toThrowError(/CORS_ORIGINS/)
+  })
+})
+
+describe('PRICES_FILE', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'core-prices-'))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+  const file = (name: string, text: string) => {
+    const f = join(dir, name)
+    writeFileSync(f, text)
+    return f
+  }
+
+  test('unset: no rules', () => {
+    expect(loadProxyConfig({}).prices).toEqual([])
+  })
+
+  test('exact names win over globs; globs in file order; names match case-insensitively', () => {
+    const rules = loadProxyConfig({ PRICES_FILE: file('p.yaml', 'llama*: { input: 1, output: 1 }\nllama3: { input: 2, output: 2 }\n"*": null\n') }).prices
+    expect(findPriceRule(rules, 'llama3')?.prices).toEqual({ input: 2, output: 2 })
+    expect(findPriceRule(rules, 'Llama3.2:1B')?.prices).toEqual({ input: 1, output: 1 })
+    expect(findPriceRule(rules, 'other')).toMatchObject({ pattern: '*', prices: null })
+  })
+
+  test.each([
+    ['missing.yaml', null, /PRICES_FILE: cannot read .*missing\.yaml: ENOENT/],
+    ['bad.yaml', 'a: [1, 2', /PRICES_FILE: not valid YAML or JSON/],
+    ['neg.json', '{"m": {"input": -1, "output": 1}}', /PRICES_FILE: "m\.input": .*(>=|non-?negative|greater)/i],
+    ['typo.yaml', 'm: { input: 1, outptu: 2 }', /PRICES_FILE: "m.*(outptu|output)/],
+    ['list.yaml', '- a\n- b\n', /PRICES_FILE: .*expected model name or glob/],
+  ])('a bad file stops the start with a message naming PRICES_FILE (%s)', (name, text, message) => {
+    const f = text === null ? join(dir, name) : file(name, text)
+    expect(() => loadProxyConfig({ PRICES_FILE: f })).toThrow(ConfigError)
+    expect(() => loadProxyConfig({ PRICES_FILE: f })).toThrow(message)
+  })
+
+  test('costOf prices each kind of token apart, per million', () => {
+    const p = { input: 2, cached_input: 1, cache_write: 3, output: 10, reasoning: 20 }
+    // 100 input of which 30 cached and 10 written to the cache; 50 output of which 20 reasoning.
+    expect(costOf(p, { prompt: 100, cached: 30, cacheWrite: 10, completion: 50, reasoning: 20 })).toBeCloseTo((60 * 2 + 30 * 1 + 10 * 3 + 30 * 10 + 20 * 20) / 1e6, 15)
+    expect(costOf({ input: 2, output: 10 }, { prompt: 100, cached: 30, cacheWrite: 0, completion: 50, reasoning: 20 })).toBeCloseTo((100 * 2 + 50 * 10) / 1e6, 15)
+  })
+})
+
+describe('events out (EVENT_LOG, EVENT_WEBHOOK_*, OTEL_*)', () => {
+  test('all off by default', () => {
+    expect(loadProxyConfig({}).events).toEqual({ log: undefined, webhook: undefined, otel: undefined })
+  })
+
+  test('EVENT_LOG is stdout or a file path', () => {
+    expect(loadProxyConfig({ EVENT_LOG: 'stdout' }).events.log).toBe('stdout')
+    expect(loadProxyConfig({ EVENT_LOG: '/var/log/llm/events.jsonl' }).events.log).toEqual({ file: '/var/log/llm/events.jsonl' })
+  })
+
+  test('the webhook takes an http(s) URL and an optional token; a token alone is refused', () => {
+    expect(loadProxyConfig({ EVENT_WEBHOOK_URL: 'https://hooks.example.com/x', EVENT_WEBHOOK_TOKEN: 't' }).events.webhook).toEqual({ url: 'https://hooks.example.com/x', token: 't' })
+    expect(() => loadProxyConfig({ EVENT_WEBHOOK_URL: 'ftp://x' })).toThrow(/EVENT_WEBHOOK_URL/)
+    expect(() => loadProxyConfig({ EVENT_WEBHOOK_TOKEN: 'secret-token' })).toThrow(/EVENT_WEBHOOK_TOKEN: set without EVENT_WEBHOOK_URL/)
+    // The refusal names the variable, never its value.
+    expect(() => loadProxyConfig({ EVENT_WEBHOOK_TOKEN: 'secret-token' })).not.toThrow(/secret-token/)
+  })
+
+  test('OTLP: on with an endpoint; protocol, interval and service name with the standard defaults', () => {
+    expect(loadProxyConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }).events.otel).toBeUndefined()
+    expect(loadProxyConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).events.otel).toEqual({
+      endpoint: 'http://collector:4318',
+      headers: undefined,
+      protocol: 'http/protobuf',
+      exportIntervalMs: 60_000,
+      serviceName: 'llm-metrics-proxy',
+    })
+    const c = loadProxyConfig({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'https://collector:4318',
+      OTEL_EXPORTER_OTLP_HEADERS: 'api-key=abc',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json',
+      OTEL_METRIC_EXPORT_INTERVAL: '15000',
+      OTEL_SERVICE_NAME: 'edge-proxy',
+    }).events.otel
+    expect(c).toMatchObject({ headers: 'api-key=abc', protocol: 'http/json', exportIntervalMs: 15_000, serviceName: 'edge-proxy' })
+    expect(() => loadProxyConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toThrow(/OTEL_EXPORTER_OTLP_PROTOCOL: expected http\/protobuf or http\/json \(gRPC is not supported\)/)
+    expect(() => loadProxyConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT/)
   })
 })

@@ -1,14 +1,15 @@
 import { FAILED_OUTCOMES, nearestRank, type RequestRow } from '@llm-proxy/core'
 
 /** The summary computed the slow, obvious way from the rows themselves, for comparison. */
-export function bruteSummary(rows: RequestRow[], start: number, end: number, f: { model?: string; stream?: boolean; outcome?: string; user?: string } = {}) {
+export function bruteSummary(rows: RequestRow[], start: number, end: number, f: { model?: string; stream?: boolean; outcome?: string; user?: string; endpoint?: string } = {}) {
   const inWindow = rows.filter(
     (r) =>
       r.ts >= start && r.ts < end &&
       (f.model === undefined || (r.model ?? r.model_requested ?? '') === f.model) &&
       (f.stream === undefined || r.stream === f.stream) &&
       (f.outcome === undefined || r.outcome === f.outcome) &&
-      (f.user === undefined || r.user === f.user),
+      (f.user === undefined || r.user === f.user) &&
+      (f.endpoint === undefined || r.endpoint === f.endpoint),
   )
   const finished = inWindow.filter((r) => r.outcome !== 'cancelled')
   const values = (pick: (r: RequestRow) => number | null) => finished.map(pick).filter((v): v is number => v !== null).sort((a, b) => a - b)
@@ -32,6 +33,8 @@ export function bruteSummary(rows: RequestRow[], start: number, end: number, f: 
     tps: stats(values((r) => r.output_tps)),
     prompt: inWindow.reduce((n, r) => n + (r.prompt_tokens ?? 0), 0),
     completion: inWindow.reduce((n, r) => n + (r.completion_tokens ?? 0), 0),
+    cost: inWindow.reduce((n, r) => n + (r.cost_usd ?? 0), 0),
+    withCost: inWindow.filter((r) => r.cost_usd !== null).length,
     rows: inWindow,
   }
 }

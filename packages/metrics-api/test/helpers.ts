@@ -29,16 +29,17 @@ export function setup(o: { now?: number; apiToken?: string; corsOrigins?: string
   const dir = mkdtempSync(join(tmpdir(), 'metrics-api-'))
   const dbFile = join(dir, 'metrics.db')
   const pg = TEST_ENGINE === 'postgres' ? createTestDatabase() : null
-  let sink: Promise<Pick<RowSink, 'insertBatch' | 'deleteBefore' | 'close'>> | null = null
-  const open = () =>
+  type Writer = Pick<RowSink, 'insertBatch' | 'deleteBefore' | 'close'>
+  let sink: Promise<Writer> | null = null
+  const open = (): Promise<Writer> =>
     (sink ??= pg
-      ? pg.then((db) => createPgSink(db.url))
+      ? pg.then((db): Promise<Writer> => createPgSink(db.url))
       : Promise.resolve(
-          (() => {
+          ((): Writer => {
             // The synchronous store the writer thread uses, called directly: tests insert, then read.
             const db = openWriterDb(dbFile)
             const store = createSqliteStore(db)
-            return { insertBatch: async (rows: readonly RequestRow[]) => store.insertBatch(rows), deleteBefore: async (ts: number) => store.deleteBefore(ts), close: async () => db.close() }
+            return { insertBatch: async (rows: readonly RequestRow[]) => store.insertBatch(rows), deleteBefore: async (ts: number) => store.deleteBefore(ts), close: async () => void db.close() }
           })(),
         ))
   const make = async () =>

@@ -156,6 +156,8 @@ describe('rollups agree with the rows', () => {
         prompt_tokens: Math.floor(rand() * 1000),
         completion_tokens: Math.floor(rand() * 500),
         user: rand() < 0.5 ? ['u1', 'u2', 'u3', 'u4'][Math.floor(rand() * 4)] : null,
+        cost_usd: rand() < 0.3 ? null : Math.round(rand() * 1e6) / 1e8,
+        endpoint: ['/v1/chat/completions', '/v1/responses', '/v1/messages'][Math.floor(rand() * 3)],
       })
     })
   }
@@ -170,7 +172,7 @@ describe('rollups agree with the rows', () => {
       [T + 17 * MIN + 5, T + 18 * MIN + 30_000],
       [T, T + DAY],
     ]
-    const filters: Record<string, string | boolean>[] = [{}, { model: 'm2' }, { stream: true }, { model: 'm1', stream: false }, { outcome: 'cancelled' }, { user: 'u3' }]
+    const filters: Record<string, string | boolean>[] = [{}, { model: 'm2' }, { stream: true }, { model: 'm1', stream: false }, { outcome: 'cancelled' }, { user: 'u3' }, { endpoint: '/v1/messages' }, { endpoint: '/v1/responses', outcome: 'success' }]
     for (const [start, end] of windows) {
       for (const f of filters) {
         const qs = new URLSearchParams({ start: String(start), end: String(end), ...Object.fromEntries(Object.entries(f).map(([k, v]) => [k, String(v)])) })
@@ -182,6 +184,8 @@ describe('rollups agree with the rows', () => {
         for (const r of want.rows) if (r.user) users.set(r.user, (users.get(r.user) ?? 0) + 1)
         expect(got.top_users).toEqual([...users].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([user, requests]) => ({ user, requests })))
         expect(got.tokens.completion).toBe(want.completion)
+        expect(got.cost_usd).toBeCloseTo(want.cost, 8)
+        for (const m of got.by_model) expect(m.cost_usd).toBeCloseTo(bruteSummary(want.rows, start, end, { model: m.model }).cost, 8)
         for (const [k, w] of [['latency_ms', want.latency], ['ttft_ms', want.ttft], ['tpot_ms', want.tpot], ['output_tps', want.tps]] as const) {
           for (const p of ['p50', 'p90', 'p95', 'p99'] as const) near(got[k][p], w[p])
           near(got[k].avg, w.avg)
@@ -210,6 +214,7 @@ describe('rollups agree with the rows', () => {
         const want = bruteSummary(rows, b0, Math.min(end, Date.parse(p.start) + ms))
         expect(p.requests.total).toBe(want.total)
         expect(p.requests.success).toBe(want.success)
+        expect(p.cost_usd).toBeCloseTo(want.cost, 8)
         near(p.latency_p95_ms, want.latency.p95)
         near(p.ttft_p50_ms, want.ttft.p50)
         if (want.total === 0) expect(p.latency_p50_ms).toBeNull()

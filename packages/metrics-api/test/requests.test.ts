@@ -42,11 +42,15 @@ describe('GET /metrics/requests', () => {
 
   test('filters, limit, and one row by id with every field', async () => {
     s = setup()
-    const target = row({ ts: T, model: 'special', user: 'carol', stream: true, ttft_ms: 12.5, tokens_estimated: true })
+    const target = row({ ts: T, model: 'special', user: 'carol', stream: true, ttft_ms: 12.5, tokens_estimated: true, cost_usd: 0.00123, endpoint: '/v1/messages' })
     await s.insert([target, row({ ts: T + 1 }), row({ ts: T + 2, user: 'dave' })])
     const page = RequestsPage.parse((await s.get('/metrics/requests?model=special')).body)
     expect(page.data.map((r) => r.id)).toEqual([target.id])
     expect((await s.get('/metrics/requests?user=dave')).body.data).toHaveLength(1)
+    expect((await s.get('/metrics/requests?endpoint=/v1/messages')).body.data.map((r: { id: string }) => r.id)).toEqual([target.id])
+    const bad = await s.get('/metrics/requests?endpoint=messages')
+    expect(bad.status).toBe(400)
+    expect(bad.body.error.param).toBe('endpoint')
     expect((await s.get('/metrics/requests?limit=2')).body.data).toHaveLength(2)
     expect((await s.get(`/metrics/requests?start=${T + 1}&end=${T + 2}`)).body.data).toHaveLength(1)
 
@@ -59,13 +63,17 @@ describe('GET /metrics/requests', () => {
 
   test('CSV export streams every matching row with a header', async () => {
     s = setup()
-    await s.insert(Array.from({ length: 1200 }, (_, i) => row({ ts: T + i, error_message: i === 5 ? 'has, comma and "quotes"' : null })))
+    await s.insert(Array.from({ length: 1200 }, (_, i) => row({ ts: T + i, error_message: i === 5 ? 'has, comma and "quotes"' : null, cost_usd: i === 7 ? 0.25 : null })))
     const res = await s.get('/metrics/requests.csv')
     expect(res.headers['content-type']).toMatch(/text\/csv/)
     const lines = (res.body as string).trimEnd().split('\n')
     expect(lines[0].split(',').slice(0, 3)).toEqual(['id', 'ts', 'endpoint'])
+    const costColumn = lines[0].split(',').indexOf('cost_usd')
+    expect(costColumn).toBeGreaterThan(0)
     expect(lines).toHaveLength(1201)
     expect(res.body).toContain('"has, comma and ""quotes"""')
+    const costs = lines.slice(1).filter((l) => !l.includes('"')).map((l) => l.split(',')[costColumn])
+    expect(costs.filter((c) => c !== '')).toEqual(['0.25'])
     const filtered = await s.get(`/metrics/requests.csv?start=${T}&end=${T + 10}`)
     expect((filtered.body as string).trimEnd().split('\n')).toHaveLength(11)
   })
@@ -101,8 +109,8 @@ describe('GET /metrics/prometheus', () => {
   test('valid exposition format (promtool), counters by model, outcome and status', async () => {
     s = setup()
     await s.insert([
-      row({ ts: T, stream: true, ttft_ms: 30, tpot_ms: 12 }),
-      row({ ts: T + 1, outcome: 'client_error', status_code: 429, error_type: 'x' }),
+      row({ ts: T, stream: true, ttft_ms: 30, tpot_ms: 12, cost_usd: 0.0015 }),
+      row({ ts: T + 1, outcome: 'client_error', status_code: 429, error_type: 'x', cost_usd: 0.0005 }),
       row({ ts: T + 2, model: 'we"ird\\name' }),
     ])
     const res = await s.get('/metrics/prometheus')
@@ -114,6 +122,10 @@ describe('GET /metrics/prometheus', () => {
     expect(text).toContain('gen_ai_server_time_to_first_token_seconds_bucket{model="m1",le="0.04"} 1')
     expect(text).toContain('gen_ai_server_time_to_first_token_seconds_bucket{model="m1",le="0.02"} 0')
     expect(text).toContain('llm_proxy_tokens_total{model="m1",type="prompt"} 20')
+    expect(text).toContain('# TYPE llm_proxy_cost_usd_total counter')
+    expect(text).toContain('llm_proxy_cost_usd_total{model="m1"} 0.002')
+    // A model with no priced request has no cost series (rather than a cost of 0).
+    expect(text).not.toContain('llm_proxy_cost_usd_total{model="we')
 
     const promtool = ['/usr/bin/promtool', '/usr/local/bin/promtool'].find(existsSync)
     if (!promtool) throw new Error('promtool is missing: apt-get install prometheus (.ci/run does)')

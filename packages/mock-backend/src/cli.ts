@@ -2,7 +2,8 @@
 import { parseArgs } from 'node:util'
 import { DEFAULT_MODELS, startMockBackend } from './index.js'
 
-const usage = `mock-backend: a simulated OpenAI-compatible backend
+const usage = `mock-backend: a simulated OpenAI-compatible backend (chat, completions, embeddings,
+the Responses API) that also speaks Anthropic Messages (POST /v1/messages)
 
 Options (flag, or environment variable):
   --host HOST             MOCK_HOST           default 127.0.0.1
@@ -11,7 +12,10 @@ Options (flag, or environment variable):
   --tps N                 MOCK_TPS            default 30 (0 = no delay)
   --answer-tokens N       MOCK_ANSWER_TOKENS  default 64
   --models a,b            MOCK_MODELS         default ${DEFAULT_MODELS.join(',')}
-Per request: headers x-mock-scenario, x-mock-ttft-ms, x-mock-tokens-per-second, x-mock-answer-tokens.`
+Per request: headers x-mock-scenario, x-mock-ttft-ms, x-mock-tokens-per-second, x-mock-answer-tokens,
+x-mock-cached-tokens, x-mock-cache-write-tokens (Anthropic), x-mock-content-encoding (gzip, deflate, br).
+Scenarios: error-<status>[-text], hang, hang-after-first-token, stream-error, stream-reset,
+reasoning, tool-call, no-usage, no-done, failed (Responses API).`
 
 function fail(message: string): never {
   console.error(`mock-backend: ${message}\n\n${usage}`)

@@ -1,4 +1,6 @@
 import { EventEmitter } from 'node:events'
+import { brotliCompressSync, constants as zlibConstants, createBrotliCompress, createDeflate, createGzip, deflateSync, gzipSync } from 'node:zlib'
+import { anthropicError, messagesAnswer, messagesEvents, responsesAnswer, responsesEvents, type ProtocolPlan } from './protocols.js'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 
@@ -49,7 +51,12 @@ interface Plan {
   tokens: number
   scenario: string
   cachedTokens: number
+  cacheWriteTokens: number
+  /** `x-mock-content-encoding`: gzip, deflate or br, whatever the client accepts (as some servers do). */
+  encoding: string | null
 }
+
+const ENCODINGS = ['gzip', 'deflate', 'br']
 
 function header(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name]
@@ -61,8 +68,13 @@ function numberHeader(req: IncomingMessage, name: string, fallback: number): num
   return Number.isFinite(v) && header(req, name) !== undefined ? v : fallback
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown) {
+function sendJson(res: ServerResponse, status: number, body: unknown, encoding: string | null = null) {
   const text = JSON.stringify(body)
+  if (encoding !== null) {
+    const bytes = encoding === 'gzip' ? gzipSync(text) : encoding === 'br' ? brotliCompressSync(text) : deflateSync(text)
+    res.writeHead(status, { 'content-type': 'application/json', 'content-encoding': encoding, 'content-length': bytes.length })
+    return res.end(bytes)
+  }
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
   res.end(text)
 }
@@ -131,12 +143,13 @@ export async function startMockBackend(options: MockBackendOptions = {}): Promis
       if (!models.includes(id)) return sendJson(res, 404, { error: { message: `The model '${id}' does not exist`, type: 'invalid_request_error', param: 'model', code: 'model_not_found' } })
       return sendJson(res, 200, { id, object: 'model', created: 1700000000, owned_by: 'mock' })
     }
-    if (req.method !== 'POST' || !['/v1/chat/completions', '/v1/completions', '/v1/embeddings'].includes(path)) {
+    if (req.method !== 'POST' || !['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/responses', '/v1/messages'].includes(path)) {
       return sendJson(res, 404, { error: { message: `mock: unknown URL ${req.method} ${path}`, type: 'invalid_request_error', param: null, code: null } })
     }
     if (!body || typeof body !== 'object') return sendJson(res, 400, errorBody(400))
 
     const scenario = header(req, 'x-mock-scenario') ?? ''
+    const anthropic = path === '/v1/messages'
     const err = /^error-(\d{3})(-text)?$/.exec(scenario)
     if (err) {
       const status = Number(err[1])
@@ -144,17 +157,20 @@ export async function startMockBackend(options: MockBackendOptions = {}): Promis
         res.writeHead(status, { 'content-type': 'text/plain' })
         return res.end(`mock ${status} upstream failure (plain text)`)
       }
-      return sendJson(res, status, errorBody(status))
+      return sendJson(res, status, anthropic ? anthropicError(status) : errorBody(status))
     }
     if (scenario === 'hang') return // never answers; the client's close ends it
 
     const model = typeof body.model === 'string' && body.model ? body.model : models[0]
     if (!models.includes(model)) {
+      if (anthropic) return sendJson(res, 404, { type: 'error', error: { type: 'not_found_error', message: `model: ${model}` }, request_id: 'req_mock' })
       return sendJson(res, 404, { error: { message: `The model '${model}' does not exist; this simulated backend serves ${models.join(', ')}`, type: 'invalid_request_error', param: 'model', code: 'model_not_found' } })
     }
+    const encoding = header(req, 'x-mock-content-encoding') ?? null
+    if (encoding !== null && !ENCODINGS.includes(encoding)) return sendJson(res, 400, errorBody(400))
     const tps = numberHeader(req, 'x-mock-tokens-per-second', options.tokensPerSecond ?? 0)
     let tokens = numberHeader(req, 'x-mock-answer-tokens', options.answerTokens ?? 16)
-    const maxTokens = Number(body.max_completion_tokens ?? body.max_tokens)
+    const maxTokens = Number(body.max_completion_tokens ?? body.max_output_tokens ?? body.max_tokens)
     const truncated = Number.isFinite(maxTokens) && maxTokens > 0 && maxTokens < tokens
     if (truncated) tokens = maxTokens
     const plan: Plan = {
@@ -163,8 +179,27 @@ export async function startMockBackend(options: MockBackendOptions = {}): Promis
       tokens: Math.max(1, Math.floor(tokens)),
       scenario,
       cachedTokens: numberHeader(req, 'x-mock-cached-tokens', 0),
+      cacheWriteTokens: numberHeader(req, 'x-mock-cache-write-tokens', 0),
+      encoding,
     }
     if (path === '/v1/embeddings') return embeddings(res, body, model)
+    if (path === '/v1/responses' || anthropic) {
+      const p: ProtocolPlan = { ...plan, model, truncated, words: Array.from({ length: plan.tokens }, (_, i) => word(i)) }
+      const prompt = countPromptTokens(body)
+      if (body.stream === true) {
+        const { head, content, closing, failure } = anthropic ? messagesEvents(p, prompt) : responsesEvents(p, prompt)
+        return play(req, res, plan, head, content, closing, failure)
+      }
+      const delay = plan.ttftMs + plan.intervalMs * (plan.tokens - 1)
+      const send = () => {
+        if (res.destroyed) return
+        const answer = anthropic ? messagesAnswer(p, prompt) : responsesAnswer(p, prompt)
+        sendJson(res, answer.status, answer.body, plan.encoding)
+      }
+      if (delay <= 0) return send()
+      const timer = setTimeout(send, delay)
+      return void res.once('close', () => clearTimeout(timer))
+    }
     const kind = path === '/v1/chat/completions' ? 'chat' : 'text'
     const finish = scenario === 'tool-call' ? 'tool_calls' : truncated ? 'length' : 'stop'
     if (body.stream === true) return stream(req, res, body, model, kind, plan, finish)
@@ -192,13 +227,13 @@ export async function startMockBackend(options: MockBackendOptions = {}): Promis
       const created = Math.floor(Date.now() / 1000)
       const usage = plan.scenario === 'no-usage' ? undefined : usageOf(body, plan, reasoning)
       if (kind === 'text') {
-        return sendJson(res, 200, { id, object: 'text_completion', created, model, choices: [{ index: 0, text, logprobs: null, finish_reason: finish }], usage })
+        return sendJson(res, 200, { id, object: 'text_completion', created, model, choices: [{ index: 0, text, logprobs: null, finish_reason: finish }], usage }, plan.encoding)
       }
       const message: Record<string, unknown> =
         plan.scenario === 'tool-call'
           ? { role: 'assistant', content: null, tool_calls: [{ id: 'call_mock_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris","unit":"celsius"}' } }] }
           : { role: 'assistant', content: text, ...(reasoning ? { reasoning_content: 'Let me think.' } : {}) }
-      sendJson(res, 200, { id, object: 'chat.completion', created, model, choices: [{ index: 0, message, logprobs: null, finish_reason: finish }], usage })
+      sendJson(res, 200, { id, object: 'chat.completion', created, model, choices: [{ index: 0, message, logprobs: null, finish_reason: finish }], usage }, plan.encoding)
     }
     if (delay <= 0) return send()
     const timer = setTimeout(send, delay)
@@ -246,9 +281,34 @@ export async function startMockBackend(options: MockBackendOptions = {}): Promis
     if (includeUsage) closing.push(`${head}],"usage":${JSON.stringify(usageOf(body, { ...plan, tokens: plan.tokens }, reasoning))}}\n\n`)
     if (plan.scenario !== 'no-done') closing.push('data: [DONE]\n\n')
 
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' })
+    const failure = 'data: {"error":{"message":"mock mid-stream failure","type":"server_error","code":"internal_error"}}\n\n'
+    play(req, res, plan, events, contentEvents, closing, failure)
+  }
+
+  /**
+   * Plays a stream: `head` at once, then `content` paced by the plan (the first after ttftMs), then
+   * `closing`. Scenarios: stream-error (`failure` after 3 content events), stream-reset (the
+   * connection is cut there), hang-after-first-token. With an encoding, the stream is compressed
+   * and flushed after every event, as a compressing server does.
+   */
+  function play(req: IncomingMessage, res: ServerResponse, plan: Plan, head: string[], content: string[], closing: string[], failure: string) {
+    const headers: Record<string, string> = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' }
+    let zip: ReturnType<typeof createGzip> | null = null
+    if (plan.encoding !== null) {
+      headers['content-encoding'] = plan.encoding
+      zip = plan.encoding === 'gzip' ? createGzip() : plan.encoding === 'br' ? createBrotliCompress() : createDeflate()
+      zip.pipe(res)
+    }
+    res.writeHead(200, headers)
     res.flushHeaders()
-    for (const e of events) res.write(e)
+    const write = (text: string, cb?: () => void): boolean => {
+      if (zip === null) return cb ? res.write(text, cb) : res.write(text)
+      zip.write(text)
+      zip.flush(plan.encoding === 'br' ? zlibConstants.BROTLI_OPERATION_FLUSH : zlibConstants.Z_SYNC_FLUSH, cb)
+      return true
+    }
+    const end = () => (zip === null ? res.end() : zip.end())
+    for (const e of head) write(e)
 
     const start = Date.now()
     let next = 0
@@ -267,18 +327,18 @@ export async function startMockBackend(options: MockBackendOptions = {}): Promis
       while (!stopped) {
         if (next === failAfter) {
           // Let what was written reach the client first, then cut the connection without a proper end.
-          if (plan.scenario === 'stream-reset') return void res.write('', () => req.socket.destroy())
-          res.write('data: {"error":{"message":"mock mid-stream failure","type":"server_error","code":"internal_error"}}\n\n')
-          return void res.end()
+          if (plan.scenario === 'stream-reset') return void write('', () => req.socket.destroy())
+          write(failure)
+          return void end()
         }
         if (next === hangAfter) return
-        if (next >= contentEvents.length) {
-          for (const e of closing) res.write(e)
-          return void res.end()
+        if (next >= content.length) {
+          for (const e of closing) write(e)
+          return void end()
         }
-        const ok = res.write(contentEvents[next++])
+        const ok = write(content[next++])
         const due = start + plan.ttftMs + plan.intervalMs * next
-        const wait = next < contentEvents.length ? due - Date.now() : 0
+        const wait = next < content.length ? due - Date.now() : 0
         if (!ok) return void res.once('drain', () => schedule(Math.max(0, due - Date.now())))
         if (wait > 0) return schedule(wait)
       }

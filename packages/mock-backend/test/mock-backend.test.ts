@@ -125,3 +125,46 @@ test('the CLI listens, answers and exits 0 on SIGTERM; a bad flag exits 2', asyn
   expect((await once(bad, 'exit'))[0]).toBe(2)
   expect(err).toContain('--tps')
 })
+
+describe('the Responses API and Anthropic Messages', () => {
+  const post = (path: string, body: object, headers: Record<string, string> = {}) =>
+    fetch(`${backend!.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
+
+  test('responses: the SDK accepts the stream; usage in response.completed; max_output_tokens → incomplete', async () => {
+    const c = await client({ answerTokens: 5 })
+    const stream = c.responses.stream({ model, input: 'two words' })
+    const types: string[] = []
+    for await (const e of stream) types.push(e.type)
+    const final = await stream.finalResponse()
+    expect(types.slice(0, 2)).toEqual(['response.created', 'response.in_progress'])
+    expect(types.filter((t) => t === 'response.output_text.delta')).toHaveLength(5)
+    expect(final.output_text).toBe('The proxy measures every token')
+    expect(final.usage).toMatchObject({ input_tokens: 2, output_tokens: 5, total_tokens: 7 })
+    const cut = await c.responses.create({ model, input: 'two words', max_output_tokens: 2 })
+    expect(cut).toMatchObject({ status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' }, usage: { output_tokens: 2 } })
+  })
+
+  test('messages: event order, usage split into input and cache, stop_reason; errors in Anthropic shape', async () => {
+    backend = await startMockBackend({ answerTokens: 3 })
+    const res = await post('/v1/messages', { model, max_tokens: 10, stream: true, messages: [{ role: 'user', content: 'a b c d e f' }] }, { 'x-mock-cached-tokens': '4' })
+    const text = await res.text()
+    const types = [...text.matchAll(/^event: (.+)$/gm)].map((m) => m[1])
+    expect(types).toEqual(['message_start', 'ping', 'content_block_start', 'content_block_delta', 'content_block_delta', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop'])
+    expect(text).toContain('"usage":{"input_tokens":6,"cache_creation_input_tokens":0,"cache_read_input_tokens":4,"output_tokens":1}')
+    expect(text).toContain('"stop_reason":"end_turn"')
+    const err = await post('/v1/messages', { model, max_tokens: 10, messages: [] }, { 'x-mock-scenario': 'error-529' })
+    expect(err.status).toBe(529)
+    expect(await err.json()).toMatchObject({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })
+  })
+
+  test('x-mock-content-encoding compresses bodies and streams', async () => {
+    backend = await startMockBackend({ answerTokens: 2 })
+    const res = await post('/v1/chat/completions', { model, messages }, { 'x-mock-content-encoding': 'br' })
+    expect(res.headers.get('content-encoding')).toBe('br')
+    // fetch decodes it.
+    expect(((await res.json()) as any).usage.completion_tokens).toBe(2)
+    const streamed = await post('/v1/responses', { model, input: 'x', stream: true }, { 'x-mock-content-encoding': 'gzip' })
+    expect(streamed.headers.get('content-encoding')).toBe('gzip')
+    expect(await streamed.text()).toContain('event: response.completed')
+  })
+})

@@ -1,11 +1,13 @@
 import { METERED_ENDPOINTS, type ProxyConfig, type RequestRow } from '@llm-proxy/core'
 import type { RowSink } from '@llm-proxy/storage'
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Socket } from 'node:net'
 import type { Dispatcher } from 'undici'
-import { ProxyError, bodyTimeout, clientErrorBody, toProxyError, unknownUrl } from './errors.js'
+import { ProxyError, bodyTimeout, clientErrorBody, errorBody, methodNotAllowed, toProxyError, unknownUrl } from './errors.js'
 import { redactUrl } from './log-redaction.js'
-import { Exchange } from './metering/exchange.js'
+import type { EventOutputs } from './events/outputs.js'
+import { Exchange, type Pricer } from './metering/exchange.js'
+import { createPricer } from './metering/pricing.js'
 import { createRowWriter, type RowWriter } from './recording/row-writer.js'
 import type { KeyGuard, LiveKey } from './keys/guard.js'
 import { presentedSecret } from './keys/secrets.js'
@@ -16,7 +18,7 @@ import { createBackendDispatcher } from './upstream/dispatcher.js'
 export type ProxyAppConfig = Pick<
   ProxyConfig,
   'backendUrl' | 'backendApiKey' | 'bodyLimit' | 'streamUsage' | 'connectTimeoutMs' | 'headersTimeoutMs' | 'idleTimeoutMs' | 'trustProxy'
-> & Partial<Pick<ProxyConfig, 'bodyTimeoutMs'>>
+> & Partial<Pick<ProxyConfig, 'bodyTimeoutMs' | 'prices'>>
 
 export interface ProxyOptions {
   config: ProxyAppConfig
@@ -25,10 +27,14 @@ export interface ProxyOptions {
   /** Injected in tests; otherwise one pooled keep-alive dispatcher for the backend. */
   dispatcher?: Dispatcher
   logger?: FastifyServerOptions['logger'] | FastifyBaseLogger
+  /** Prices each row's tokens (cost_usd) when the row is made; by default PRICES_FILE then the bundled table; null: no cost. */
+  pricer?: Pricer | null
   /** Called for each row as it is queued. */
   onRecorded?: (row: RequestRow) => void
   /** AUTH_MODE=keys: the keys in memory and their limits (started by the caller). */
   keyGuard?: KeyGuard
+  /** Event log, webhook and OpenTelemetry (startEventOutputs); fed each batch once stored, closed after the rows. */
+  events?: EventOutputs | null
   /** Row batching; defaults suit production. */
   batchSize?: number
   flushIntervalMs?: number
@@ -55,6 +61,25 @@ export function splitBackendUrl(backendUrl: string): { origin: string; basePath:
   const basePath = url.pathname.replace(/\/+$/, '').replace(/\/v1$/, '')
   return { origin: url.origin, basePath }
 }
+
+/** Every path the proxy serves, with its methods; other methods on these paths get a 405. */
+function allowedMethods(path: string, keys: boolean): readonly string[] | null {
+  if ((METERED_ENDPOINTS as readonly string[]).includes(path)) return ['POST']
+  if (path === '/v1/models' || path.startsWith('/v1/models/') || path === '/health' || (keys && path === '/v1/key')) return ['GET', 'HEAD']
+  return null
+}
+
+/** The path as the router sees it: percent-decoded, without the query. */
+function routedPath(url: string): string {
+  const path = url.split('?')[0]
+  try {
+    return decodeURIComponent(path)
+  } catch {
+    return path
+  }
+}
+
+const isAnthropicPath = (path: string) => path === '/v1/messages' || path.startsWith('/v1/messages/')
 
 export function buildProxy(options: ProxyOptions): FastifyInstance {
   const { config } = options
@@ -83,6 +108,12 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
       if (socket.writable) socket.write(answer.bytes)
       socket.destroy(err)
     },
+    // A URL the router cannot decode (e.g. a lone `%`) gets the same 404 as any unknown URL.
+    frameworkErrors: (err, request, reply) => {
+      const status = err.code === 'FST_ERR_BAD_URL' ? 404 : 400
+      const error = status === 404 ? unknownUrl(request.method, redactUrl(request.url)) : toProxyError(err, config.bodyLimit)
+      return (reply as unknown as FastifyReply).code(error.statusCode).send(errorBody(error, isAnthropicPath(request.url.split('?')[0])))
+    },
   })
   const exchangeOfSocket = new WeakMap<Socket, Exchange>()
 
@@ -93,6 +124,7 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
     sink: options.sink,
     logger: app.log,
     onRecorded: options.onRecorded,
+    onStored: options.events?.onStored,
     batchSize: options.batchSize,
     flushIntervalMs: options.flushIntervalMs,
   })
@@ -149,11 +181,18 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
     // Failures talking to the backend were already recorded as network errors; the first reason wins.
     request.exchange?.fail(error.statusCode >= 500 ? 'backend_error' : 'client_error', error.code, error.message)
     if (error.statusCode === 408) reply.header('connection', 'close')
-    return reply.code(error.statusCode).send(error.toBody())
+    return reply.code(error.statusCode).send(errorBody(error, request.exchange?.protocol === 'anthropic'))
   })
+  // Unknown paths get a 404 and known paths asked with another method a 405 with `Allow`, in the
+  // shape of the path's protocol; neither is a row (nothing was metered).
   app.setNotFoundHandler((request, reply) => {
-    const error = unknownUrl(request.method, redactUrl(request.url))
-    return reply.code(404).send(error.toBody())
+    const path = routedPath(request.url)
+    const allow = allowedMethods(path, options.keyGuard !== undefined)
+    const anthropic = isAnthropicPath(path)
+    if (allow !== null) {
+      return reply.code(405).header('allow', allow.join(', ')).send(errorBody(methodNotAllowed(request.method, path, allow), anthropic))
+    }
+    return reply.code(404).send(errorBody(unknownUrl(request.method, redactUrl(request.url)), anthropic))
   })
 
   // Unmetered requests get their log line here; metered ones when their row is made.
@@ -162,10 +201,11 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
     done()
   })
 
+  const pricer = options.pricer === undefined ? createPricer(config.prices ?? []) : options.pricer
   const forwardDeps = { dispatcher, basePath, backendApiKey: config.backendApiKey, aborters }
   const guard = options.keyGuard ?? null
   for (const endpoint of METERED_ENDPOINTS) {
-    app.register(meteredRoute, { endpoint, streamUsage: config.streamUsage, forwardDeps, rows, inflight, guard })
+    app.register(meteredRoute, { endpoint, streamUsage: config.streamUsage, forwardDeps, rows, inflight, guard, pricer })
   }
   app.register(passthroughRoute, { forwardDeps, guard })
   if (guard) {
@@ -182,6 +222,8 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
     // Rows of requests cut at shutdown are recorded as their sockets close: wait for them first.
     await Promise.allSettled([...inflight.values()])
     await rows.close()
+    // Every row that will ever be stored is stored now: let the outputs deliver the last of them.
+    await options.events?.close()
     if (ownsDispatcher) await dispatcher.close()
   })
   return app

@@ -15,6 +15,42 @@ export const bodyTooLarge = (limit: number) =>
 export const unknownUrl = (method: string, url: string) =>
   new ProxyError(404, 'invalid_request_error', 'unknown_url', `Invalid URL (${method} ${url.split('?')[0]})`)
 
+export const methodNotAllowed = (method: string, path: string, allow: readonly string[]) =>
+  new ProxyError(
+    405,
+    'invalid_request_error',
+    'method_not_allowed',
+    `${method} is not supported on ${path}; use ${allow.length === 1 ? allow[0] : allow.join(' or ')}.`,
+  )
+
+/** Anthropic's error types by status (https://docs.anthropic.com/en/api/errors). */
+function anthropicType(status: number): string {
+  switch (status) {
+    case 401:
+      return 'authentication_error'
+    case 403:
+      return 'permission_error'
+    case 404:
+      return 'not_found_error'
+    case 413:
+      return 'request_too_large'
+    case 429:
+      return 'rate_limit_error'
+    case 504:
+      return 'timeout_error'
+    case 529:
+      return 'overloaded_error'
+    default:
+      return status >= 500 ? 'api_error' : 'invalid_request_error'
+  }
+}
+
+/** The body of an error the proxy answers itself, in the shape of the route's protocol. */
+export function errorBody(error: ProxyError, anthropic: boolean): unknown {
+  if (!anthropic) return error.toBody()
+  return { type: 'error', error: { type: anthropicType(error.statusCode), message: error.message } }
+}
+
 /** Maps a failure talking to the backend, before any response byte was sent, to 502 or 504. */
 export function upstreamFailure(err: Error & { code?: string }): ProxyError {
   const cause = { cause: err }

@@ -4,6 +4,7 @@ import pino from 'pino'
 import { buildProxy } from './app.js'
 import { buildAdminApi } from './keys/admin.js'
 import { KeyGuard } from './keys/guard.js'
+import { startEventOutputs } from './events/outputs.js'
 import { describeStorage } from './log-redaction.js'
 import { startRetention } from './recording/retention.js'
 
@@ -11,11 +12,25 @@ import { startRetention } from './recording/retention.js'
 const config = loadConfigOrExit('proxy', () => loadProxyConfig(process.env))
 const storage = describeStorage(config)
 
-const logger = pino({
+// With EVENT_LOG=stdout, log lines and event lines share one asynchronous destination: whole lines
+// in order, never cut into each other, and a slow reader of stdout never blocks the event loop.
+// Without it the logger keeps pino's default (synchronous) destination.
+const stdout = config.events.log === 'stdout' ? pino.destination({ dest: 1, sync: false }) : undefined
+const logOptions: pino.LoggerOptions = {
   level: config.logLevel,
   // Belt and braces: nothing logs headers today, and secrets must never reach a log.
   redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'headers.authorization'],
-})
+}
+const logger = stdout ? pino(logOptions, stdout) : pino(logOptions)
+/** Exits once what the asynchronous destination holds is written (pino flushes at exit too; this says so here). */
+function exit(code: number): never {
+  try {
+    stdout?.flushSync()
+  } catch {
+    // stdout is gone: nothing left to tell.
+  }
+  process.exit(code)
+}
 
 let sink: RowSink
 try {
@@ -23,7 +38,7 @@ try {
 } catch (err) {
   const variable = config.databaseUrl ? 'DATABASE_URL' : 'DB_PATH'
   console.error(`proxy: cannot write to the database at ${variable}=${storage}: ${(err as Error).message}`)
-  process.exit(1)
+  exit(1)
 }
 // Keys are loaded whenever the admin API or keys mode needs them; synced every second from then on.
 const keyGuard = config.authMode === 'keys' || config.admin
@@ -33,10 +48,17 @@ try {
   await keyGuard?.start()
 } catch (err) {
   console.error(`proxy: cannot read the keys from the database: ${(err as Error).message}`)
-  process.exit(1)
+  exit(1)
 }
-const app = buildProxy({ config, sink, logger, keyGuard: config.authMode === 'keys' ? keyGuard! : undefined })
 const admin = config.admin && keyGuard ? buildAdminApi({ store: sink.keys, guard: keyGuard, token: config.admin.token, secretKey: config.secretKey, logger: logger.child({ listener: 'admin' }) }) : null
+let events
+try {
+  events = await startEventOutputs(config.events, { logger, backendUrl: config.backendUrl, stdout, keyName: (id) => keyGuard?.byKeyId(id)?.rec.name })
+} catch (err) {
+  console.error(`proxy: cannot start the event outputs: ${(err as Error).message}`)
+  exit(1)
+}
+const app = buildProxy({ config, sink, logger, keyGuard: config.authMode === 'keys' ? keyGuard! : undefined, events })
 const stopRetention = config.retentionDays ? startRetention(sink, config.retentionDays, app.log) : () => {}
 
 let stopping = false
@@ -59,10 +81,10 @@ async function shutdown(signal: string) {
   await sink.close().catch((err) => app.log.error({ err }, 'closing the database failed'))
   if (lost > 0) {
     app.log.error({ lost }, `stopped; ${lost} rows could not be stored`)
-    process.exit(1)
+    exit(1)
   }
   app.log.info('stopped; all rows stored')
-  process.exit(0)
+  exit(0)
 }
 process.once('SIGTERM', () => void shutdown('SIGTERM'))
 process.once('SIGINT', () => void shutdown('SIGINT'))
@@ -73,8 +95,9 @@ try {
     await admin.listen({ host: config.admin!.host, port: config.admin!.port })
     app.log.info({ admin: `http://${config.admin!.host}:${config.admin!.port}` }, 'admin API ready')
   }
-  app.log.info({ backend: config.backendUrl, storage, streamUsage: config.streamUsage, auth: config.authMode }, 'proxy ready')
+  const outputs = { eventLog: config.events.log === undefined ? undefined : config.events.log === 'stdout' ? 'stdout' : config.events.log.file, eventWebhook: config.events.webhook ? new URL(config.events.webhook.url).origin : undefined, otlp: config.events.otel ? new URL(config.events.otel.endpoint).origin : undefined }
+  app.log.info({ backend: config.backendUrl, storage, streamUsage: config.streamUsage, auth: config.authMode, ...outputs }, 'proxy ready')
 } catch (err) {
   app.log.error({ err }, 'proxy failed to start')
-  process.exit(1)
+  exit(1)
 }

@@ -60,12 +60,22 @@ describe('the proxy answers itself', () => {
     ['POST', '/v1/assistants'],
     ['GET', '/metrics'],
     ['GET', '/admin'],
-    ['GET', '/v1/chat/completions'],
   ])('%s %s → 404 in OpenAI shape, no row', async (method, path) => {
     stack = await startStack()
     const res = await fetch(stack.url + path, { method })
     expect(res.status).toBe(404)
     expectOpenAiError(await res.json(), 'unknown_url')
+    expect(await stack.stored()).toHaveLength(0)
+  })
+
+  test('GET /v1/chat/completions → 405 in OpenAI shape with Allow: POST, no row', async () => {
+    stack = await startStack()
+    const res = await fetch(`${stack.url}/v1/chat/completions`)
+    expect(res.status).toBe(405)
+    expect(res.headers.get('allow')).toBe('POST')
+    const body = (await res.json()) as any
+    expectOpenAiError(body, 'method_not_allowed')
+    expect(body.error.message).toBe('GET is not supported on /v1/chat/completions; use POST.')
     expect(await stack.stored()).toHaveLength(0)
   })
 

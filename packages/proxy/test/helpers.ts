@@ -8,11 +8,16 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import Anthropic from '@anthropic-ai/sdk'
 import OpenAI from 'openai'
 import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions'
 import { buildProxy, type ProxyAppConfig } from '../src/app.js'
+import { startEventOutputs, type EventOutputOptions, type EventOutputs } from '../src/events/outputs.js'
+import type { EventsConfig } from '@llm-proxy/core'
+import pino from 'pino'
 import { buildAdminApi } from '../src/keys/admin.js'
 import { KeyGuard } from '../src/keys/guard.js'
+import type { Pricer } from '../src/metering/exchange.js'
 
 export function testConfig(over: Partial<ProxyAppConfig> = {}): ProxyAppConfig {
   return {
@@ -64,10 +69,14 @@ export interface Stack {
   backend: MockBackend | null
   url: string
   client: OpenAI
+  /** The official Anthropic SDK, pointed at the proxy. */
+  anthropic: Anthropic
   rows: RowQueue
   /** SQLite only: the file rows go to (the `-postgres` project stores in PostgreSQL instead). */
   dbFile: string
   app: ReturnType<typeof buildProxy>
+  /** The event outputs, when asked for. */
+  events: EventOutputs | null
   /** With `keys`: the admin API (its URL and token) and the guard. */
   admin: { url: string; token: string; call: (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }> } | null
   guard: KeyGuard | null
@@ -89,6 +98,10 @@ export async function startStack(o: {
   config?: Partial<ProxyAppConfig>
   /** AUTH_MODE=keys with the admin API; `now` pins the guard's clock. */
   keys?: { now?: () => number; secretKey?: string }
+  /** Overrides the pricer (by default PRICES_FILE rules from the config, then the bundled table). */
+  pricer?: Pricer | null
+  /** Event outputs (EVENT_LOG, webhook, OTLP), started as server.ts starts them; logs go to `logger`. */
+  events?: { config: EventsConfig; logger?: pino.Logger } & Partial<Pick<EventOutputOptions, 'webhook' | 'stdout'>>
 } = {}): Promise<Stack> {
   const backend = o.backendUrl ? null : await startMockBackend(o.mock)
   const tmp = tmpDir()
@@ -114,18 +127,31 @@ export async function startStack(o: {
       },
     }
   }
+  const backendUrl = o.backendUrl ?? backend!.url
+  const events = o.events
+    ? await startEventOutputs(o.events.config, {
+        logger: o.events.logger ?? pino({ level: 'silent' }),
+        backendUrl,
+        stdout: o.events.stdout,
+        webhook: o.events.webhook,
+        keyName: (id) => guard?.byKeyId(id)?.rec.name,
+      })
+    : null
   const app = buildProxy({
-    config: testConfig({ backendUrl: o.backendUrl ?? backend!.url, ...o.config }),
+    config: testConfig({ backendUrl, ...o.config }),
     sink,
     keyGuard: guard ?? undefined,
+    events,
     onRecorded: rows.push,
     flushIntervalMs: 5,
+    pricer: o.pricer,
   })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
   const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: CLIENT_KEY, maxRetries: 0 })
+  const anthropic = new Anthropic({ baseURL: url, apiKey: CLIENT_KEY, maxRetries: 0 })
   return {
-    backend, url, client, rows, dbFile, app, admin, guard,
+    backend, url, client, anthropic, rows, dbFile, app, admin, guard, events,
     async stored() {
       await app.rows.flush()
       return read.all()

@@ -29,7 +29,7 @@ test('a request without a usable key is a 401 in OpenAI shape, with a row; the p
 
   const none = await fetch(`${stack.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(chatBody()) })
   expect(none.status).toBe(401)
-  expect((await none.json()).error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_api_key' })
+  expect(((await none.json()) as { error: unknown }).error).toMatchObject({ type: "invalid_request_error", code: "invalid_api_key" })
   expect(await stack.rows.next()).toMatchObject({ status_code: 401, outcome: 'client_error', error_type: 'missing_api_key', key_id: null })
   const err = await client(stack, 'lmp-not-a-key').chat.completions.create(chatBody()).catch((e) => e)
   expect(err).toBeInstanceOf(OpenAI.AuthenticationError)

@@ -139,3 +139,41 @@ test('rows recorded while close() is writing are written too; close() reports wh
   failing.record(row(4))
   expect(await failing.close()).toEqual({ lost: 2 })
 })
+
+test('onStored gets each batch once the database has it: not before, not the rows it refused, and a throwing hook changes nothing', async () => {
+  const tmp = tmpDir()
+  cleanups.push(tmp.remove)
+  const file = join(tmp.dir, 'm.db')
+  const sink = await createSqliteSink({ file })
+  cleanups.push(() => sink.close())
+  const check = new Database(file, { readonly: true })
+  cleanups.push(() => check.close())
+  const stored: string[][] = []
+  let inTableWhenCalled = -1
+  const writer = createRowWriter({
+    sink,
+    logger: silent,
+    batchSize: 3,
+    onStored(rows) {
+      stored.push(rows.map((r) => r.id))
+      inTableWhenCalled = (check.prepare('SELECT count(*) AS n FROM requests').get() as { n: number }).n
+      if (rows.some((r) => r.id === 'row-5')) throw new Error('an output failed')
+    },
+  })
+  writer.record(row(1))
+  writer.record({ ...row(2), total_ms: null as unknown as number }) // refused by the database
+  writer.record(row(3))
+  expect(stored).toEqual([]) // queued only: nothing is passed on before it is stored
+  expect(await writer.flush()).toBe(true)
+  // The refused row split its batch: the others were stored (and passed on) one by one.
+  expect(stored).toEqual([['row-1'], ['row-3']])
+  expect(inTableWhenCalled).toBe(2)
+  for (let i = 4; i <= 6; i++) writer.record(row(i))
+  expect(await writer.flush()).toBe(true)
+  expect(stored.at(-1)).toEqual(['row-4', 'row-5', 'row-6'])
+  expect(inTableWhenCalled).toBe(5)
+  writer.record(row(7))
+  expect(await writer.flush()).toBe(true)
+  expect(stored.at(-1)).toEqual(['row-7'])
+  expect(await writer.close()).toEqual({ lost: 1 })
+})

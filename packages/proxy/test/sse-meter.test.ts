@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { SseMeter } from '../src/metering/sse-meter.js'
+import type { Protocol } from '../src/metering/usage.js'
 
 const chunk = (delta: object, extra: object = {}) =>
   `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', model: 'm1', choices: [{ index: 0, delta, finish_reason: null }], ...extra })}\n\n`
@@ -9,8 +10,8 @@ const usage = `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk
 const stream = [chunk({ role: 'assistant', content: '' }), chunk({ content: 'Hel' }), chunk({ content: 'lo' }), chunk({ content: '!' }), finish(), usage, 'data: [DONE]\n\n'].join('')
 
 /** Feeds `text` split into pieces of `size` bytes at increasing times; returns the meter and what passed. */
-function feed(text: string, size: number, strip: boolean) {
-  const meter = new SseMeter(strip)
+function feed(text: string, size: number, strip: boolean, protocol: Protocol = 'openai') {
+  const meter = new SseMeter(strip, protocol)
   const bytes = Buffer.from(text)
   const out: Buffer[] = []
   let t = 0
@@ -97,5 +98,91 @@ describe('SseMeter', () => {
     expect(meter.finishReason).toBeNull()
     expect(meter.usage).toBeNull()
     expect(meter.outputEvents).toBe(1)
+  })
+})
+
+describe('SseMeter, Anthropic Messages', () => {
+  const ev = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`
+  const start = ev('message_start', { message: { model: 'claude-x', usage: { input_tokens: 10, cache_creation_input_tokens: 4, cache_read_input_tokens: 6, output_tokens: 1 } } })
+  const delta = (text: string) => ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text } })
+
+  test.each([1, 5, 100_000])('message_delta usage is cumulative: the latest value of each field, never a sum (%i-byte pieces)', (size) => {
+    const text = start + ev('ping', {}) + delta('') + delta('Hi') + delta(' there') +
+      ev('message_delta', { delta: { stop_reason: null }, usage: { output_tokens: 1 } }) +
+      ev('message_delta', { delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 7 } }) + ev('message_stop', {})
+    const { meter, passed } = feed(text, size, false, 'anthropic')
+    expect(passed).toBe(text)
+    expect(meter.usage).toEqual({ promptTokens: 20, completionTokens: 7, totalTokens: 27, cachedTokens: 6, reasoningTokens: null, cacheWriteTokens: 4 })
+    expect(meter.outputEvents).toBe(2) // the empty text delta is not output
+    expect(meter.finishReason).toBe('end_turn')
+    expect(meter.model).toBe('claude-x')
+    expect(meter.done).toBe(true)
+  })
+
+  test('a field present in message_delta replaces the message_start value; absent ones keep it', () => {
+    const text = start + delta('x') + ev('message_delta', { delta: { stop_reason: 'end_turn' }, usage: { input_tokens: 12, output_tokens: 3 } })
+    const meter = new SseMeter(false, 'anthropic')
+    meter.push(Buffer.from(text), 1)
+    expect(meter.usage).toMatchObject({ promptTokens: 12 + 4 + 6, completionTokens: 3, cachedTokens: 6, cacheWriteTokens: 4 })
+  })
+
+  test('thinking and tool input deltas are output; signature deltas are not', () => {
+    const meter = new SseMeter(false, 'anthropic')
+    meter.push(Buffer.from(
+      ev('content_block_delta', { index: 0, delta: { type: 'signature_delta', signature: 'abc' } }) +
+      ev('content_block_delta', { index: 0, delta: { type: 'thinking_delta', thinking: 'hmm' } }) +
+      ev('content_block_delta', { index: 1, delta: { type: 'input_json_delta', partial_json: '{"a"' } }) +
+      ev('content_block_delta', { index: 1, delta: { type: 'input_json_delta', partial_json: '' } })), 5)
+    expect(meter.outputEvents).toBe(2)
+    expect(meter.firstOutputAt).toBe(5)
+  })
+
+  test('before any message_delta, output tokens are not known (message_start has a count so far)', () => {
+    const meter = new SseMeter(false, 'anthropic')
+    meter.push(Buffer.from(start + delta('a') + delta('b')), 1)
+    expect(meter.usage).toMatchObject({ promptTokens: 20, completionTokens: null, totalTokens: null, cachedTokens: 6 })
+    expect(meter.outputEvents).toBe(2)
+  })
+
+  test('an error event (overloaded_error) is recorded', () => {
+    const meter = new SseMeter(false, 'anthropic')
+    meter.push(Buffer.from(start + ev('error', { error: { type: 'overloaded_error', message: 'Overloaded' } })), 1)
+    expect(meter).toMatchObject({ sawError: true, errorType: 'overloaded_error', errorMessage: 'Overloaded' })
+  })
+})
+
+describe('SseMeter, Responses API', () => {
+  const ev = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`
+  const usage = { input_tokens: 9, input_tokens_details: { cached_tokens: 3 }, output_tokens: 5, output_tokens_details: { reasoning_tokens: 2 }, total_tokens: 14 }
+
+  test.each([1, 7, 100_000])('deltas time the stream, response.completed brings usage and ends it (%i-byte pieces)', (size) => {
+    const text = ev('response.created', { response: { model: 'gpt-x', status: 'in_progress', usage: null } }) +
+      ev('response.output_item.added', { output_index: 0, item: { type: 'message', content: [] } }) +
+      ev('response.reasoning_summary_text.delta', { delta: 'think' }) +
+      ev('response.output_text.delta', { delta: 'Hi' }) + ev('response.output_text.delta', { delta: '' }) +
+      ev('response.function_call_arguments.delta', { delta: '{}' }) +
+      ev('response.completed', { response: { model: 'gpt-x-2025', status: 'completed', usage } })
+    const { meter } = feed(text, size, false, 'responses')
+    expect(meter.outputEvents).toBe(3)
+    expect(meter.done).toBe(true)
+    expect(meter.model).toBe('gpt-x-2025')
+    expect(meter.finishReason).toBe('completed')
+    expect(meter.usage).toEqual({ promptTokens: 9, completionTokens: 5, totalTokens: 14, cachedTokens: 3, reasoningTokens: 2 })
+    expect(meter.sawError).toBe(false)
+  })
+
+  test('response.incomplete: the reason is the finish reason; response.failed and error events are errors', () => {
+    const incomplete = new SseMeter(false, 'responses')
+    incomplete.push(Buffer.from(ev('response.incomplete', { response: { status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' }, usage } })), 1)
+    expect(incomplete).toMatchObject({ done: true, finishReason: 'max_output_tokens', sawError: false })
+
+    const failed = new SseMeter(false, 'responses')
+    failed.push(Buffer.from(ev('response.failed', { response: { status: 'failed', error: { code: 'server_error', message: 'boom' }, usage } })), 1)
+    expect(failed).toMatchObject({ sawError: true, errorType: 'server_error', errorMessage: 'boom' })
+    expect(failed.usage?.completionTokens).toBe(5)
+
+    const error = new SseMeter(false, 'responses')
+    error.push(Buffer.from(ev('error', { code: 'rate_limit_exceeded', message: 'slow down', param: null })), 1)
+    expect(error).toMatchObject({ sawError: true, errorType: 'rate_limit_exceeded', errorMessage: 'slow down', done: false })
   })
 })

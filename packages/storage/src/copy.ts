@@ -1,10 +1,36 @@
 import { LEVELS, ROLLUP_COLUMNS, ROW_COLUMNS, USER_LEVELS } from '@llm-proxy/core'
 import Database from 'better-sqlite3'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import { histToPg, type Sql } from './pg/connect.js'
 import { migratePg } from './pg/migrations.js'
 import { LATEST_SCHEMA_VERSION, migrate } from './sqlite/migrations.js'
 
 const q = (c: string) => (c === 'user' ? '"user"' : c)
+
+/** One value in COPY's text format: `\\N` for null, backslash escapes, no NUL bytes. */
+function copyValue(column: string, v: unknown): string {
+  if (v === null || v === undefined) return '\\N'
+  if (column.endsWith('_hist')) return histToPg(v as Buffer) ?? '\\N'
+  if (typeof v === 'number' || typeof v === 'bigint') return String(v)
+  return String(v).replace(/\u0000/g, '').replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!)
+}
+
+/** Rows as COPY text, a few hundred lines a chunk. */
+function* copyLines(rows: Iterable<Record<string, unknown>>, columns: readonly string[], count: (n: number) => void): Generator<string> {
+  let chunk = ''
+  let n = 0
+  for (const r of rows) {
+    chunk += columns.map((c) => copyValue(c, r[c])).join('\t') + '\n'
+    if (++n % 500 === 0) {
+      count(n)
+      yield chunk
+      chunk = ''
+    }
+  }
+  count(n)
+  if (chunk) yield chunk
+}
 
 export interface CopyReport {
   requests: number
@@ -26,49 +52,28 @@ export async function copySqliteToPg(file: string, sql: Sql, progress: (msg: str
     if (has.n > 0) throw new Error('the PostgreSQL database already has data; copy into an empty database (rollups would be counted twice)')
 
     const report: CopyReport = { requests: 0, rollups: 0 }
-    let exec: Sql = sql
-    const insertMany = async (table: string, columns: readonly string[], rows: Record<string, unknown>[], tail = '') => {
-      if (rows.length === 0) return
-      const values: unknown[] = []
-      const tuples = rows.map((r) => `(${columns.map((c) => `$${values.push(r[c] ?? null)}${c.endsWith('_hist') ? '::int4[]' : ''}`).join(', ')})`)
-      await exec.unsafe(`INSERT INTO ${table} (${columns.map(q).join(', ')}) VALUES ${tuples.join(', ')} ${tail}`, values as never[])
-    }
+    // COPY (PostgreSQL's bulk load) into the empty tables, one transaction for everything.
     await sql.begin(async (tx) => {
-      exec = tx as unknown as Sql
-      const rows = src.prepare(`SELECT ${ROW_COLUMNS.map(q).join(', ')} FROM requests ORDER BY seq`)
-      let batch: Record<string, unknown>[] = []
-      const flush = async () => {
-        await insertMany('requests', ROW_COLUMNS, batch, 'ON CONFLICT (id) DO NOTHING')
-        report.requests += batch.length
-        batch = []
-        if (report.requests % 50_000 === 0) progress(`${report.requests} rows`)
+      const copy = async (table: string, columns: readonly string[], rows: Iterable<Record<string, unknown>>, count: (n: number) => void) => {
+        const writable = await (tx as unknown as Sql).unsafe(`COPY ${table} (${columns.map(q).join(', ')}) FROM STDIN`).writable()
+        await pipeline(Readable.from(copyLines(rows, columns, count)), writable)
       }
-      for (const r of rows.iterate() as Iterable<Record<string, unknown>>) {
-        batch.push(r)
-        if (batch.length === 1_000) await flush()
-      }
-      await flush()
+      const rows = src.prepare(`SELECT ${ROW_COLUMNS.map(q).join(', ')} FROM requests ORDER BY seq`).iterate() as Iterable<Record<string, unknown>>
+      await copy('requests', ROW_COLUMNS, rows, (n) => {
+        report.requests = n
+        if (n % 100_000 === 0) progress(`${n} rows`)
+      })
       // Keys before anything that names them; their counters are live state, not history.
       const keyCols = ['id', 'name', 'owner', 'hash', 'display', 'created_at', 'updated_at', 'expires_at', 'revoked_at', 'rpm', 'tpm', 'budget_tokens', 'budget_usd', 'budget_period', 'models', 'upstream_key_enc', 'capture']
-      await insertMany('api_keys', keyCols, src.prepare(`SELECT ${keyCols.join(', ')} FROM api_keys`).all() as Record<string, unknown>[])
+      await copy('api_keys', keyCols, src.prepare(`SELECT ${keyCols.join(', ')} FROM api_keys`).iterate() as Iterable<Record<string, unknown>>, () => {})
       for (const { name } of LEVELS) {
         const tables: [string, string[]][] = [[`rollup_${name}`, [...ROLLUP_COLUMNS]]]
         if (USER_LEVELS.includes(name)) tables.push([`users_${name}`, ['bucket', 'user', 'model', 'stream', 'key_id', 'requests']])
         tables.push([`errors_${name}`, ['bucket', 'model', 'stream', 'outcome', 'error_type', 'status_code', 'key_id', 'count', 'last_ts', 'last_message']])
         for (const [table, columns] of tables) {
-          let chunk: Record<string, unknown>[] = []
-          for (const r of src.prepare(`SELECT ${columns.map(q).join(', ')} FROM ${table}`).iterate() as Iterable<Record<string, unknown>>) {
-            for (const c of columns) if (c.endsWith('_hist')) r[c] = histToPg(r[c] as Buffer | null)
-            if (table.startsWith('rollup_')) for (const c of columns) if (c === 'cost_usd' && r[c] === null) r[c] = 0
-            chunk.push(r)
-            if (chunk.length === 500) {
-              await insertMany(table, columns, chunk)
-              report.rollups += chunk.length
-              chunk = []
-            }
-          }
-          await insertMany(table, columns, chunk)
-          report.rollups += chunk.length
+          let n = 0
+          await copy(table, columns, src.prepare(`SELECT ${columns.map(q).join(', ')} FROM ${table}`).iterate() as Iterable<Record<string, unknown>>, (c) => (n = c))
+          report.rollups += n
         }
       }
     })

@@ -17,6 +17,10 @@ export const KEY_SQL = {
     VALUES (@key_id, @kind, @window_start, @replica, @requests, @tokens, @cost_usd, @updated_at)
     ON CONFLICT (key_id, kind, window_start, replica) DO UPDATE SET
       requests = excluded.requests, tokens = excluded.tokens, cost_usd = excluded.cost_usd, updated_at = excluded.updated_at`,
+  upsertCounters: (tuples: string) => `INSERT INTO key_counters (key_id, kind, window_start, replica, requests, tokens, cost_usd, updated_at)
+    VALUES ${tuples}
+    ON CONFLICT (key_id, kind, window_start, replica) DO UPDATE SET
+      requests = excluded.requests, tokens = excluded.tokens, cost_usd = excluded.cost_usd, updated_at = excluded.updated_at`,
   /** Old windows are of no use to anyone: minutes after an hour, days and months after two periods. */
   prune: `DELETE FROM key_counters WHERE (kind = 'minute' AND window_start < @minute) OR (kind = 'day' AND window_start < @day) OR (kind = 'month' AND window_start < @month)`,
   sums: (windows: number, scope: 'others' | 'all') => `SELECT key_id, kind, window_start, sum(requests) AS requests, sum(tokens) AS tokens, sum(cost_usd) AS cost_usd

@@ -17,7 +17,7 @@ const point = (i: number, total: number, p95: number | null) => ({
   start: new Date(Date.UTC(2026, 0, 2, 3, i)).toISOString(),
   requests: { total, success: total - 1, cancelled: 0, client_error: 1, backend_error: 0, network_error: 0 },
   latency_p50_ms: p95 === null ? null : p95 / 2, latency_p95_ms: p95, ttft_p50_ms: null, ttft_p95_ms: null,
-  output_tps_avg: 40 + i, prompt_tokens: 1000 * total, completion_tokens: 120_000, // large counts: exact in tooltips
+  output_tps_avg: 40 + i, prompt_tokens: 1000 * total, completion_tokens: 120_000, cost_usd: 0, // large counts: exact in tooltips
 })
 
 test('each chart has a text summary for screen readers, and a name', () => {

@@ -9,7 +9,7 @@ const NOW = Date.parse('2026-01-02T04:00:00Z')
 function props(over: Partial<HeaderProps> = {}): HeaderProps {
   return {
     range: { kind: 'relative', id: '1h' }, window: { start: NOW - 3_600_000, end: NOW }, onRange: vi.fn(),
-    models: ['llama3.2:1b', 'qwen2.5:7b', ''], model: null, onModel: vi.fn(), stream: '', onStream: vi.fn(),
+    models: ['llama3.2:1b', 'qwen2.5:7b', ''], model: null, onModel: vi.fn(), stream: '', onStream: vi.fn(), endpoint: '', onEndpoint: vi.fn(),
     refreshMs: 10_000, onRefreshMs: vi.fn(), updatedAt: null, onRefresh: vi.fn(), theme: 'light', onTheme: vi.fn(), ...over,
   }
 }
@@ -33,6 +33,10 @@ test('every control has a label; refresh intervals off to 1m, 10s chosen', () =>
   expect(p.onModel).toHaveBeenLastCalledWith(null)
   fireEvent.change(screen.getByLabelText('Streaming'), { target: { value: 'true' } })
   expect(p.onStream).toHaveBeenCalledWith('true')
+  const endpoint = screen.getByLabelText('Endpoint') as HTMLSelectElement
+  expect([...endpoint.options].map((o) => o.value)).toEqual(['', '/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/responses', '/v1/messages'])
+  fireEvent.change(endpoint, { target: { value: '/v1/messages' } })
+  expect(p.onEndpoint).toHaveBeenCalledWith('/v1/messages')
   fireEvent.change(screen.getByLabelText('Theme'), { target: { value: 'terminal' } })
   expect(p.onTheme).toHaveBeenCalledWith('terminal')
   fireEvent.click(screen.getByRole('button', { name: 'Refresh now' }))

@@ -9,6 +9,14 @@ export const REFRESH_OPTIONS = [
   { label: '30s', ms: 30_000 },
   { label: '1m', ms: 60_000 },
 ] as const
+/** The metered endpoints, by the protocol a person knows them as. */
+export const ENDPOINTS = [
+  { path: '/v1/chat/completions', label: 'Chat completions' },
+  { path: '/v1/completions', label: 'Completions' },
+  { path: '/v1/embeddings', label: 'Embeddings' },
+  { path: '/v1/responses', label: 'Responses API' },
+  { path: '/v1/messages', label: 'Anthropic messages' },
+] as const
 export const THEMES = ['light', 'dark', 'terminal'] as const
 export type Theme = (typeof THEMES)[number]
 
@@ -25,6 +33,8 @@ export interface HeaderProps {
   onModel: (m: string | null) => void
   stream: '' | 'true' | 'false'
   onStream: (s: '' | 'true' | 'false') => void
+  endpoint: string
+  onEndpoint: (e: string) => void
   refreshMs: number | null
   onRefreshMs: (ms: number | null) => void
   updatedAt: number | null
@@ -104,6 +114,13 @@ export function Header(p: HeaderProps) {
             {(p.model === null || p.models.includes(p.model) ? p.models : [...p.models, p.model]).map((m) => (
               <option key={m} value={`m:${m}`}>{modelLabel(m)}</option>
             ))}
+          </select>
+        </label>
+        <label>
+          <span>Endpoint</span>
+          <select value={p.endpoint} onChange={(e) => p.onEndpoint(e.target.value)}>
+            <option value="">All endpoints</option>
+            {ENDPOINTS.map((e) => <option key={e.path} value={e.path}>{e.label}</option>)}
           </select>
         </label>
         <label>

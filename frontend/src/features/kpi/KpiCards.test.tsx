@@ -20,6 +20,15 @@ test('each figure with its change against the previous window, coloured by wheth
   expect(card('errors').querySelector('.good')!.textContent).toBe('−60%') // fewer errors
 })
 
+test('estimated cost: a KPI card in dollars, neutral change; $0 when no request had a price', () => {
+  render(<KpiCards summary={summary({ cost: 12.5 })} previous={summary({ cost: 10 })} />)
+  expect(screen.getByTestId('kpi-cost').textContent).toBe('$12.50')
+  expect(card('cost').querySelector('.neutral')!.textContent).toBe('+25%')
+  cleanup()
+  render(<KpiCards summary={summary()} previous={undefined} />)
+  expect(screen.getByTestId('kpi-cost').textContent).toBe('$0')
+})
+
 test('without a previous window the change says so', () => {
   render(<KpiCards summary={summary({ p50: null })} previous={undefined} />)
   expect(screen.getByTestId('kpi-p50').textContent).toBe('—')

@@ -1,5 +1,5 @@
 import type { Summary } from '@llm-proxy/core/contracts'
-import { formatCount, formatDelta, formatMs, formatPercent } from '../../lib/format'
+import { formatCount, formatDelta, formatMs, formatPercent, formatUsd } from '../../lib/format'
 
 interface Kpi {
   id: string
@@ -20,6 +20,8 @@ const KPIS: Kpi[] = [
   { id: 'prompt', label: 'Prompt tokens', value: (s) => s.tokens.prompt, format: formatCount, higherIsBetter: null },
   { id: 'completion', label: 'Completion tokens', value: (s) => s.tokens.completion, format: formatCount, higherIsBetter: null },
   { id: 'errors', label: 'Errors', value: (s) => s.requests.failed, format: formatCount, higherIsBetter: false },
+  // Estimated from the requests whose model has a price (PRICES_FILE or the bundled table).
+  { id: 'cost', label: 'Est. cost', value: (s) => s.cost_usd, format: formatUsd, higherIsBetter: null },
 ]
 
 export function KpiCards({ summary, previous }: { summary: Summary; previous: Summary | undefined }) {

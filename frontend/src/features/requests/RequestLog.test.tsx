@@ -92,3 +92,20 @@ test('the detail panel shows every recorded field, closes with Escape and gives 
   expect(screen.queryByTestId('request-detail')).toBeNull()
   expect(document.activeElement).toBe(row)
 })
+
+test('each request shows its endpoint and its estimated cost (a dash when no price is known)', async () => {
+  vi.stubGlobal('fetch', stubFetch(() => ({
+    data: [
+      record({ id: 'req-a', ts: at(1), endpoint: '/v1/messages', cost_usd: 0.0042 }),
+      record({ id: 'req-b', ts: at(2), endpoint: '/v1/responses', cost_usd: null }),
+    ],
+    next_cursor: null,
+  })).fetch)
+  render(<RequestLog range={{ kind: 'relative', id: '1h' }} filters={{}} refreshMs={null} />)
+  await settle()
+  const [a, b] = screen.getAllByRole('row').slice(1)
+  expect(a.textContent).toContain('messages')
+  expect(a.textContent).toContain('$0.0042')
+  expect(b.textContent).toContain('responses')
+  expect(within(b).getByTitle('No price known for this model').textContent).toBe('—')
+})

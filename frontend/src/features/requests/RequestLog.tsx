@@ -2,7 +2,7 @@ import type { RequestRecord } from '@llm-proxy/core/contracts'
 import { useEffect, useRef, useState } from 'react'
 import { apiUrl, type Params } from '../../api/client'
 import { fetchRequestsPage, useRequestsPage } from '../../api/hooks'
-import { formatExact, formatMs, formatRate, formatTime, modelLabel } from '../../lib/format'
+import { formatExact, formatMs, formatRate, formatTime, formatUsd, modelLabel } from '../../lib/format'
 import { resolveRange, type TimeRange } from '../../lib/time-range'
 
 const OUTCOME_LABEL: Record<string, string> = {
@@ -18,7 +18,7 @@ const FIELDS: Record<string, string> = {
   prompt_tokens: 'Prompt tokens', completion_tokens: 'Completion tokens', total_tokens: 'Total tokens',
   cached_tokens: 'Cached prompt tokens', reasoning_tokens: 'Reasoning tokens', tokens_estimated: 'Token counts estimated',
   user: 'User', client_ip: 'Client IP', user_agent: 'User agent', key_id: 'Access key', chunk_count: 'Stream events',
-  request_bytes: 'Request body', response_bytes: 'Response body',
+  request_bytes: 'Request body', response_bytes: 'Response body', cost_usd: 'Cost (USD, estimated)',
 }
 /** A field the list above does not know yet still gets a readable name. */
 export const fieldLabel = (key: string) => FIELDS[key] ?? (key.charAt(0).toUpperCase() + key.slice(1)).replace(/_ms$/, ' (ms)').replace(/_/g, ' ')
@@ -31,6 +31,7 @@ function fieldValue(key: string, v: unknown): string {
   if (typeof v === 'number' && key.endsWith('_ms')) return v >= 1000 ? `${formatMs(v)} (${formatExact(v)} ms)` : formatMs(v)
   if (typeof v === 'number' && key.endsWith('_bytes')) return `${formatExact(v)} bytes`
   if (typeof v === 'number' && key === 'output_tps') return formatRate(v)
+  if (typeof v === 'number' && key === 'cost_usd') return `${formatUsd(v)} (${v})`
   if (typeof v === 'number') return formatExact(v)
   return String(v)
 }
@@ -116,7 +117,7 @@ function Log({ range, filters, refreshMs, refreshTick }: RequestLogProps) {
         {/* On a phone each row becomes a small card (theme.css); the labels come from data-label. */}
         <table data-testid="request-log" className="log-table">
           <thead>
-            <tr><th>Time</th><th>Model</th><th>Endpoint</th><th>Outcome</th><th>Status</th><th>Latency</th><th>TTFT</th><th>Tokens in / out</th><th>User</th></tr>
+            <tr><th>Time</th><th>Model</th><th>Endpoint</th><th>Outcome</th><th>Status</th><th>Latency</th><th>TTFT</th><th>Tokens in / out</th><th>Cost</th><th>User</th></tr>
           </thead>
           <tbody>
             {rows.map((r) => (
@@ -140,10 +141,11 @@ function Log({ range, filters, refreshMs, refreshTick }: RequestLogProps) {
                 <td className="c-latency" data-label="Latency">{formatMs(r.total_ms)}</td>
                 <td className="c-ttft" data-label="TTFT">{formatMs(r.ttft_ms)}</td>
                 <td className="c-tokens" data-label="Tokens">{r.prompt_tokens ?? '—'} / {r.completion_tokens ?? '—'}{r.tokens_estimated ? <span title="estimated">*</span> : ''}</td>
+                <td className="c-cost" data-label="Cost" title={r.cost_usd === null ? 'No price known for this model' : `$${r.cost_usd}`}>{formatUsd(r.cost_usd)}</td>
                 <td className="c-user" data-label="User">{r.user ?? '—'}</td>
               </tr>
             ))}
-            {rows.length === 0 && <tr><td colSpan={9} className="muted">{live.data ? 'No requests match.' : 'Loading…'}</td></tr>}
+            {rows.length === 0 && <tr><td colSpan={10} className="muted">{live.data ? 'No requests match.' : 'Loading…'}</td></tr>}
           </tbody>
         </table>
       </div>

@@ -28,3 +28,11 @@ test('sorted by requests, then by any column from its header button (keyboard-re
   expect(order()).toEqual(['a-model', 'b-model', 'c-model'])
   expect(document.querySelector('tr[data-model="c-model"]')!.textContent).toContain('100 ms')
 })
+
+test('a cost column per model, sortable', () => {
+  render(<ModelsTable models={[modelRow({ model: 'free', cost_usd: 0 }), modelRow({ model: 'cheap', cost_usd: 0.004 }), modelRow({ model: 'dear', cost_usd: 3.2 })]} />)
+  fireEvent.click(screen.getByRole('button', { name: /Est\. cost/ }))
+  expect(order()).toEqual(['dear', 'cheap', 'free'])
+  const cells = (m: string) => [...document.querySelector(`tr[data-model="${m}"]`)!.querySelectorAll('td')].at(-1)!.textContent
+  expect([cells('dear'), cells('cheap'), cells('free')]).toEqual(['$3.20', '$0.004', '$0'])
+})

@@ -1,6 +1,6 @@
 import type { ModelSummary } from '@llm-proxy/core/contracts'
 import { useState } from 'react'
-import { formatCount, formatMs, formatPercent, formatRate, modelLabel } from '../../lib/format'
+import { formatCount, formatMs, formatPercent, formatRate, formatUsd, modelLabel } from '../../lib/format'
 
 const COLUMNS: { key: keyof ModelSummary; label: string; fmt: (v: any) => string }[] = [
   { key: 'model', label: 'Model', fmt: modelLabel },
@@ -13,6 +13,7 @@ const COLUMNS: { key: keyof ModelSummary; label: string; fmt: (v: any) => string
   { key: 'output_tps_avg', label: 'Tokens/s', fmt: formatRate },
   { key: 'prompt_tokens', label: 'Prompt tok', fmt: formatCount },
   { key: 'completion_tokens', label: 'Completion tok', fmt: formatCount },
+  { key: 'cost_usd', label: 'Est. cost', fmt: formatUsd },
 ]
 
 export function ModelsTable({ models }: { models: ModelSummary[] }) {

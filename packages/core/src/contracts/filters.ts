@@ -40,6 +40,8 @@ export const FilterQuery = z.object({
   stream: BoolParam.optional(),
   outcome: OutcomeSchema.optional(),
   user: z.string().min(1, 'expected a user').optional(),
+  /** The metered path, e.g. `/v1/messages`. Aggregates filtered by endpoint are computed from raw rows (rollups are not kept per endpoint). */
+  endpoint: z.string().regex(/^\/v1\/[a-z/]+$/, 'expected an endpoint path, e.g. /v1/chat/completions').optional(),
   /** A proxy key's id. */
   key: z.string().min(1, 'expected a key id').optional(),
 })

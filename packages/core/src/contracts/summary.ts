@@ -13,6 +13,8 @@ export const ModelSummary = z.object({
   prompt_tokens: z.number().int(),
   completion_tokens: z.number().int(),
   total_tokens: z.number().int(),
+  /** Sum of the model's row costs in US dollars (requests without a price add nothing). */
+  cost_usd: z.number(),
 })
 export type ModelSummary = z.infer<typeof ModelSummary>
 
@@ -69,6 +71,8 @@ export const Summary = z.object({
     requests_with_usage: z.number().int(),
     estimated: z.number().int(),
   }),
+  /** Estimated spend in US dollars: the sum of `cost_usd` over the requests that have one. */
+  cost_usd: z.number(),
   by_model: z.array(ModelSummary),
   by_key: z.array(KeySummary),
   errors: z.array(ErrorSummary),

@@ -20,6 +20,8 @@ export const TimeseriesPoint = z.object({
   output_tps_avg: z.number().nullable(),
   prompt_tokens: z.number().int(),
   completion_tokens: z.number().int(),
+  /** Sum of the bucket's row costs in US dollars (0 when none had a price). */
+  cost_usd: z.number(),
 })
 export type TimeseriesPoint = z.infer<typeof TimeseriesPoint>
 

@@ -84,6 +84,7 @@ export async function getTimeseries(db: Snapshot | null, f: FilterQuery & { buck
         output_tps_avg: round(a.measures.tps.avg()),
         prompt_tokens: a.tokens.prompt_tokens,
         completion_tokens: a.tokens.completion_tokens,
+        cost_usd: Math.round(a.cost * 1e9) / 1e9,
       }
     }),
   }

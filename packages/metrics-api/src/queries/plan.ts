@@ -50,6 +50,10 @@ export function filterSql(f: FilterQuery): { raw: string; rollup: string; users:
     raw.push('"user" = @user')
     params.user = f.user
   }
+  if (f.endpoint !== undefined) {
+    raw.push('endpoint = @endpoint')
+    params.endpoint = f.endpoint
+  }
   if (f.key !== undefined) {
     raw.push('key_id = @key')
     rollup.push('key_id = @key')

@@ -1,25 +1,25 @@
-import { LogHistogram, type RollupRow } from '@llm-proxy/core'
+import { GEN_AI_METRICS, LogHistogram, type RollupRow } from '@llm-proxy/core'
 import type { Snapshot } from '@llm-proxy/storage'
 
-// OpenTelemetry GenAI semantic conventions: explicit bucket boundaries, in seconds.
+// OpenTelemetry GenAI semantic conventions: explicit bucket boundaries, in seconds (shared with the OTLP push).
 const HISTOGRAMS = [
   {
     name: 'gen_ai_client_operation_duration_seconds',
     help: 'Duration of GenAI operations through the proxy (gen_ai.client.operation.duration).',
     measure: 'latency',
-    bounds: [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92],
+    bounds: GEN_AI_METRICS.operationDuration.buckets,
   },
   {
     name: 'gen_ai_server_time_to_first_token_seconds',
     help: 'Time to generate the first token, streamed requests (gen_ai.server.time_to_first_token).',
     measure: 'ttft',
-    bounds: [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0],
+    bounds: GEN_AI_METRICS.timeToFirstToken.buckets,
   },
   {
     name: 'gen_ai_server_time_per_output_token_seconds',
     help: 'Time per output token after the first (gen_ai.server.time_per_output_token).',
     measure: 'tpot',
-    bounds: [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5],
+    bounds: GEN_AI_METRICS.timePerOutputToken.buckets,
   },
 ] as const
 
@@ -37,6 +37,7 @@ export async function renderPrometheus(db: Snapshot | null, now = Date.now()): P
   const keyName = new Map(keys.map((k) => [k.id, k.name]))
   const requests = new Map<string, number>()
   const tokens = new Map<string, number>()
+  const cost = new Map<string, number>()
   const hists = new Map<string, { hist: LogHistogram; sum: number; n: number }>()
   for (const r of rows) {
     const model = escape(r.model)
@@ -47,6 +48,10 @@ export async function renderPrometheus(db: Snapshot | null, now = Date.now()): P
     for (const [type, v] of [['prompt', r.prompt_tokens], ['completion', r.completion_tokens], ['cached', r.cached_tokens], ['reasoning', r.reasoning_tokens]] as const) {
       const tk = `model="${model}",type="${type}"${key}`
       tokens.set(tk, (tokens.get(tk) ?? 0) + v)
+    }
+    if (r.cost_usd > 0) {
+      const ck = `model="${model}"${key}`
+      cost.set(ck, (cost.get(ck) ?? 0) + r.cost_usd)
     }
     for (const h of HISTOGRAMS) {
       const n = r[`${h.measure}_n`]
@@ -67,6 +72,9 @@ export async function renderPrometheus(db: Snapshot | null, now = Date.now()): P
   out.push('# HELP llm_proxy_tokens_total Tokens reported by the backend (gen_ai.client.token.usage), by model and type.')
   out.push('# TYPE llm_proxy_tokens_total counter')
   for (const [k, v] of [...tokens].sort()) out.push(`llm_proxy_tokens_total{${k}} ${v}`)
+  out.push('# HELP llm_proxy_cost_usd_total Estimated cost in US dollars of the requests that had a price (PRICES_FILE or the bundled table), by model.')
+  out.push('# TYPE llm_proxy_cost_usd_total counter')
+  for (const [k, v] of [...cost].sort()) out.push(`llm_proxy_cost_usd_total{${k}} ${String(Math.round(v * 1e9) / 1e9)}`)
   for (const h of HISTOGRAMS) {
     out.push(`# HELP ${h.name} ${h.help}`)
     out.push(`# TYPE ${h.name} histogram`)

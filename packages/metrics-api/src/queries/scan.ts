@@ -19,12 +19,13 @@ export interface Visitor {
 /**
  * Reads [start, end) through the rollups where they can answer, raw rows elsewhere; `coarsest`
  * limits the rollup level (a time series in 5-minute buckets reads minute rollups at most; -1 reads
- * raw rows only). A `user` filter reads raw rows only: rollups are not kept per user. User rollups
+ * raw rows only). A `user` or `endpoint` filter reads raw rows only: rollups are not kept per user or endpoint. User rollups
  * carry model and stream but no outcome, so callers that filter on outcome must not ask for `user`.
  */
 export async function scan(db: Snapshot, f: FilterQuery, start: number, end: number, visit: Visitor, coarsest = LEVELS.length - 1): Promise<void> {
   const sql = filterSql(f)
-  const segments = f.user !== undefined ? [{ source: 'raw' as const, from: start, to: end }] : planSegments(start, end, coarsest)
+  // Rollups are kept per model, stream, outcome and status: a user or endpoint filter reads raw rows.
+  const segments = f.user !== undefined || f.endpoint !== undefined ? [{ source: 'raw' as const, from: start, to: end }] : planSegments(start, end, coarsest)
   for (const seg of segments) {
     const params = { ...sql.params, from: seg.from, to: seg.to }
     if (seg.source === 'raw') {

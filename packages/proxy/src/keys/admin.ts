@@ -39,6 +39,15 @@ export function buildAdminApi(o: AdminOptions): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
   })
+  // `curl -X POST -H 'content-type: application/json' …/revoke` sends no body: that is an empty object.
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    if (!body || !String(body).trim()) return done(null, {})
+    try {
+      done(null, JSON.parse(String(body)))
+    } catch (err) {
+      done(new ProxyError(400, 'invalid_request_error', 'invalid_json', `The body is not JSON: ${(err as Error).message}`))
+    }
+  })
   app.setErrorHandler((err: Error & { statusCode?: number }, request, reply) => {
     const e = err instanceof ProxyError ? err
       : (err.statusCode ?? 500) < 500 ? new ProxyError(err.statusCode!, 'invalid_request_error', 'bad_request', err.message)

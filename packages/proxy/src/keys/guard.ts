@@ -6,6 +6,8 @@ import { decrypt, hashSecret } from './secrets.js'
 import { toView } from './view.js'
 
 const MINUTE = 60_000
+/** How often keys and counters are exchanged with the database: revocation reaches every replica within ~2 intervals. */
+export const SYNC_MS = 500
 const DAY = 86_400_000
 
 export type WindowKind = KeyCounter['kind']
@@ -46,7 +48,7 @@ const duration = (ms: number) => {
 
 /**
  * Keys in memory, looked up by the SHA-256 of the secret (no database round trip per request), with
- * their limits. Each proxy counts its own requests and tokens per window and, every `syncMs`, writes
+ * their limits. Each proxy counts its own requests and tokens per window and, every `syncMs` (500 ms), writes
  * its counts to the database and reads every other proxy's: a limit holds across replicas, overshot
  * at most by what the others admitted within one sync interval. Key changes (revocation, expiry,
  * limits) reach every replica at the same pace.
@@ -74,7 +76,7 @@ export class KeyGuard {
 
   async start(): Promise<void> {
     await this.sync()
-    this.timer = setInterval(() => void this.sync().catch((err) => this.o.onError?.(err)), this.o.syncMs ?? 1_000)
+    this.timer = setInterval(() => void this.sync().catch((err) => this.o.onError?.(err)), this.o.syncMs ?? SYNC_MS)
     this.timer.unref()
   }
 
@@ -98,7 +100,7 @@ export class KeyGuard {
       return this.rerun
     }
     this.syncing = (async () => {
-      this.load(await this.store.listKeys())
+      const keys = this.store.listKeys()
       const now = this.now()
       const mine: KeyCounter[] = []
       for (const [k, c] of this.local) {
@@ -106,7 +108,8 @@ export class KeyGuard {
         mine.push({ key_id, kind: kind as WindowKind, window_start: Number(start), requests: c.requests, tokens: c.tokens, cost_usd: c.cost })
       }
       const windows = (['minute', 'day', 'month'] as const).map((kind) => ({ kind, start: windowStart(kind, now) }))
-      const sums = await this.store.syncCounters(this.replica, mine, windows, 'others')
+      const [records, sums] = await Promise.all([keys, this.store.syncCounters(this.replica, mine, windows, 'others')])
+      this.load(records)
       const others = new Map<string, Count>()
       for (const c of sums) others.set(`${c.key_id}\u0000${c.kind}\u0000${c.window_start}`, { requests: c.requests, tokens: c.tokens, cost: c.cost_usd })
       this.others = others

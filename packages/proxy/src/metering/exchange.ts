@@ -1,12 +1,21 @@
 import { outcomeForStatus, outputTokensPerSecond, timePerOutputToken, type Outcome, type RequestRow } from '@llm-proxy/core'
 import { performance } from 'node:perf_hooks'
-import type { BodySummary } from './body-meter.js'
+import type { BodyMeter, BodySummary } from './body-meter.js'
 import type { SseMeter } from './sse-meter.js'
-import { shorten } from './usage.js'
+import { protocolOf, shorten, type Protocol, type Usage } from './usage.js'
+
+/** Prices a request's tokens; null when no price is known. */
+export type Pricer = (model: string, usage: Usage) => number | null
 
 const MAX_LABEL = 256
 const label = (v: unknown): string | null => (typeof v === 'string' && v ? v.slice(0, MAX_LABEL) : null)
 const round = (v: number | null) => (v === null ? null : Math.round(v * 1000) / 1000)
+
+const INCOMPLETE: Record<Protocol, string> = {
+  openai: 'The stream ended without a finish_reason or [DONE].',
+  responses: 'The stream ended without response.completed, response.incomplete or response.failed.',
+  anthropic: 'The stream ended without message_stop or a stop_reason.',
+}
 
 /** Why a request failed, when the status code alone does not say. */
 interface Failure {
@@ -36,14 +45,22 @@ export class Exchange {
   /** The proxy key it came with (AUTH_MODE=keys). */
   keyId: string | null = null
   private failure: Failure | null = null
+  /** Set while the proxy's copy of a compressed response is still being decoded; the row waits for it. */
+  decoding: Promise<void> | null = null
+  readonly protocol: Protocol
   private sse: SseMeter | null = null
-  private body: BodySummary | null = null
+  private bodyMeter: BodyMeter | null = null
+  private bodyIsError = false
+  private summary: BodySummary | null = null
 
   constructor(
     readonly endpoint: string,
     readonly clientIp: string | null,
     readonly userAgent: string | null,
-  ) {}
+    private readonly pricer: Pricer | null = null,
+  ) {
+    this.protocol = protocolOf(endpoint)
+  }
 
   readRequest(body: Record<string, unknown>, bytes: number): void {
     this.requestBytes = bytes
@@ -56,8 +73,15 @@ export class Exchange {
     this.sse = meter
   }
 
-  measureBody(summary: BodySummary): void {
-    this.body = summary
+  /** The body is read when the row is made, after the client has its last byte. */
+  measureBody(meter: BodyMeter, isError: boolean): void {
+    this.bodyMeter = meter
+    this.bodyIsError = isError
+  }
+
+  private get body(): BodySummary | null {
+    if (this.summary === null && this.bodyMeter !== null) this.summary = this.bodyMeter.summarize(this.bodyIsError, this.protocol)
+    return this.summary
   }
 
   /** Records why the request failed; the first reason wins. */
@@ -84,13 +108,18 @@ export class Exchange {
 
     const { outcome, errorType, errorMessage } = this.classify()
     const status = this.statusCode ?? (this.clientGone ? 499 : null)
+    const model = label(sse?.model ?? body?.model ?? null)
+    const priced = model ?? this.modelRequested
+    let cost: number | null = null
+    // Only reported usage is priced: an estimate would make a guessed cost.
+    if (this.pricer !== null && priced !== null && usage !== null && !estimated) cost = this.pricer(priced, usage)
     return {
       id: this.id,
       ts: this.ts,
       endpoint: this.endpoint,
       stream: this.stream,
       model_requested: this.modelRequested,
-      model: label(sse?.model ?? body?.model ?? null),
+      model,
       status_code: status,
       outcome,
       error_type: errorType,
@@ -115,7 +144,7 @@ export class Exchange {
       request_bytes: this.requestBytes,
       response_bytes: this.responseBytes,
       key_id: this.keyId,
-      cost_usd: null,
+      cost_usd: cost,
       overhead_ms: null,
       inflight: this.inflight,
     }
@@ -130,11 +159,12 @@ export class Exchange {
     if (outcome !== 'success') {
       return { outcome, errorType: this.body?.errorType ?? `http_${status}`, errorMessage: this.body?.errorMessage ?? null }
     }
+    if (this.body?.failed) return { outcome: 'backend_error', errorType: this.body.errorType ?? 'response_failed', errorMessage: this.body.errorMessage }
     const sse = this.sse
     if (sse !== null) {
       if (sse.sawError) return { outcome: 'backend_error', errorType: sse.errorType ?? 'stream_error', errorMessage: sse.errorMessage }
       if (!sse.done && sse.finishReason === null) {
-        return { outcome: 'backend_error', errorType: 'incomplete_stream', errorMessage: 'The stream ended without a finish_reason or [DONE].' }
+        return { outcome: 'backend_error', errorType: 'incomplete_stream', errorMessage: INCOMPLETE[this.protocol] }
       }
     }
     return { outcome: 'success', errorType: null, errorMessage: null }

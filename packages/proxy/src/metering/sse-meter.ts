@@ -1,4 +1,4 @@
-import { readErrorMessage, readUsage, type Usage } from './usage.js'
+import { anthropicToUsage, mergeAnthropicUsage, readErrorMessage, readResponsesUsage, readUsage, type AnthropicUsage, type Protocol, type Usage } from './usage.js'
 
 const LF = 0x0a
 const EMPTY = Buffer.alloc(0)
@@ -33,8 +33,13 @@ export class SseMeter {
   sawError = false
 
   private tail: Buffer | null = null
+  private anthropicUsage: AnthropicUsage | null = null
+  private anthropicDelta = false
 
-  constructor(private readonly stripUsageChunk: boolean) {}
+  constructor(
+    private readonly stripUsageChunk: boolean,
+    private readonly protocol: Protocol = 'openai',
+  ) {}
 
   /**
    * Measures one chunk that arrived at `now`. Returns what to send to the client: the chunk itself
@@ -45,7 +50,7 @@ export class SseMeter {
     let eventStart = 0
     let lineStart = 0
     let dataText: string | null = null
-    let isErrorEvent = false
+    let eventName: string | null = null
     const kept: Buffer[] | null = this.stripUsageChunk ? [] : null
     let keptFrom = 0
 
@@ -54,22 +59,22 @@ export class SseMeter {
       if (lineEnd === lineStart) {
         // Blank line: the event that began at eventStart is complete.
         if (dataText !== null) {
-          const strip = this.onEvent(dataText, isErrorEvent, now)
+          const strip = this.onEvent(dataText, eventName, now)
           if (strip && kept !== null) {
             if (eventStart > keptFrom) kept.push(data.subarray(keptFrom, eventStart))
             keptFrom = lf + 1
           }
         }
         dataText = null
-        isErrorEvent = false
+        eventName = null
         eventStart = lf + 1
       } else if (isDataField(data, lineStart)) {
         let valueStart = lineStart + 5
         if (data[valueStart] === 0x20) valueStart++
         const value = data.toString('utf8', valueStart, lineEnd)
         dataText = dataText === null ? value : dataText + '\n' + value
-      } else if (data[lineStart] === 0x65 /* e */ && data.toString('latin1', lineStart, lineEnd).replace(/^event: ?/, '') === 'error') {
-        isErrorEvent = true
+      } else if (data[lineStart] === 0x65 /* e */ && data[lineStart + 5] === 0x3a /* event: */) {
+        eventName = data.toString('latin1', lineStart + (data[lineStart + 6] === 0x20 ? 7 : 6), lineEnd)
       }
       // Comment lines (":...") and id:/retry: fields carry nothing we measure.
       lineStart = lf + 1
@@ -98,7 +103,16 @@ export class SseMeter {
   }
 
   /** Returns true when this event is the usage-only chunk and should be stripped. */
-  private onEvent(text: string, isErrorEvent: boolean, now: number): boolean {
+  private onEvent(text: string, eventName: string | null, now: number): boolean {
+    if (this.protocol === 'responses') {
+      this.onResponsesEvent(text, eventName, now)
+      return false
+    }
+    if (this.protocol === 'anthropic') {
+      this.onAnthropicEvent(text, eventName, now)
+      return false
+    }
+    const isErrorEvent = eventName === 'error'
     if (text === '[DONE]') {
       this.done = true
       return false
@@ -134,7 +148,99 @@ export class SseMeter {
     }
     return false
   }
+
+  private output(now: number): void {
+    if (this.firstOutputAt === null) this.firstOutputAt = now
+    this.lastOutputAt = now
+    this.outputEvents++
+  }
+
+  private error(message: string | null, type: string | null): void {
+    this.sawError = true
+    this.errorMessage = message
+    this.errorType = type
+  }
+
+  /**
+   * OpenAI Responses API: output deltas (`response.output_text.delta`, reasoning, refusal, tool
+   * arguments...) time the stream; usage, model and status come with `response.completed`,
+   * `response.incomplete` or `response.failed`; there is no `[DONE]`. Only those rare events are parsed.
+   */
+  private onResponsesEvent(text: string, eventName: string | null, now: number): void {
+    this.dataEvents++
+    const type = eventName ?? readStringField(text, '"type"')
+    if (type === null) return
+    if (type.endsWith('.delta')) {
+      if (hasNonEmptyString(text, '"delta"')) this.output(now)
+      return
+    }
+    if (type === 'error') {
+      const e = tryParse(text) as Record<string, any> | null
+      const err = e?.error && typeof e.error === 'object' ? e.error : e
+      const { message } = readErrorMessage(err ? { error: err } : text)
+      this.error(message, str(err?.code) ?? str(err?.type) ?? 'stream_error')
+      return
+    }
+    if (type !== 'response.created' && type !== 'response.completed' && type !== 'response.incomplete' && type !== 'response.failed') return
+    const response = (tryParse(text) as { response?: Record<string, any> } | null)?.response
+    if (!response || typeof response !== 'object') return
+    if (typeof response.model === 'string' && response.model) this.model = response.model
+    if (type === 'response.created') return
+    this.done = true
+    this.usage = readResponsesUsage(response.usage) ?? this.usage
+    this.finishReason = str(response.incomplete_details?.reason) ?? str(response.status) ?? type.slice('response.'.length)
+    if (type === 'response.failed') {
+      const err = response.error
+      this.error(str(err?.message) ?? 'The response failed.', str(err?.code) ?? 'response_failed')
+    }
+  }
+
+  /**
+   * Anthropic Messages: output is a `content_block_delta` with text, thinking or tool input; input
+   * and cache tokens come in `message_start`, output tokens in `message_delta` (cumulative: the
+   * latest value of each field wins); `stop_reason` is the finish reason; `message_stop` ends it.
+   */
+  private onAnthropicEvent(text: string, eventName: string | null, now: number): void {
+    this.dataEvents++
+    const type = eventName ?? readStringField(text, '"type"')
+    if (type === 'content_block_delta') {
+      if (hasNonEmptyString(text, '"text"') || hasNonEmptyString(text, '"thinking"') || hasNonEmptyString(text, '"partial_json"')) this.output(now)
+      return
+    }
+    if (type === 'ping' || type === 'content_block_start' || type === 'content_block_stop') return
+    if (type === 'message_stop') {
+      this.done = true
+      return
+    }
+    const e = tryParse(text) as Record<string, any> | null
+    if (!e) return
+    if (type === 'error' || e.type === 'error') {
+      const { message, type: errType } = readErrorMessage(e)
+      this.error(message, errType ?? 'stream_error')
+      return
+    }
+    if (type === 'message_start') {
+      const m = e.message
+      if (typeof m?.model === 'string' && m.model) this.model = m.model
+      this.anthropicUsage = mergeAnthropicUsage(this.anthropicUsage, m?.usage)
+    } else if (type === 'message_delta') {
+      this.anthropicDelta = true
+      this.anthropicUsage = mergeAnthropicUsage(this.anthropicUsage, e.usage)
+      const reason = str(e.delta?.stop_reason)
+      if (reason !== null) this.finishReason = reason
+    } else return
+    const usage = anthropicToUsage(this.anthropicUsage)
+    // message_start's output_tokens (usually 1) is a count so far, not the answer's: until a
+    // message_delta reports it, output is counted from the stream (and marked estimated).
+    if (usage !== null && !this.anthropicDelta) {
+      usage.completionTokens = null
+      usage.totalTokens = null
+    }
+    this.usage = usage
+  }
 }
+
+const str = (v: unknown) => (typeof v === 'string' && v ? v : null)
 
 /** `data:` at `i`, compared byte by byte to avoid a string per line. */
 function isDataField(b: Buffer, i: number): boolean {

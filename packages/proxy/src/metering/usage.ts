@@ -5,6 +5,17 @@ export interface Usage {
   totalTokens: number | null
   cachedTokens: number | null
   reasoningTokens: number | null
+  /** Anthropic's cache writes (`cache_creation_input_tokens`): part of promptTokens, priced apart. */
+  cacheWriteTokens?: number | null
+}
+
+/** The wire protocol of a metered endpoint: how its events, usage and errors are shaped. */
+export type Protocol = 'openai' | 'responses' | 'anthropic'
+
+export function protocolOf(endpoint: string): Protocol {
+  if (endpoint === '/v1/responses') return 'responses'
+  if (endpoint === '/v1/messages') return 'anthropic'
+  return 'openai'
 }
 
 const int = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? Math.round(v) : null)
@@ -18,6 +29,65 @@ export function readUsage(raw: unknown): Usage | null {
     totalTokens: int(u.total_tokens),
     cachedTokens: int(u.prompt_tokens_details?.cached_tokens),
     reasoningTokens: int(u.completion_tokens_details?.reasoning_tokens),
+  }
+}
+
+/** Responses API usage: `input_tokens` includes cached ones, `output_tokens` includes reasoning. */
+export function readResponsesUsage(raw: unknown): Usage | null {
+  if (!raw || typeof raw !== 'object') return null
+  const u = raw as Record<string, any>
+  const prompt = int(u.input_tokens)
+  const completion = int(u.output_tokens)
+  return {
+    promptTokens: prompt,
+    completionTokens: completion,
+    totalTokens: int(u.total_tokens) ?? (prompt !== null && completion !== null ? prompt + completion : null),
+    cachedTokens: int(u.input_tokens_details?.cached_tokens),
+    reasoningTokens: int(u.output_tokens_details?.reasoning_tokens),
+  }
+}
+
+/** Anthropic's usage fields as last reported; message_delta overwrites the fields it carries. */
+export interface AnthropicUsage {
+  input_tokens: number | null
+  cache_creation_input_tokens: number | null
+  cache_read_input_tokens: number | null
+  output_tokens: number | null
+}
+
+const ANTHROPIC_FIELDS = ['input_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens', 'output_tokens'] as const
+
+/**
+ * Merges a usage object into what is known: usage in `message_delta` is cumulative, so each field
+ * present replaces the earlier value (never added to it); a field absent keeps its earlier value.
+ */
+export function mergeAnthropicUsage(known: AnthropicUsage | null, raw: unknown): AnthropicUsage | null {
+  if (!raw || typeof raw !== 'object') return known
+  const u = raw as Record<string, unknown>
+  const next: AnthropicUsage = known ? { ...known } : { input_tokens: null, cache_creation_input_tokens: null, cache_read_input_tokens: null, output_tokens: null }
+  for (const f of ANTHROPIC_FIELDS) {
+    const v = int(u[f])
+    if (v !== null) next[f] = v
+  }
+  return next
+}
+
+/**
+ * Anthropic's `input_tokens` excludes cache reads and writes; the row's `prompt_tokens` is every
+ * input token (as in OpenAI's usage, where cached tokens are part of the prompt), so the three add up.
+ */
+export function anthropicToUsage(a: AnthropicUsage | null): Usage | null {
+  if (a === null) return null
+  const parts = [a.input_tokens, a.cache_creation_input_tokens, a.cache_read_input_tokens]
+  const prompt = parts.every((p) => p === null) ? null : parts.reduce<number>((n, p) => n + (p ?? 0), 0)
+  const completion = a.output_tokens
+  return {
+    promptTokens: prompt,
+    completionTokens: completion,
+    totalTokens: prompt !== null && completion !== null ? prompt + completion : null,
+    cachedTokens: a.cache_read_input_tokens,
+    reasoningTokens: null,
+    cacheWriteTokens: a.cache_creation_input_tokens,
   }
 }
 

@@ -15,6 +15,12 @@ export interface RowWriterOptions {
   closeTimeoutMs?: number
   /** Called for each row once it is queued (tests await rows through it). */
   onRecorded?: (row: RequestRow) => void
+  /**
+   * Called with the rows of each batch once the sink has stored them (rows the database refused are
+   * left out). Runs on the writer's turn of the loop, never a request's; it must not block, and an
+   * exception it throws is logged and ignored (the rows are stored whatever it does).
+   */
+  onStored?: (rows: RequestRow[]) => void
 }
 
 export interface RowWriter {
@@ -61,15 +67,26 @@ export function createRowWriter(o: RowWriterOptions): RowWriter {
     timer.unref()
   }
 
+  function stored(rows: RequestRow[]) {
+    if (!o.onStored || rows.length === 0) return
+    try {
+      o.onStored(rows)
+    } catch (err) {
+      o.logger.error({ err }, 'passing stored rows on failed')
+    }
+  }
+
   async function writeBatch(batch: RequestRow[]): Promise<void> {
     try {
       await o.sink.insertBatch(batch)
+      stored(batch)
     } catch (err) {
       if (isTransient(err) || batch.length === 1) throw err
       // A row the database refuses would block every later batch: write the rest one by one.
       for (const row of batch) {
         try {
           await o.sink.insertBatch([row])
+          stored([row])
         } catch (rowErr) {
           if (isTransient(rowErr)) throw rowErr
           dropped++

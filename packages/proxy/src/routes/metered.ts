@@ -3,9 +3,9 @@ import { performance } from 'node:perf_hooks'
 import { ProxyError, invalidJson, notAnObject } from '../errors.js'
 import type { KeyGuard, Refusal } from '../keys/guard.js'
 import { presentedSecret } from '../keys/secrets.js'
-import { Exchange } from '../metering/exchange.js'
+import { Exchange, type Pricer } from '../metering/exchange.js'
 import type { RowWriter } from '../recording/row-writer.js'
-import { forward, type ForwardDeps } from '../upstream/forward.js'
+import { forward, queryOf, type ForwardDeps } from '../upstream/forward.js'
 
 export interface MeteredRouteOptions {
   endpoint: string
@@ -16,6 +16,7 @@ export interface MeteredRouteOptions {
   inflight: Map<Exchange, Promise<void>>
   /** AUTH_MODE=keys: every request needs a proxy key within its limits. */
   guard: KeyGuard | null
+  pricer: Pricer | null
 }
 
 const isRefusal = (v: object): v is Refusal => 'error' in v
@@ -38,12 +39,13 @@ export function withIncludeUsage(raw: Buffer, body: Record<string, unknown>): Bu
 
 /** A metered endpoint: every request that reaches it yields exactly one row, whatever happens. */
 export const meteredRoute: FastifyPluginAsync<MeteredRouteOptions> = async (app, o) => {
-  const supportsStreamOptions = o.endpoint !== '/v1/embeddings'
+  // stream_options is a chat/completions field; the Responses API and Anthropic report usage in every stream.
+  const supportsStreamOptions = o.endpoint === '/v1/chat/completions' || o.endpoint === '/v1/completions'
 
   app.post(o.endpoint, {
     onRequest(request, reply, done) {
       const ua = request.headers['user-agent']
-      const ex = new Exchange(o.endpoint, request.ip ?? null, ua ? ua.slice(0, 256) : null)
+      const ex = new Exchange(o.endpoint, request.ip ?? null, ua ? ua.slice(0, 256) : null, o.pricer)
       request.exchange = ex
       ex.inflight = o.inflight.size
       // 'close' comes after the last byte was written, or when the client went away: the row is made
@@ -58,15 +60,21 @@ export const meteredRoute: FastifyPluginAsync<MeteredRouteOptions> = async (app,
           ex.statusCode = reply.raw.statusCode
           ex.responseBytes = Number(reply.getHeader('content-length') ?? 0)
         }
-        const row = ex.toRow(performance.now())
-        o.rows.record(row)
-        if (row.key_id && o.guard) o.guard.recordUsage(row.key_id, (row.prompt_tokens ?? 0) + (row.completion_tokens ?? 0), row.cost_usd ?? 0)
-        request.log.info(
-          { statusCode: row.status_code, outcome: row.outcome, model: row.model ?? row.model_requested, ms: Math.round(row.total_ms) },
-          `POST ${o.endpoint} completed`,
-        )
-        o.inflight.delete(ex)
-        settle()
+        const endedAt = performance.now()
+        const record = () => {
+          const row = ex.toRow(endedAt)
+          o.rows.record(row)
+          if (row.key_id && o.guard) o.guard.recordUsage(row.key_id, (row.prompt_tokens ?? 0) + (row.completion_tokens ?? 0), row.cost_usd ?? 0)
+          request.log.info(
+            { statusCode: row.status_code, outcome: row.outcome, model: row.model ?? row.model_requested, ms: Math.round(row.total_ms) },
+            `POST ${o.endpoint} completed`,
+          )
+          o.inflight.delete(ex)
+          settle()
+        }
+        // A compressed response is still being decoded for the meters: the row waits, the client did not.
+        if (ex.decoding !== null) void ex.decoding.then(record)
+        else record()
       })
       if (o.guard) {
         // Before the body is read: a request without a usable key costs nothing more.
@@ -114,7 +122,8 @@ export const meteredRoute: FastifyPluginAsync<MeteredRouteOptions> = async (app,
         }
       }
       const keyAuth = request.key ? { upstreamKey: request.key.upstreamKey ?? o.forwardDeps.backendApiKey } : undefined
-      await forward(request, reply, { ...o.forwardDeps, body, exchange: ex, stripUsageChunk: strip, keyAuth, extraHeaders: request.rateHeaders ?? undefined })
+      // The path that was routed (a percent-encoded one arrives decoded here), never the raw one.
+      await forward(request, reply, { ...o.forwardDeps, path: o.endpoint + queryOf(request.raw.url ?? ''), body, exchange: ex, stripUsageChunk: strip, keyAuth, extraHeaders: request.rateHeaders ?? undefined })
     },
   })
 }

@@ -1,9 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { IncomingHttpHeaders } from 'node:http'
 import { performance } from 'node:perf_hooks'
+import type { Transform } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import { ProxyError, upstreamFailure } from '../errors.js'
 import { BodyMeter } from '../metering/body-meter.js'
+import { contentEncoding, createDecoder } from '../metering/decode.js'
 import type { Exchange } from '../metering/exchange.js'
 import { SseMeter } from '../metering/sse-meter.js'
 import { backendRequestHeaders, clientResponseHeaders } from './headers.js'
@@ -19,6 +21,8 @@ export interface ForwardDeps {
 }
 
 export interface ForwardOptions extends ForwardDeps {
+  /** The path sent upstream (before the base path): the one that was routed, plus the query. */
+  path: string
   body: Buffer | null
   /** The measurements to fill in; null for unmetered routes. */
   exchange: Exchange | null
@@ -28,6 +32,12 @@ export interface ForwardOptions extends ForwardDeps {
   keyAuth?: { upstreamKey: string | undefined }
   /** Added to the response (the x-ratelimit-* headers of a key's limits). */
   extraHeaders?: Record<string, string>
+}
+
+/** The query string of a raw URL, with its `?`, or ''. */
+export const queryOf = (url: string) => {
+  const q = url.indexOf('?')
+  return q === -1 ? '' : url.slice(q)
 }
 
 const isEventStream = (headers: IncomingHttpHeaders) => String(headers['content-type'] ?? '').startsWith('text/event-stream')
@@ -46,6 +56,12 @@ export function forward(request: FastifyRequest, reply: FastifyReply, o: Forward
     let started = false
     let sse: SseMeter | null = null
     let bodyMeter: BodyMeter | null = null
+    // A compressed response: the meters read a decoded copy; the client gets the original bytes.
+    let decoder: Transform | null = null
+    let makeDecoder: ((first: Buffer) => Transform) | null = null
+    let finishDecoding: (() => void) | null = null
+    let unreadable = false
+    let arrivedAt = 0
     let clientClosed = false
     let shuttingDown = false
 
@@ -82,23 +98,37 @@ export function forward(request: FastifyRequest, reply: FastifyReply, o: Forward
         if (statusCode < 200) return // 1xx informational
         started = true
         reply.hijack()
+        let strip = false
         if (ex) {
           ex.statusCode = statusCode
-          if (isEventStream(headers) && statusCode < 300) {
-            sse = new SseMeter(o.stripUsageChunk)
+          const encoding = contentEncoding(headers['content-encoding'])
+          if (encoding !== null) {
+            makeDecoder = createDecoder(encoding)
+            unreadable = makeDecoder === null
+            if (unreadable) request.log.warn({ encoding }, 'the backend answered in a content coding the proxy cannot read; no tokens for this row')
+          }
+          // Compressed bytes cannot be edited without re-encoding them: they pass unchanged.
+          strip = o.stripUsageChunk && encoding === null
+          if (unreadable) {
+            // No meter: the row keeps the status (and the outcome it implies), without tokens.
+          } else if (isEventStream(headers) && statusCode < 300) {
+            sse = new SseMeter(strip, ex.protocol)
             ex.measureStream(sse)
           } else {
             bodyMeter = new BodyMeter()
           }
         }
-        const out = clientResponseHeaders(headers, sse !== null && o.stripUsageChunk)
+        const out = clientResponseHeaders(headers, sse !== null && strip)
         res.writeHead(statusCode, o.extraHeaders ? { ...out, ...o.extraHeaders } : out)
         // Streams: the client gets the headers now, not with the first token.
         if (sse !== null || isEventStream(headers)) res.flushHeaders()
       },
       onResponseData(c, chunk) {
         let out = chunk
-        if (sse !== null) out = sse.push(chunk, performance.now())
+        if (makeDecoder !== null) decode(chunk)
+        else if (unreadable) {
+          // Passed on, not measured.
+        } else if (sse !== null) out = sse.push(chunk, performance.now())
         else bodyMeter?.push(chunk)
         if (out.length === 0) return
         if (ex) ex.responseBytes += out.length
@@ -109,19 +139,33 @@ export function forward(request: FastifyRequest, reply: FastifyReply, o: Forward
         }
       },
       onResponseEnd() {
-        if (sse !== null) {
+        if (decoder !== null) {
+          const meter = bodyMeter
+          decoder.once('end', () => {
+            if (sse !== null) sse.end(arrivedAt)
+            else if (meter !== null) ex!.measureBody(meter, ex!.statusCode! >= 400)
+            finishDecoding?.()
+          })
+          decoder.end()
+        } else if (makeDecoder !== null || unreadable) {
+          // Nothing to decode (an empty body).
+        } else if (sse !== null) {
           const rest = sse.end(performance.now())
           if (rest.length > 0) {
             ex!.responseBytes += rest.length
             res.write(rest)
           }
         } else if (bodyMeter !== null) {
-          ex!.measureBody(bodyMeter.summarize(ex!.statusCode! >= 400))
+          ex!.measureBody(bodyMeter, ex!.statusCode! >= 400)
         }
         res.end()
         settle()
       },
       onResponseError(c, err: Error & { code?: string }) {
+        if (decoder !== null) {
+          decoder.destroy()
+          finishDecoding?.()
+        }
         if (clientClosed) {
           settle()
           return
@@ -144,14 +188,33 @@ export function forward(request: FastifyRequest, reply: FastifyReply, o: Forward
       },
     }
 
+    /** Feeds the decoder; its output reaches the meters stamped with the arrival of the latest chunk. */
+    function decode(chunk: Buffer) {
+      arrivedAt = performance.now()
+      if (decoder === null) {
+        decoder = makeDecoder!(chunk)
+        decoder.on('data', (plain: Buffer) => {
+          if (sse !== null) sse.push(plain, arrivedAt)
+          else bodyMeter?.push(plain)
+        })
+        if (ex) ex.decoding = new Promise<void>((resolve) => (finishDecoding = resolve))
+        decoder.on('error', (err) => {
+          request.log.warn({ err }, 'could not decode the backend response for metering')
+          finishDecoding?.()
+        })
+      }
+      decoder.write(chunk)
+    }
+
     const raw = request.raw
     o.dispatcher.dispatch(
       {
-        path: o.basePath + raw.url,
+        path: o.basePath + o.path,
         method: raw.method as Dispatcher.HttpMethod,
         headers: backendRequestHeaders(raw.headers, {
           backendApiKey: o.keyAuth ? o.keyAuth.upstreamKey : o.backendApiKey,
           stripClientKey: o.keyAuth !== undefined,
+          apiKeyHeader: ex?.protocol === 'anthropic' ? 'x-api-key' : 'authorization',
           remoteAddress: raw.socket.remoteAddress,
           protocol: request.protocol,
           bodyLength: o.body?.length ?? null,

@@ -15,6 +15,8 @@ function connectionTokens(headers: IncomingHttpHeaders): Set<string> | null {
 export interface ForwardHeaderOptions {
   /** Replaces the client's Authorization when set, so the backend's key never leaves the server. */
   backendApiKey?: string
+  /** How the backend key is sent: `Authorization: Bearer` (OpenAI) or `x-api-key` (Anthropic). */
+  apiKeyHeader?: 'authorization' | 'x-api-key'
   /** The client's key was a proxy key (AUTH_MODE=keys): it never goes upstream. */
   stripClientKey?: boolean
   remoteAddress: string | undefined
@@ -38,7 +40,13 @@ export function backendRequestHeaders(client: IncomingHttpHeaders, o: ForwardHea
     delete out.authorization
     delete out['x-api-key']
   }
-  if (o.backendApiKey) out.authorization = `Bearer ${o.backendApiKey}`
+  if (o.backendApiKey) {
+    if (o.apiKeyHeader === 'x-api-key') {
+      // The client's credentials, in either header, never reach the backend when the server has its own.
+      delete out.authorization
+      out['x-api-key'] = o.backendApiKey
+    } else out.authorization = `Bearer ${o.backendApiKey}`
+  }
   const forwardedFor = client['x-forwarded-for']
   if (o.remoteAddress) out['x-forwarded-for'] = forwardedFor ? `${forwardedFor}, ${o.remoteAddress}` : o.remoteAddress
   out['x-forwarded-proto'] = o.protocol

@@ -15,6 +15,9 @@ export function connect(url: string, o: { max?: number; application?: string } =
     connection: { application_name: o.application ?? 'llm-proxy' },
     types: {
       bigint: { to: 20, from: [20, 1700], serialize: (v: number) => String(v), parse: (v: string) => Number(v) },
+      // Histograms (int4[]) straight into the int32-pair buffers the readers merge: '{1,2}' is a
+      // JSON array once its braces are swapped, which V8 parses far faster than a generic array parser.
+      hist: { to: 1007, from: [1007], serialize: (v: string | number[]) => (typeof v === 'string' ? v : `{${v.join(',')}}`), parse: (v: string) => histFromText(v) },
     },
   }) as unknown as Sql
 }
@@ -49,6 +52,12 @@ export function histToPg(blob: Uint8Array | null): string | null {
 }
 
 export function histFromPg(v: unknown): Buffer | null {
+  if (Buffer.isBuffer(v)) return v.byteLength ? v : null
   if (!Array.isArray(v) || v.length === 0) return null
   return Buffer.from(Int32Array.from(v as number[]).buffer)
+}
+
+function histFromText(text: string): Buffer {
+  const values = JSON.parse(`[${text.slice(1, -1)}]`) as number[]
+  return Buffer.from(Int32Array.from(values).buffer)
 }

@@ -27,7 +27,12 @@ export function createPgKeys(sql: Sql): KeyStore {
       })) as boolean,
     async syncCounters(replica, mine: readonly KeyCounter[], windows, scope) {
       const now = Date.now()
-      for (const c of mine) await run(KEY_SQL.upsertCounter, { ...c, replica, updated_at: now })
+      // One statement for all of this replica's counters.
+      if (mine.length > 0) {
+        const values: unknown[] = []
+        const tuples = mine.map((c) => `(${[c.key_id, c.kind, c.window_start, replica, c.requests, c.tokens, c.cost_usd, now].map((v) => `$${values.push(v)}`).join(', ')})`)
+        await sql.unsafe(KEY_SQL.upsertCounters(tuples.join(', ')), values as never[])
+      }
       if (now - lastPrune > 60_000) {
         lastPrune = now
         await run(KEY_SQL.prune, pruneParams(now))
