@@ -110,7 +110,7 @@ describe('the view in the address bar', () => {
   })
 
   test('a shared address opens that view: range, the requests without a model, streamed only', async () => {
-    window.history.replaceState(null, '', '/?range=6h&model=&stream=true')
+    window.history.replaceState(null, '', '/?range=6h&model=&endpoint=%2Fv1%2Fmessages&stream=true')
     const stub = api({ models: [{ model: 'llama3.2:1b', requests: 12, last_seen: ago(60_000) }, { model: '', requests: 2, last_seen: ago(60_000) }] })
     vi.stubGlobal('fetch', stub.fetch)
     render(<App />)
@@ -122,6 +122,8 @@ describe('the view in the address bar', () => {
     const asked = stub.calls.filter((u) => u.pathname === '/api/metrics').at(-1)!
     expect(asked.searchParams.get('model')).toBe('')
     expect(asked.searchParams.get('stream')).toBe('true')
+    expect(asked.searchParams.get('endpoint')).toBe('/v1/messages')
+    expect((screen.getByLabelText('Endpoint') as HTMLSelectElement).value).toBe('/v1/messages')
     expect(Date.now() - Number(asked.searchParams.get('start'))).toBeGreaterThan(5.9 * 3_600_000)
   })
 
