@@ -44,11 +44,10 @@ for (const theme of ['light', 'dark', 'terminal']) {
   const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } })
   await context.addInitScript((t) => localStorage.setItem('theme', t), theme)
   const page = await context.newPage()
-  await page.goto(url)
-  await page.getByLabel('Time range').selectOption('24h')
+  await page.goto(`${url}/?range=24h`)
   await page.locator('.recharts-surface').first().waitFor()
   await page.waitForFunction(() => document.querySelectorAll('[data-testid="request-log"] tbody tr').length > 5)
-  await page.waitForTimeout(500) // let the charts settle after the range change
+  await page.waitForTimeout(500) // let the charts settle
   await page.screenshot({ path: join(root, `docs/screenshots/dashboard-${theme}.png`), fullPage: true })
   if (theme === 'dark') {
     await page.setViewportSize({ width: 390, height: 844 })

@@ -171,6 +171,16 @@ try {
   say('start', paint(31, err.message))
   shutdown(1)
 }
+// The models the backend serves, so the first request can name one that exists.
+let models = []
+if (!stopping) {
+  try {
+    const res = await fetch(`${backendUrl.replace(/\/+$/, '').replace(/\/v1$/, '')}/v1/models`, {
+      signal: AbortSignal.timeout(3000), headers: env.BACKEND_API_KEY ? { authorization: `Bearer ${env.BACKEND_API_KEY}` } : {},
+    })
+    if (res.ok) models = ((await res.json()).data ?? []).map((m) => m.id).filter((id) => typeof id === 'string')
+  } catch {}
+}
 if (!stopping) {
   if (demo) startDemoTraffic()
   console.log('')
@@ -178,6 +188,8 @@ if (!stopping) {
   say('start', `dashboard    http://localhost:${dashboardPort}`)
   say('start', `proxy        ${proxyUrl}/v1   (point the OpenAI SDK's base URL here)`)
   say('start', `metrics API  http://127.0.0.1:${metricsPort}/metrics`)
+  if (models.length) say('start', `models       ${models.join(', ')}${demo ? '   (simulated)' : ''}`)
+  else say('start', `models       (the backend listed none at ${backendUrl}/v1/models)`)
   say('start', 'Ctrl-C stops everything.')
 }
 

@@ -1,6 +1,9 @@
 import { dashboardEnvSchema, metricsEnvSchema, proxyEnvSchema } from '@llm-proxy/core'
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { Ajv } from 'ajv'
+import { validate as lintDockerfile, ValidationSeverity } from 'dockerfile-utils'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { parse } from 'yaml'
 import { root } from './helpers.js'
@@ -42,7 +45,7 @@ describe.each(['docker-compose.yml', 'docker-compose.remote.yml'])('%s', (file) 
     expect(dockerfile).toMatch(/^USER node$/m)
   })
 
-  test('the proxy and the metrics API share the database volume; start order follows health', () => {
+  test('the proxy and the metrics API share the database volume; only the proxy waits for the backend', () => {
     const { proxy, metrics, dashboard } = compose.services
     const dbDir = defaultOf(proxy.environment.DB_PATH).replace(/\/[^/]+$/, '')
     expect(defaultOf(metrics.environment.DB_PATH)).toBe(defaultOf(proxy.environment.DB_PATH))
@@ -50,10 +53,93 @@ describe.each(['docker-compose.yml', 'docker-compose.remote.yml'])('%s', (file) 
     expect(volume(proxy)).toBeDefined()
     expect(volume(metrics)).toBe(volume(proxy))
     expect(Object.keys(compose.volumes)).toContain(volume(proxy)!.split(':')[0])
-    expect(metrics.depends_on.proxy.condition).toBe('service_healthy')
+    // The metrics API starts before the proxy has created the database; a slow backend (which
+    // keeps the proxy unhealthy) must not hold back the metrics API or the dashboard.
+    expect(metrics.depends_on).toBeUndefined()
+    expect(Object.keys(dashboard.depends_on)).toEqual(['metrics'])
     expect(dashboard.depends_on.metrics.condition).toBe('service_healthy')
     expect(defaultOf(dashboard.environment.METRICS_API_URL)).toBe('http://metrics:8002')
   })
+
+  test('a backend on the Docker host is reachable as host.docker.internal', () => {
+    expect(compose.services.proxy.extra_hosts).toContain('host.docker.internal:host-gateway')
+  })
+
+  test('every image is pinned to a version', () => {
+    for (const [name, svc] of Object.entries<{ image?: string }>(compose.services)) {
+      if (svc.image) expect(svc.image, name).toMatch(/^[\w./-]+:v?\d+(\.\d+)+$/)
+    }
+  })
+})
+
+// The Compose Specification's published JSON schema, as the dclint package ships it.
+const schemaFile = join(dirname(createRequire(import.meta.url).resolve('dclint/package.json')), 'schemas', 'compose.schema.json')
+// It is draft-07 (Ajv's default dialect) but names the meta-schema by its https address, which Ajv
+// does not know by that name; the reference is dropped, the dialect stays the same.
+const { $schema: _meta, ...composeSchema } = JSON.parse(readFileSync(schemaFile, 'utf8'))
+const validateCompose = new Ajv({ strict: false, allErrors: true }).compile(composeSchema)
+
+test.each(readdirSync(root).filter((f) => /^docker-compose(\.[\w-]+)?\.yml$/.test(f)))('%s is valid against the Compose Specification JSON schema', (file) => {
+  expect(validateCompose(load(file)), JSON.stringify(validateCompose.errors, null, 2)).toBe(true)
+})
+
+test('the schema check catches what compose would refuse', () => {
+  // Proof that the validator is live: an unknown key, a bad depends_on condition, volumes not a list.
+  expect(validateCompose({ services: { a: { image: 'x:1', colour: 'red' } } })).toBe(false)
+  expect(validateCompose({ services: { a: { image: 'x:1', depends_on: { b: { condition: 'when_ready' } } } } })).toBe(false)
+  expect(validateCompose({ services: { a: { image: 'x:1', volumes: 'data:/data' } } })).toBe(false)
+  expect(validateCompose({ services: { a: { image: 'x:1' } } })).toBe(true)
+})
+
+// The workspace as pnpm-workspace.yaml lists it (packages/* and frontend).
+const workspacePackages = [...readdirSync(join(root, 'packages')).filter((d) => existsSync(join(root, 'packages', d, 'package.json'))).map((d) => `packages/${d}`), 'frontend']
+const DOCKERFILES = ['Dockerfile.proxy', 'Dockerfile.metrics', 'frontend/Dockerfile']
+const LINT = {
+  deprecatedMaintainer: ValidationSeverity.ERROR, directiveCasing: ValidationSeverity.ERROR, emptyContinuationLine: ValidationSeverity.ERROR,
+  instructionCasing: ValidationSeverity.ERROR, instructionCmdMultiple: ValidationSeverity.ERROR, instructionEntrypointMultiple: ValidationSeverity.ERROR,
+  instructionHealthcheckMultiple: ValidationSeverity.ERROR, instructionJSONInSingleQuotes: ValidationSeverity.ERROR, instructionWorkdirRelative: ValidationSeverity.ERROR,
+}
+
+describe.each(DOCKERFILES)('%s', (file) => {
+  const text = readFileSync(join(root, file), 'utf8')
+  const lines = text.split('\n')
+
+  test('passes the Dockerfile linter with every check an error', () => {
+    expect(lintDockerfile(text, LINT).map((d) => `${d.range.start.line + 1}: ${d.message}`)).toEqual([])
+  })
+
+  test('dependencies install from the manifests and the lockfile alone, with a cached store and an exact pnpm', () => {
+    const install = lines.findIndex((l) => /pnpm install/.test(l))
+    expect(install).toBeGreaterThan(0)
+    // Everything copied before the install is a manifest, the lockfile or the workspace config, so
+    // a source change does not invalidate the dependency layer.
+    const copiedBefore = lines.slice(0, install).filter((l) => l.startsWith('COPY ')).flatMap((l) => l.split(/\s+/).slice(1, -1))
+    for (const src of copiedBefore) expect(src, src).toMatch(/(^|\/)(package\.json|pnpm-lock\.yaml|pnpm-workspace\.yaml|tsconfig\.base\.json)$/)
+    // Every workspace package's manifest is there (pnpm checks the lockfile against all of them).
+    for (const pkg of workspacePackages) {
+      expect(copiedBefore, pkg).toContain(`${pkg}/package.json`)
+    }
+    expect(lines[install - 1]).toContain('--mount=type=cache')
+    expect(text).toMatch(/^# syntax=docker\/dockerfile:1$/m)
+    expect(text).toMatch(/npm install -g pnpm@\d+\.\d+\.\d+$/m)
+    for (const l of lines.filter((l) => /pnpm .*deploy/.test(l))) expect(l).toContain('--store-dir /pnpm/store')
+  })
+})
+
+test('.dockerignore keeps databases, data folders and env files out of the build context at any depth', () => {
+  const patterns = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim())
+  for (const p of ['**/node_modules', '**/dist', '**/data', '**/*.db', '**/*.db-*', '.env', '.env.*', '**/.env']) expect(patterns, p).toContain(p)
+})
+
+test('llm-bench in the proxy image has a folder it can write to', () => {
+  const text = readFileSync(join(root, 'Dockerfile.proxy'), 'utf8')
+  expect(text).toMatch(/mkdir -p [^\n]*\/results/)
+  expect(text).toMatch(/chown node:node [^\n]*\/results/)
+  expect(text.indexOf('chown node:node')).toBeLessThan(text.indexOf('USER node'))
+})
+
+test('a deliberately broken Dockerfile is caught by the linter', () => {
+  expect(lintDockerfile('FROM node:24\nexpose 80\nCMD [\'node\']\nCMD ["node"]\n', LINT).length).toBeGreaterThanOrEqual(3)
 })
 
 test('with Ollama: a model volume, a one-shot pull of OLLAMA_MODEL, the proxy waits for a healthy Ollama', () => {
@@ -64,6 +150,9 @@ test('with Ollama: a model volume, a one-shot pull of OLLAMA_MODEL, the proxy wa
   expect(services['ollama-pull'].entrypoint.join(' ')).toContain('${OLLAMA_MODEL:-llama3.2:1b}')
   expect(services['ollama-pull'].restart).toBe('no')
   expect(services.proxy.depends_on.ollama.condition).toBe('service_healthy')
+  // The proxy starts once the model is there, so the first request after `up -d` finds it.
+  expect(services.proxy.depends_on['ollama-pull'].condition).toBe('service_completed_successfully')
+  expect(services['ollama-pull'].image).toBe(services.ollama.image)
   expect(defaultOf(services.proxy.environment.BACKEND_HOST)).toBe('ollama')
 })
 

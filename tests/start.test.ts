@@ -33,6 +33,8 @@ test('the quick start runs the suite on the simulated backend with demo traffic,
     expect(out).toContain(`http://localhost:${proxy}/v1`)
     expect(out).toContain(`http://127.0.0.1:${metrics}/metrics`)
     expect(out).toMatch(/^\[proxy\] +/m)
+    // It names the models, the one the README's examples use among them.
+    expect(out).toMatch(/^\[start\] +models +llama3\.2:1b, mock-llama-3\.2-1b, mock-qwen2\.5-7b +\(simulated\)$/m)
 
     // Demo traffic reaches the dashboard through the whole chain.
     let total = 0

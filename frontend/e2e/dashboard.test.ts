@@ -64,8 +64,11 @@ beforeAll(async () => {
     const s = await client.chat.completions.create({ model: 'mock-llama-3.2-1b', messages, stream: true })
     for await (const _ of s);
   }
+  // Malformed JSON: a request without a model.
+  const bad = await fetch(`${url(proxy)}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model": ' })
+  expect(bad.status).toBe(400)
   // Every row is queued when its response closes; write them now rather than wait for the timer.
-  if (recorded < 8) await new Promise<void>((r) => (onRow = () => recorded >= 8 && r()))
+  if (recorded < 9) await new Promise<void>((r) => (onRow = () => recorded >= 9 && r()))
   await proxy.rows.flush()
 
   browser = await chromium.launch({
@@ -84,17 +87,17 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true })
 })
 
-async function open(viewport: { width: number; height: number }, colorScheme: 'light' | 'dark' = 'light'): Promise<Page> {
+async function open(viewport: { width: number; height: number }, colorScheme: 'light' | 'dark' = 'light', path = '/'): Promise<Page> {
   const context = await browser.newContext({ viewport, colorScheme })
   const page = await context.newPage()
-  await page.goto(dashboardUrl)
+  await page.goto(dashboardUrl + path)
   await page.getByTestId('kpi-requests').waitFor()
   return page
 }
 
 test('the dashboard shows what the API returns, switches theme, opens a request, fits a phone', async () => {
   const summary = await (await fetch(`${apiUrl}/metrics?start=${Date.now() - 3_600_000}`)).json()
-  expect(summary.requests.total).toBe(8)
+  expect(summary.requests.total).toBe(9)
 
   const page = await open({ width: 1440, height: 1000 })
   // First visit follows the system preference (light here), and keeps following it until a theme is chosen.
@@ -116,11 +119,12 @@ test('the dashboard shows what the API returns, switches theme, opens a request,
   mkdirSync(screenshots, { recursive: true })
   await page.screenshot({ path: join(screenshots, 'dashboard-light.png'), fullPage: true })
 
-  // A request's detail panel shows every recorded field.
+  // A request's detail panel shows every recorded field, in words.
   await page.locator('[data-testid="request-log"] tbody tr').first().click()
   const detail = page.getByTestId('request-detail')
   await detail.waitFor()
-  for (const field of ['id', 'ttft_ms', 'completion_tokens', 'outcome', 'user_agent']) expect(await detail.textContent()).toContain(field)
+  for (const field of ['Request ID', 'Time to first token', 'Completion tokens', 'Outcome', 'User agent']) expect(await detail.textContent()).toContain(field)
+  expect(await detail.textContent()).not.toContain('ttft_ms')
   await page.screenshot({ path: join(screenshots, 'dashboard-detail.png') })
   await page.keyboard.press('Escape')
   await detail.waitFor({ state: 'detached' })
@@ -130,17 +134,40 @@ test('the dashboard shows what the API returns, switches theme, opens a request,
   await page.keyboard.press('ArrowRight')
   await page.locator('.chart.wide .recharts-tooltip-wrapper .recharts-default-tooltip').waitFor()
 
-  // A click on a chart narrows the range to that bucket; Back returns to the last hour.
+  // A fresh install (all requests seconds old) opens on the shortest range, which shows them.
+  expect(await page.getByLabel('Time range').inputValue()).toBe('15m')
+  // A click on a chart narrows the range to that bucket (one bucket: the Tokens chart still has its
+  // bars); Back returns to the range before.
   const chart = page.locator('.chart.wide svg[role="application"]')
   const box = (await chart.boundingBox())!
-  await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.4)
-  await page.mouse.click(box.x + box.width * 0.6, box.y + box.height * 0.4)
+  await page.mouse.move(box.x + box.width * 0.98, box.y + box.height * 0.4)
+  await page.mouse.click(box.x + box.width * 0.98, box.y + box.height * 0.4)
   await page.getByLabel('From').waitFor()
   expect(await page.getByLabel('Time range').inputValue()).toBe('custom')
+  expect(new URL(page.url()).searchParams.get('from')).toMatch(/Z$/)
+  const tokens = page.locator('figure.chart', { hasText: 'Tokens' }).last()
+  await expect.poll(() => tokens.locator('.recharts-bar-rectangle').count()).toBeGreaterThan(0)
+  const bar = (await tokens.locator('.recharts-bar-rectangle path').first().boundingBox())!
+  expect(bar.width).toBeGreaterThan(4)
+  expect(bar.height).toBeGreaterThan(4)
+  await page.screenshot({ path: join(screenshots, 'dashboard-one-bucket.png'), fullPage: true })
   await page.getByRole('button', { name: 'Zoom out to the previous range' }).click()
   await page.getByLabel('From').waitFor({ state: 'detached' })
-  expect(await page.getByLabel('Time range').inputValue()).toBe('1h')
+  expect(await page.getByLabel('Time range').inputValue()).toBe('15m')
   await expect.poll(() => page.getByTestId('kpi-requests').textContent()).toBe(String(summary.requests.total))
+
+  // The view is in the address: the browser's Back and Forward walk through the choices.
+  expect(new URL(page.url()).searchParams.get('range')).toBe('15m')
+  await page.getByRole('combobox', { name: 'Model', exact: true }).selectOption({ label: '(no model)' })
+  await expect.poll(() => page.getByTestId('kpi-requests').textContent()).toBe('1')
+  expect(new URL(page.url()).search).toBe('?range=15m&model=')
+  expect(await page.locator('[data-testid="models-table"] tr[data-model=""] td').first().textContent()).toBe('(no model)')
+  await page.goBack()
+  await expect.poll(() => page.getByTestId('kpi-requests').textContent()).toBe(String(summary.requests.total))
+  expect(await page.getByRole('combobox', { name: 'Model', exact: true }).inputValue()).toBe('all')
+  await page.goForward()
+  await expect.poll(() => page.getByTestId('kpi-requests').textContent()).toBe('1')
+  await page.getByRole('combobox', { name: 'Model', exact: true }).selectOption({ label: 'All models' })
 
   // Themes: chosen in the header, remembered across visits.
   for (const theme of ['dark', 'terminal'] as const) {
@@ -153,12 +180,37 @@ test('the dashboard shows what the API returns, switches theme, opens a request,
   expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('terminal')
   await page.context().close()
 
-  // A phone: no horizontal scrolling of the page.
+  // A shared address opens the same view.
+  const shared = await open({ width: 1200, height: 900 }, 'light', '/?range=6h&model=mock-qwen2.5-7b&stream=false')
+  expect(await shared.getByLabel('Time range').inputValue()).toBe('6h')
+  expect(await shared.getByRole('combobox', { name: 'Model', exact: true }).inputValue()).toBe('m:mock-qwen2.5-7b')
+  await expect.poll(() => shared.getByTestId('kpi-requests').textContent()).toBe('2')
+  await shared.context().close()
+
+  // A phone: no horizontal scrolling of the page, and the request log fits: every row's outcome,
+  // status and latency are on screen without scrolling inside the card.
   const phone = await open({ width: 390, height: 844 }, 'dark')
   expect(await phone.evaluate(() => document.documentElement.dataset.theme)).toBe('dark')
   await phone.locator('.recharts-surface').first().waitFor()
   expect(await phone.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true)
+  const log = phone.getByTestId('request-log')
+  await log.locator('tbody tr').first().waitFor()
+  expect(await phone.evaluate(() => { const s = document.querySelector('[data-testid="request-log"]')!.parentElement!; return s.scrollWidth <= s.clientWidth })).toBe(true)
+  for (const cell of ['.c-outcome', '.c-status', '.c-latency', '.c-tokens']) {
+    const b = (await log.locator(`tbody tr ${cell}`).first().boundingBox())!
+    expect(b.x + b.width, cell).toBeLessThanOrEqual(390)
+    expect(b.width, cell).toBeGreaterThan(0)
+  }
   await phone.screenshot({ path: join(screenshots, 'dashboard-phone.png'), fullPage: true })
+  // The detail panel on a phone: labels in words, the request id whole on its own line.
+  await log.locator('tbody tr').first().click()
+  const phoneDetail = phone.getByTestId('request-detail')
+  await phoneDetail.waitFor()
+  const id = phoneDetail.locator('code.request-id')
+  const idBox = (await id.boundingBox())!
+  expect(idBox.x + idBox.width).toBeLessThanOrEqual(390)
+  expect(idBox.height).toBeLessThan(24) // one line
+  await phone.screenshot({ path: join(screenshots, 'dashboard-phone-detail.png') })
   await phone.context().close()
 })
 
@@ -170,6 +222,6 @@ test('the metrics API going away is reported with its URL and the last data stay
   const banner = page.getByTestId('error-banner')
   await banner.waitFor()
   expect(await banner.textContent()).toContain(apiUrl)
-  expect(await page.getByTestId('kpi-requests').textContent()).toBe('8')
+  expect(await page.getByTestId('kpi-requests').textContent()).toBe('9')
   await page.context().close()
 })

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -83,6 +83,45 @@ test('the app for every page, /config.json with the proxy URL', async () => {
     expect(await res.text()).toContain('<title>LLM metrics</title>')
   }
   expect(await (await fetch(`${base}/config.json`)).json()).toMatchObject({ proxyUrl: 'http://proxy.example:8001' })
+})
+
+test('a rebuild under the running server: new assets are served, a missing build is one clear 503, never a loop of 404s', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dashboard-rebuild-'))
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+  const dist = join(dir, 'dist')
+  const build = (hash: string) => {
+    const out = join(dir, `next-${hash}`)
+    mkdirSync(join(out, 'assets'), { recursive: true })
+    writeFileSync(join(out, 'index.html'), `<!doctype html><script src="/assets/index-${hash}.js"></script>`)
+    writeFileSync(join(out, 'assets', `index-${hash}.js`), `console.log('${hash}')`)
+    return out
+  }
+  renameSync(build('aaa'), dist)
+  const warnings: string[] = []
+  const app = buildDashboardServer({
+    config: { metricsApiUrl: upstreamUrl, proxyPublicUrl: 'http://proxy.example:8001' },
+    staticDir: dist,
+    logger: { level: 'warn', stream: { write: (line: string) => void warnings.push(line) } },
+  })
+  onTestFinished(() => app.close())
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+  expect(await (await fetch(`${base}/assets/index-aaa.js`)).text()).toBe("console.log('aaa')")
+
+  // The build folder gone (as `rm -rf dist` did): one 503 in OpenAI's shape per page request.
+  renameSync(dist, join(dir, 'old'))
+  const gone = await fetch(`${base}/`)
+  expect(gone.status).toBe(503)
+  expect(gone.headers.get('retry-after')).toBe('5')
+  expect((await gone.json()).error.code).toBe('dashboard_not_built')
+  expect((await fetch(`${base}/assets/index-aaa.js`)).status).toBe(404)
+
+  // A new build with new hashed names, swapped in while the server runs: served at once.
+  renameSync(build('bbb'), dist)
+  expect(await (await fetch(`${base}/`)).text()).toContain('/assets/index-bbb.js')
+  expect(await (await fetch(`${base}/assets/index-bbb.js`)).text()).toBe("console.log('bbb')")
+  expect((await fetch(`${base}/assets/index-aaa.js`)).status).toBe(404)
+  expect(warnings.join('')).not.toContain('inside a 404 handler')
 })
 
 /** Runs dist-server/server.js with `env`; resolves with its stdout lines until `until` matches. */

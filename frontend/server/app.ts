@@ -1,7 +1,9 @@
 import proxy from '@fastify/http-proxy'
 import fastifyStatic from '@fastify/static'
 import type { DashboardConfig } from '@llm-proxy/core'
-import Fastify, { LogController, type FastifyServerOptions } from 'fastify'
+import Fastify, { LogController, type FastifyReply, type FastifyServerOptions } from 'fastify'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 
 export interface DashboardServerOptions {
   config: Pick<DashboardConfig, 'metricsApiUrl' | 'metricsApiToken' | 'proxyPublicUrl'>
@@ -39,10 +41,20 @@ export function buildDashboardServer(o: DashboardServerOptions) {
   })
   app.get('/config.json', async () => ({ proxyUrl: o.config.proxyPublicUrl, metricsApiUrl: o.config.metricsApiUrl }))
   app.get('/health', async () => ({ status: 'ok' }))
-  app.register(fastifyStatic, { root: o.staticDir, wildcard: false, maxAge: '1h', immutable: false })
+  // Files are looked up per request (wildcard), not listed once at start: a rebuild while the
+  // server runs (`pnpm build`, the test command) swaps in new hashed assets, and they are served.
+  app.register(fastifyStatic, { root: o.staticDir, wildcard: true, maxAge: '1h', immutable: false })
+  const notFound = (reply: FastifyReply) => reply.code(404).send({ error: { message: 'Not found', type: 'invalid_request_error', param: null, code: 'unknown_url' } })
   // The SPA has one page; anything else that is not a file gets it.
   app.setNotFoundHandler((request, reply) => {
-    if (request.method !== 'GET' || request.url.startsWith('/api/')) return reply.code(404).send({ error: { message: 'Not found', type: 'invalid_request_error', param: null, code: 'unknown_url' } })
+    const path = request.url.split('?')[0]
+    // A missing script or stylesheet is a 404, never the page in its place.
+    if (request.method !== 'GET' || path.startsWith('/api/') || path.startsWith('/assets/')) return notFound(reply)
+    if (!existsSync(join(o.staticDir, 'index.html'))) {
+      return reply.code(503).header('retry-after', '5').send({
+        error: { message: 'The dashboard is not built (or is being rebuilt): run pnpm build, then reload.', type: 'server_error', param: null, code: 'dashboard_not_built' },
+      })
+    }
     return reply.sendFile('index.html')
   })
   return app

@@ -1,5 +1,5 @@
 import { act, cleanup, fireEvent, render, screen } from '@testing-library/react'
-import { afterEach, beforeAll, beforeEach, expect, test, vi } from 'vitest'
+import { afterEach, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest'
 import { App } from './App'
 import { summary, stubFetch } from './test/fixtures'
 
@@ -85,4 +85,60 @@ test('the theme follows the system until one is chosen, then is remembered', asy
   dark = true
   act(() => listeners.forEach((f) => f()))
   expect(document.documentElement.dataset.theme).toBe('terminal')
+})
+
+describe('the view in the address bar', () => {
+  afterEach(() => window.history.replaceState(null, '', '/'))
+  const ago = (ms: number) => new Date(Date.now() - ms).toISOString()
+
+  test.each([
+    ['a fresh install (the newest request a minute ago)', 60_000, '15m'],
+    ['the newest request 40 minutes ago', 40 * 60_000, '1h'],
+    ['the newest request three days ago', 3 * 86_400_000, '7d'],
+  ])('no range in the address: the shortest range showing the data, for %s', async (_what, age, expected) => {
+    const stub = api({ models: [{ model: 'llama3.2:1b', requests: 12, last_seen: ago(age) }] })
+    vi.stubGlobal('fetch', stub.fetch)
+    render(<App />)
+    await settle()
+    await settle()
+    expect((screen.getByLabelText('Time range') as HTMLSelectElement).value).toBe(expected)
+    // The data is asked for over that range, and the address stays as it was until a choice is made.
+    const last = stub.calls.filter((u) => u.pathname === '/api/metrics').at(-1)!
+    const span = Date.now() - Number(last.searchParams.get('start'))
+    expect(span).toBeGreaterThan(age)
+    expect(window.location.search).toBe('')
+  })
+
+  test('a shared address opens that view: range, the requests without a model, streamed only', async () => {
+    window.history.replaceState(null, '', '/?range=6h&model=&endpoint=%2Fv1%2Fmessages&stream=true')
+    const stub = api({ models: [{ model: 'llama3.2:1b', requests: 12, last_seen: ago(60_000) }, { model: '', requests: 2, last_seen: ago(60_000) }] })
+    vi.stubGlobal('fetch', stub.fetch)
+    render(<App />)
+    await settle()
+    expect((screen.getByLabelText('Time range') as HTMLSelectElement).value).toBe('6h')
+    const model = screen.getByLabelText('Model') as HTMLSelectElement
+    expect(model.options[model.selectedIndex].textContent).toBe('(no model)')
+    expect((screen.getByLabelText('Streaming') as HTMLSelectElement).value).toBe('true')
+    const asked = stub.calls.filter((u) => u.pathname === '/api/metrics').at(-1)!
+    expect(asked.searchParams.get('model')).toBe('')
+    expect(asked.searchParams.get('stream')).toBe('true')
+    expect(asked.searchParams.get('endpoint')).toBe('/v1/messages')
+    expect((screen.getByLabelText('Endpoint') as HTMLSelectElement).value).toBe('/v1/messages')
+    expect(Date.now() - Number(asked.searchParams.get('start'))).toBeGreaterThan(5.9 * 3_600_000)
+  })
+
+  test('each choice is a history entry; going back restores the view before it', async () => {
+    vi.stubGlobal('fetch', api({ models: [{ model: 'llama3.2:1b', requests: 12, last_seen: ago(60_000) }] }).fetch)
+    render(<App />)
+    await settle()
+    fireEvent.change(screen.getByLabelText('Time range'), { target: { value: '24h' } })
+    expect(window.location.search).toBe('?range=24h')
+    fireEvent.change(screen.getByLabelText('Model'), { target: { value: 'm:llama3.2:1b' } })
+    expect(window.location.search).toBe('?range=24h&model=llama3.2%3A1b')
+    // What the browser's Back button does: the address of the entry before, then popstate.
+    window.history.replaceState(null, '', '/?range=24h')
+    act(() => void window.dispatchEvent(new PopStateEvent('popstate', { state: null })))
+    expect((screen.getByLabelText('Model') as HTMLSelectElement).value).toBe('all')
+    expect((screen.getByLabelText('Time range') as HTMLSelectElement).value).toBe('24h')
+  })
 })

@@ -8,6 +8,7 @@ import { EmptyState, ErrorBanner, Loading } from './features/states/States'
 import { ErrorsTable } from './features/tables/ErrorsTable'
 import { ModelsTable } from './features/tables/ModelsTable'
 import { previousWindow, resolveRange, type TimeRange } from './lib/time-range'
+import { rangeShowingData, searchFromView, viewFromSearch, type View } from './lib/view'
 
 const isTheme = (t: unknown): t is Theme => THEMES.includes(t as Theme)
 const systemTheme = (): Theme => (window.matchMedia?.('(prefers-color-scheme: dark)').matches ? 'dark' : 'light')
@@ -20,13 +21,23 @@ function savedTheme(): Theme | null {
   }
 }
 
+/** Ranges left by zooming into a chart, kept in the history entry so "Back" works after a reload too. */
+interface HistoryState {
+  zoomedFrom?: TimeRange[]
+}
+
 export function App() {
-  const [range, setRange] = useState<TimeRange>({ kind: 'relative', id: '1h' })
-  // Ranges left by zooming into a chart, so "Back" can return to them.
-  const [zoomedFrom, setZoomedFrom] = useState<TimeRange[]>([])
-  const [model, setModel] = useState('')
-  const [stream, setStream] = useState<'' | 'true' | 'false'>('')
-  const [endpoint, setEndpoint] = useState('')
+  // The view (range, model, endpoint, streaming) lives in the address bar; see lib/view.ts.
+  const [initial] = useState(() => viewFromSearch(window.location.search))
+  // No range in the address: the shortest preset showing the data, once the models say when the
+  // newest request was; until then (and if the user never picks one) the address has no range.
+  const [range, setRange] = useState<TimeRange>(initial.range ?? { kind: 'relative', id: '15m' })
+  const [rangeChosen, setRangeChosen] = useState(initial.range !== null)
+  const [zoomedFrom, setZoomedFrom] = useState<TimeRange[]>(() => (window.history.state as HistoryState | null)?.zoomedFrom ?? [])
+  const [model, setModel] = useState<string | null>(initial.model)
+  const [stream, setStream] = useState<'' | 'true' | 'false'>(initial.stream)
+  const [endpoint, setEndpoint] = useState(initial.endpoint)
+
   const [refreshMs, setRefreshMs] = useState<number | null>(10_000)
   // A saved choice wins; until the user picks one, follow the system's light/dark preference.
   const [theme, setTheme] = useState<Theme>(() => savedTheme() ?? systemTheme())
@@ -47,25 +58,47 @@ export function App() {
       localStorage.setItem('theme', t)
     } catch {}
   }
-  const chooseRange = (r: TimeRange) => {
-    setZoomedFrom([])
-    setRange(r)
+  /** A change made here: shown, and a new history entry (back and forward walk through them). */
+  const navigate = (next: Partial<View> & { zoomedFrom?: TimeRange[] }) => {
+    const view: View = { range: next.range ?? (rangeChosen ? range : null), model: next.model !== undefined ? next.model : model, stream: next.stream ?? stream, endpoint: next.endpoint ?? endpoint }
+    const zoomed = next.zoomedFrom ?? zoomedFrom
+    if (next.range) {
+      setRange(next.range)
+      setRangeChosen(true)
+    }
+    if (next.model !== undefined) setModel(next.model)
+    if (next.stream !== undefined) setStream(next.stream)
+    if (next.endpoint !== undefined) setEndpoint(next.endpoint)
+    setZoomedFrom(zoomed)
+    const url = `${window.location.pathname}${searchFromView(view)}`
+    if (url !== `${window.location.pathname}${window.location.search}` || zoomed !== zoomedFrom) window.history.pushState({ zoomedFrom: zoomed } satisfies HistoryState, '', url)
   }
-  const zoom = (start: number, end: number) => {
-    setZoomedFrom((h) => [...h, range])
-    setRange({ kind: 'custom', start, end })
-  }
+  // Back and forward: the view of that entry.
+  useEffect(() => {
+    const onPop = (e: PopStateEvent) => {
+      const v = viewFromSearch(window.location.search)
+      if (v.range) setRange(v.range)
+      setRangeChosen(v.range !== null)
+      setModel(v.model)
+      setStream(v.stream)
+      setEndpoint(v.endpoint)
+      setZoomedFrom((e.state as HistoryState | null)?.zoomedFrom ?? [])
+    }
+    window.addEventListener('popstate', onPop)
+    return () => window.removeEventListener('popstate', onPop)
+  }, [])
+  const chooseRange = (r: TimeRange) => navigate({ range: r, zoomedFrom: [] })
+  const zoom = (start: number, end: number) => navigate({ range: { kind: 'custom', start, end }, zoomedFrom: [...zoomedFrom, range] })
   const zoomOut = () => {
     const last = zoomedFrom[zoomedFrom.length - 1]
-    if (!last) return
-    setZoomedFrom((h) => h.slice(0, -1))
-    setRange(last)
+    if (last) navigate({ range: last, zoomedFrom: zoomedFrom.slice(0, -1) })
   }
   useEffect(() => {
     fetch('/config.json').then((r) => r.json()).then((c: { proxyUrl?: string }) => c.proxyUrl && setProxyUrl(c.proxyUrl)).catch(() => {})
   }, [])
 
-  const filters = useMemo(() => ({ model: model || undefined, stream: stream || undefined, endpoint: endpoint || undefined }), [model, stream, endpoint])
+  // `model: ''` asks for the requests without a model; null leaves the parameter out.
+  const filters = useMemo(() => ({ model, stream: stream || undefined, endpoint: endpoint || undefined }), [model, stream, endpoint])
   const key = JSON.stringify({ range, filters })
   const current = () => resolveRange(range, Date.now())
   const summary = useSummary(key, () => ({ ...filters, ...current() }), refreshMs)
@@ -73,6 +106,17 @@ export function App() {
   const series = useTimeseries(key, () => ({ ...filters, ...current() }), refreshMs)
   const models = useModels(refreshMs)
   const win = current()
+  // A first visit without a range in the address: once we know when the newest request was, open
+  // on the shortest range that shows it (the address stays without a range until one is chosen).
+  const lastSeen = models.data?.models.map((m) => Date.parse(m.last_seen))
+  useEffect(() => {
+    if (rangeChosen || !lastSeen) return
+    const fit = rangeShowingData(lastSeen, Date.now())
+    setRange((r) => (JSON.stringify(r) === JSON.stringify(fit) ? r : fit))
+    // Only the first answer decides; later polls must not move the range under the reader.
+    setRangeChosen(true)
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [lastSeen === undefined])
 
   const error = summary.error ?? series.error ?? models.error
   const noDataYet = models.data !== undefined && models.data.models.length === 0
@@ -91,11 +135,11 @@ export function App() {
         onBack={zoomedFrom.length ? zoomOut : undefined}
         models={models.data?.models.map((m) => m.model) ?? []}
         model={model}
-        onModel={setModel}
+        onModel={(m) => navigate({ model: m })}
         stream={stream}
-        onStream={setStream}
+        onStream={(s) => navigate({ stream: s })}
         endpoint={endpoint}
-        onEndpoint={setEndpoint}
+        onEndpoint={(e) => navigate({ endpoint: e })}
         refreshMs={refreshMs}
         onRefreshMs={setRefreshMs}
         updatedAt={summary.updatedAt}

@@ -14,7 +14,9 @@ async function failure(p: Promise<unknown>): Promise<ApiFailure> {
 }
 
 test('query strings leave out empty filters', () => {
-  expect(apiUrl('/metrics', { model: 'llama', stream: undefined, user: '', start: 5 })).toBe('/api/metrics?model=llama&start=5')
+  expect(apiUrl('/metrics', { model: 'llama', stream: undefined, user: null, start: 5 })).toBe('/api/metrics?model=llama&start=5')
+  // An empty model is a value: the requests that named none.
+  expect(apiUrl('/metrics', { model: '' })).toBe('/api/metrics?model=')
   expect(apiUrl('/metrics/models')).toBe('/api/metrics/models')
 })
 

@@ -15,7 +15,8 @@ export type Params = Record<string, string | number | boolean | undefined | null
 
 export function apiUrl(path: string, params: Params = {}): string {
   const qs = new URLSearchParams()
-  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') qs.set(k, String(v))
+  // '' is a value (`model=` asks for the requests without a model); undefined and null leave the parameter out.
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null) qs.set(k, String(v))
   const q = qs.toString()
   return `/api${path}${q ? `?${q}` : ''}`
 }

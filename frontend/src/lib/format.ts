@@ -1,5 +1,10 @@
 /** Display helpers: every number the dashboard shows goes through one of these. */
 
+/** A model as the dashboard names it: requests that named none (malformed JSON, say) are "(no model)". */
+export function modelLabel(model: string | null | undefined): string {
+  return model ? model : '(no model)'
+}
+
 const nf0 = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 })
 const nf1 = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 })
 const nfExact = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 })

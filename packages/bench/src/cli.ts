@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { readFileSync, writeFileSync } from 'node:fs'
+import { accessSync, constants, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { compareResults, formatTable } from './format.js'
 import { runBenchmark, type BenchmarkResult } from './run.js'
@@ -101,6 +102,16 @@ for (const h of v.header) {
   const i = h.indexOf(':')
   if (i < 1) fail(`--header must look like "Name: value", got ${JSON.stringify(h)}`)
   headers[h.slice(0, i).trim()] = h.slice(i + 1).trim()
+}
+
+// A results file that cannot be written is found out now, not after the whole run.
+if (v.output) {
+  const file = resolve(v.output)
+  try {
+    accessSync(dirname(file), constants.W_OK)
+  } catch {
+    fail(`--output ${v.output}: cannot write to ${dirname(file)}; choose a writable folder (in the proxy image: /results)`)
+  }
 }
 
 // A progress bar only for a person at a terminal.

@@ -109,6 +109,20 @@ describe('the CLI', () => {
     expect(bad.stderr).toContain('--concurrency')
     expect((await run(['--nope'])).code).toBe(2)
   })
+
+  test('an --output that cannot be written fails before the first request, not after the run', async () => {
+    backend = await startMockBackend({ tokensPerSecond: 0 })
+    const dir = mkdtempSync(join(tmpdir(), 'bench-out-'))
+    try {
+      const r = await run(['--base-url', backend.url, '--model', model, '--requests', '2', '--output', join(dir, 'missing', 'x.json')])
+      expect(r.code).toBe(2)
+      expect(r.stderr).toContain(`cannot write to ${join(dir, 'missing')}`)
+      expect(r.stderr).toContain('/results')
+      expect(backend.requests).toHaveLength(0)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
 })
 
 describe('the Responses API and Anthropic Messages', () => {

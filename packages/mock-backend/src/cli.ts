@@ -24,7 +24,10 @@ function fail(message: string): never {
 
 let values: Record<string, string | boolean | undefined>
 try {
+  // `pnpm mock-backend -- --port 1` hands the `--` through: skip it rather than read the rest as positionals.
+  const argv = process.argv.slice(2)
   values = parseArgs({
+    args: argv[0] === '--' ? argv.slice(1) : argv,
     options: {
       host: { type: 'string' }, port: { type: 'string' }, 'ttft-ms': { type: 'string' }, tps: { type: 'string' },
       'answer-tokens': { type: 'string' }, models: { type: 'string' }, help: { type: 'boolean', short: 'h' },
@@ -55,7 +58,7 @@ const backend = await startMockBackend({
   models: ((values.models as string | undefined) ?? process.env.MOCK_MODELS)?.split(',').map((m) => m.trim()).filter(Boolean),
 }).catch((err: Error) => fail(err.message))
 
-console.log(`mock-backend listening on ${backend.url}`)
+console.log(`mock-backend listening on ${backend.url}; models: ${backend.models.join(', ')}`)
 const stop = () => backend.close().then(() => process.exit(0))
 process.once('SIGTERM', stop)
 process.once('SIGINT', stop)

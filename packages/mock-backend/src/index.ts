@@ -26,6 +26,8 @@ export interface ReceivedRequest {
 export interface MockBackend {
   url: string
   port: number
+  /** The model ids it answers for. */
+  models: string[]
   /** Every request received, in order. */
   requests: ReceivedRequest[]
   /** 'request' on arrival; 'aborted' when the client left before the response ended; 'finished'. */
@@ -33,7 +35,12 @@ export interface MockBackend {
   close(): Promise<void>
 }
 
-export const DEFAULT_MODELS = ['mock-llama-3.2-1b', 'mock-qwen2.5-7b']
+/**
+ * The models the simulated backend answers for. `llama3.2:1b` is there because it is the model the
+ * docs use (and the one docker compose pulls into Ollama), so every example works as written
+ * against the simulated backend too.
+ */
+export const DEFAULT_MODELS = ['llama3.2:1b', 'mock-llama-3.2-1b', 'mock-qwen2.5-7b']
 
 const WORDS = ['The', ' proxy', ' measures', ' every', ' token', ' it', ' sees', ',', ' and', ' the', ' dashboard', ' shows', ' how', ' fast', ' it', ' came', '.']
 const word = (i: number) => WORDS[i % WORDS.length]
@@ -157,7 +164,7 @@ export async function startMockBackend(options: MockBackendOptions = {}): Promis
     const model = typeof body.model === 'string' && body.model ? body.model : models[0]
     if (!models.includes(model)) {
       if (anthropic) return sendJson(res, 404, { type: 'error', error: { type: 'not_found_error', message: `model: ${model}` }, request_id: 'req_mock' })
-      return sendJson(res, 404, { error: { message: `The model '${model}' does not exist`, type: 'invalid_request_error', param: 'model', code: 'model_not_found' } })
+      return sendJson(res, 404, { error: { message: `The model '${model}' does not exist; this simulated backend serves ${models.join(', ')}`, type: 'invalid_request_error', param: 'model', code: 'model_not_found' } })
     }
     const encoding = header(req, 'x-mock-content-encoding') ?? null
     if (encoding !== null && !ENCODINGS.includes(encoding)) return sendJson(res, 400, errorBody(400))
@@ -357,6 +364,7 @@ export async function startMockBackend(options: MockBackendOptions = {}): Promis
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
+    models,
     requests,
     events,
     close: () =>

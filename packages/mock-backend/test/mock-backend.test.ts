@@ -101,8 +101,12 @@ test('completions, embeddings and models', async () => {
   const emb = await c.embeddings.create({ model, input: ['a', 'b c'] })
   expect(emb.data).toHaveLength(2)
   expect(emb.usage.prompt_tokens).toBe(3)
-  expect((await c.models.list()).data.map((m) => m.id)).toEqual(['mock-llama-3.2-1b', 'mock-qwen2.5-7b'])
+  expect((await c.models.list()).data.map((m) => m.id)).toEqual(['llama3.2:1b', 'mock-llama-3.2-1b', 'mock-qwen2.5-7b'])
   await expect(c.models.retrieve('nope')).rejects.toBeInstanceOf(OpenAI.NotFoundError)
+  // An unknown model is a 404 that says which models there are.
+  const unknown = await c.chat.completions.create({ model: 'nope', messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e)
+  expect(unknown).toBeInstanceOf(OpenAI.NotFoundError)
+  expect(unknown.message).toContain('serves llama3.2:1b, mock-llama-3.2-1b, mock-qwen2.5-7b')
 })
 
 test('the CLI listens, answers and exits 0 on SIGTERM; a bad flag exits 2', async () => {

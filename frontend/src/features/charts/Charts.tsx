@@ -55,6 +55,11 @@ export function Charts({ series, onZoom }: ChartsProps) {
   const points: Point[] = series.points.map((p) => ({ ...p, t: Date.parse(p.start), ...p.requests }))
   const span = points.length ? points[points.length - 1].t - points[0].t : 0
   const xAxis = <XAxis dataKey="t" type="number" scale="time" domain={['dataMin', 'dataMax']} tickFormatter={(t) => tick(t, span)} stroke="var(--muted)" fontSize={11} minTickGap={40} />
+  // Bars need a band per bucket: on a time axis a single bucket (a zoom to one bucket, a one-minute
+  // range) has no width and its bars vanish. Buckets are evenly spaced, so a category axis is exact.
+  const barAxis = <XAxis dataKey="t" type="category" tickFormatter={(t) => tick(Number(t), span)} stroke="var(--muted)" fontSize={11} minTickGap={40} />
+  // One bucket is one point: lines and areas draw nothing between points, so mark it.
+  const single = points.length === 1
   const tooltip = (fmt: (v: number) => string) => (
     <Tooltip
       labelFormatter={(t) => formatTime(new Date(Number(t)).toISOString())}
@@ -79,8 +84,8 @@ export function Charts({ series, onZoom }: ChartsProps) {
         <YAxis stroke="var(--muted)" fontSize={11} width={64} tickFormatter={(v) => formatMs(v)} />
         {tooltip(formatMs)}
         <Legend wrapperStyle={{ fontSize: 12 }} itemSorter={byOrder} />
-        <Line type="monotone" dataKey={`${measure}_p50_ms`} name="p50" stroke="var(--c-line1)" dot={{ r: 1.5 }} connectNulls isAnimationActive={false} />
-        <Line type="monotone" dataKey={`${measure}_p95_ms`} name="p95" stroke="var(--c-line2)" dot={{ r: 1.5 }} connectNulls isAnimationActive={false} />
+        <Line type="monotone" dataKey={`${measure}_p50_ms`} name="p50" stroke="var(--c-line1)" dot={{ r: single ? 4 : 1.5 }} connectNulls isAnimationActive={false} />
+        <Line type="monotone" dataKey={`${measure}_p95_ms`} name="p95" stroke="var(--c-line2)" dot={{ r: single ? 4 : 1.5 }} connectNulls isAnimationActive={false} />
       </LineChart>
     </ChartCard>
   )
@@ -95,7 +100,7 @@ export function Charts({ series, onZoom }: ChartsProps) {
           {tooltip(formatExact)}
           <Legend wrapperStyle={{ fontSize: 12 }} itemSorter={byOrder} />
           {OUTCOMES.map((o) => (
-            <Area key={o.key} type="monotone" dataKey={o.key} name={o.label} stackId="1" stroke={o.color} fill={o.color} fillOpacity={0.55} isAnimationActive={false} />
+            <Area key={o.key} type="monotone" dataKey={o.key} name={o.label} stackId="1" stroke={o.color} fill={o.color} fillOpacity={0.55} dot={single ? { r: 4 } : false} isAnimationActive={false} />
           ))}
           {points.length > 2 && (
             <Brush
@@ -122,18 +127,18 @@ export function Charts({ series, onZoom }: ChartsProps) {
           {xAxis}
           <YAxis stroke="var(--muted)" fontSize={11} width={40} />
           {tooltip(formatRate)}
-          <Line type="monotone" dataKey="output_tps_avg" name="avg tok/s" stroke="var(--accent)" dot={{ r: 1.5 }} connectNulls isAnimationActive={false} />
+          <Line type="monotone" dataKey="output_tps_avg" name="avg tok/s" stroke="var(--accent)" dot={{ r: single ? 4 : 1.5 }} connectNulls isAnimationActive={false} />
         </LineChart>
       </ChartCard>
       <ChartCard title="Tokens" summary={`${describe(points, 'Prompt tokens per bucket', (p) => p.prompt_tokens, formatCount)} ${describe(points, 'Completion tokens per bucket', (p) => p.completion_tokens, formatCount)}`}>
         <BarChart data={points} onClick={clickZoom}>
           {grid}
-          {xAxis}
+          {barAxis}
           <YAxis stroke="var(--muted)" fontSize={11} width={44} tickFormatter={(v) => formatCount(v)} />
           {tooltip(formatExact)}
           <Legend wrapperStyle={{ fontSize: 12 }} itemSorter={byOrder} />
-          <Bar dataKey="prompt_tokens" name="Prompt" fill="var(--c-line1)" stackId="t" isAnimationActive={false} />
-          <Bar dataKey="completion_tokens" name="Completion" fill="var(--c-line2)" stackId="t" isAnimationActive={false} />
+          <Bar dataKey="prompt_tokens" name="Prompt" fill="var(--c-line1)" stackId="t" maxBarSize={48} isAnimationActive={false} />
+          <Bar dataKey="completion_tokens" name="Completion" fill="var(--c-line2)" stackId="t" maxBarSize={48} isAnimationActive={false} />
         </BarChart>
       </ChartCard>
     </section>

@@ -9,7 +9,7 @@ const NOW = Date.parse('2026-01-02T04:00:00Z')
 function props(over: Partial<HeaderProps> = {}): HeaderProps {
   return {
     range: { kind: 'relative', id: '1h' }, window: { start: NOW - 3_600_000, end: NOW }, onRange: vi.fn(),
-    models: ['llama3.2:1b', 'qwen2.5:7b'], model: '', onModel: vi.fn(), stream: '', onStream: vi.fn(), endpoint: '', onEndpoint: vi.fn(),
+    models: ['llama3.2:1b', 'qwen2.5:7b', ''], model: null, onModel: vi.fn(), stream: '', onStream: vi.fn(), endpoint: '', onEndpoint: vi.fn(),
     refreshMs: 10_000, onRefreshMs: vi.fn(), updatedAt: null, onRefresh: vi.fn(), theme: 'light', onTheme: vi.fn(), ...over,
   }
 }
@@ -22,8 +22,15 @@ test('every control has a label; refresh intervals off to 1m, 10s chosen', () =>
   expect(refresh.selectedOptions[0].text).toBe('10s')
   fireEvent.change(refresh, { target: { value: 'null' } })
   expect(p.onRefreshMs).toHaveBeenCalledWith(null)
-  fireEvent.change(screen.getByLabelText('Model'), { target: { value: 'qwen2.5:7b' } })
+  fireEvent.change(screen.getByLabelText('Model'), { target: { value: 'm:qwen2.5:7b' } })
   expect(p.onModel).toHaveBeenCalledWith('qwen2.5:7b')
+  // Requests without a model are an option by name, apart from "All models".
+  const options = [...(screen.getByLabelText('Model') as HTMLSelectElement).options].map((o) => o.textContent)
+  expect(options).toEqual(['All models', 'llama3.2:1b', 'qwen2.5:7b', '(no model)'])
+  fireEvent.change(screen.getByLabelText('Model'), { target: { value: 'm:' } })
+  expect(p.onModel).toHaveBeenLastCalledWith('')
+  fireEvent.change(screen.getByLabelText('Model'), { target: { value: 'all' } })
+  expect(p.onModel).toHaveBeenLastCalledWith(null)
   fireEvent.change(screen.getByLabelText('Streaming'), { target: { value: 'true' } })
   expect(p.onStream).toHaveBeenCalledWith('true')
   const endpoint = screen.getByLabelText('Endpoint') as HTMLSelectElement

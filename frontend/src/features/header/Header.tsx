@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react'
-import { formatTime } from '../../lib/format'
+import { formatTime, modelLabel } from '../../lib/format'
 import { RANGES, fromLocalInput, toLocalInput, type TimeRange, type Window } from '../../lib/time-range'
 
 export const REFRESH_OPTIONS = [
@@ -26,9 +26,11 @@ export interface HeaderProps {
   onRange: (r: TimeRange) => void
   /** Set after a zoom on a chart: back to the range before it. */
   onBack?: () => void
+  /** Model names as the API reports them; '' is the requests that named none. */
   models: string[]
-  model: string
-  onModel: (m: string) => void
+  /** null: all models. */
+  model: string | null
+  onModel: (m: string | null) => void
   stream: '' | 'true' | 'false'
   onStream: (s: '' | 'true' | 'false') => void
   endpoint: string
@@ -106,9 +108,12 @@ export function Header(p: HeaderProps) {
         )}
         <label>
           <span>Model</span>
-          <select value={p.model} onChange={(e) => p.onModel(e.target.value)}>
-            <option value="">All models</option>
-            {p.models.map((m) => <option key={m} value={m}>{m}</option>)}
+          {/* Option values carry a prefix so that "all" and "no model" ('') stay apart. */}
+          <select value={p.model === null ? 'all' : `m:${p.model}`} onChange={(e) => p.onModel(e.target.value === 'all' ? null : e.target.value.slice(2))}>
+            <option value="all">All models</option>
+            {(p.model === null || p.models.includes(p.model) ? p.models : [...p.models, p.model]).map((m) => (
+              <option key={m} value={`m:${m}`}>{modelLabel(m)}</option>
+            ))}
           </select>
         </label>
         <label>

@@ -1,7 +1,7 @@
 import { act, cleanup, fireEvent, render, screen, within } from '@testing-library/react'
 import { afterEach, beforeEach, expect, test, vi } from 'vitest'
 import { record, stubFetch } from '../../test/fixtures'
-import { RequestLog } from './RequestLog'
+import { fieldLabel, RequestLog } from './RequestLog'
 
 const NOW = Date.parse('2026-01-02T04:00:00Z')
 const at = (minAgo: number) => new Date(NOW - minAgo * 60_000).toISOString()
@@ -76,8 +76,17 @@ test('the detail panel shows every recorded field, closes with Escape and gives 
   row.focus()
   fireEvent.keyDown(row, { key: 'Enter' })
   const panel = screen.getByTestId('request-detail')
-  for (const field of Object.keys(record())) expect(within(panel).getByText(field)).toBeTruthy()
+  // Every recorded field, in words (the API's name as its tooltip), none left out.
+  const terms = [...panel.querySelectorAll('dt')]
+  expect(terms.map((t) => t.getAttribute('title')).sort()).toEqual(Object.keys(record()).sort())
+  for (const t of terms) expect(t.textContent, t.title).not.toMatch(/_/)
+  expect(within(panel).getByText('Time to first token')).toBeTruthy()
+  expect(within(panel).getByText('Access key')).toBeTruthy()
   expect(within(panel).getByText('OpenAI/JS 6.0')).toBeTruthy()
+  // The id whole, in one piece (the title shows only its start).
+  expect(panel.querySelector('dd code.request-id')?.textContent).toMatch(/^req-\d+$/)
+  // A field this version does not know yet still reads as words.
+  expect(fieldLabel('overhead_ms')).toBe('Overhead (ms)')
   expect(document.activeElement?.getAttribute('aria-label')).toBe('Close details')
   fireEvent.keyDown(window, { key: 'Escape' })
   expect(screen.queryByTestId('request-detail')).toBeNull()

@@ -2,11 +2,38 @@ import type { RequestRecord } from '@llm-proxy/core/contracts'
 import { useEffect, useRef, useState } from 'react'
 import { apiUrl, type Params } from '../../api/client'
 import { fetchRequestsPage, useRequestsPage } from '../../api/hooks'
-import { formatMs, formatTime, formatUsd } from '../../lib/format'
+import { formatExact, formatMs, formatRate, formatTime, formatUsd, modelLabel } from '../../lib/format'
 import { resolveRange, type TimeRange } from '../../lib/time-range'
 
 const OUTCOME_LABEL: Record<string, string> = {
   success: 'success', cancelled: 'cancelled', client_error: 'client error', backend_error: 'backend error', network_error: 'network error',
+}
+
+/** Every recorded field in words, in the order the detail panel lists them; the API name is its tooltip. */
+const FIELDS: Record<string, string> = {
+  id: 'Request ID', ts: 'Time', endpoint: 'Endpoint', stream: 'Streamed', model: 'Model (as the backend reported it)',
+  model_requested: 'Model requested', outcome: 'Outcome', status_code: 'HTTP status', error_type: 'Error type',
+  error_message: 'Error message', finish_reason: 'Finish reason', total_ms: 'Total time', ttft_ms: 'Time to first token',
+  ttlt_ms: 'Time to last token', tpot_ms: 'Time per output token', output_tps: 'Output tokens per second',
+  prompt_tokens: 'Prompt tokens', completion_tokens: 'Completion tokens', total_tokens: 'Total tokens',
+  cached_tokens: 'Cached prompt tokens', reasoning_tokens: 'Reasoning tokens', tokens_estimated: 'Token counts estimated',
+  user: 'User', client_ip: 'Client IP', user_agent: 'User agent', key_id: 'Access key', chunk_count: 'Stream events',
+  request_bytes: 'Request body', response_bytes: 'Response body', cost_usd: 'Cost (USD, estimated)',
+}
+/** A field the list above does not know yet still gets a readable name. */
+export const fieldLabel = (key: string) => FIELDS[key] ?? (key.charAt(0).toUpperCase() + key.slice(1)).replace(/_ms$/, ' (ms)').replace(/_/g, ' ')
+
+function fieldValue(key: string, v: unknown): string {
+  if (v === null || v === undefined) return '—'
+  if (typeof v === 'boolean') return v ? 'Yes' : 'No'
+  if (key === 'ts') return `${formatTime(String(v))} (${String(v)})`
+  if (key === 'outcome') return OUTCOME_LABEL[String(v)] ?? String(v)
+  if (typeof v === 'number' && key.endsWith('_ms')) return v >= 1000 ? `${formatMs(v)} (${formatExact(v)} ms)` : formatMs(v)
+  if (typeof v === 'number' && key.endsWith('_bytes')) return `${formatExact(v)} bytes`
+  if (typeof v === 'number' && key === 'output_tps') return formatRate(v)
+  if (typeof v === 'number' && key === 'cost_usd') return `${formatUsd(v)} (${v})`
+  if (typeof v === 'number') return formatExact(v)
+  return String(v)
 }
 
 export interface RequestLogProps {
@@ -87,7 +114,8 @@ function Log({ range, filters, refreshMs, refreshTick }: RequestLogProps) {
         </a>
       </div>
       <div className="table-scroll">
-        <table data-testid="request-log">
+        {/* On a phone each row becomes a small card (theme.css); the labels come from data-label. */}
+        <table data-testid="request-log" className="log-table">
           <thead>
             <tr><th>Time</th><th>Model</th><th>Endpoint</th><th>Outcome</th><th>Status</th><th>Latency</th><th>TTFT</th><th>Tokens in / out</th><th>Cost</th><th>User</th></tr>
           </thead>
@@ -105,16 +133,16 @@ function Log({ range, filters, refreshMs, refreshTick }: RequestLogProps) {
                 }}
                 aria-label={`Request ${r.id}, ${formatTime(r.ts)}, ${OUTCOME_LABEL[r.outcome]}: show details`}
               >
-                <td>{formatTime(r.ts)}</td>
-                <td>{r.model ?? r.model_requested ?? '—'}</td>
-                <td><code>{r.endpoint.replace('/v1/', '')}</code>{r.stream ? <span title="streamed"> ⇶</span> : ''}</td>
-                <td><span className={`pill ${r.outcome}`}>{OUTCOME_LABEL[r.outcome]}</span></td>
-                <td>{r.status_code ?? '—'}</td>
-                <td>{formatMs(r.total_ms)}</td>
-                <td>{formatMs(r.ttft_ms)}</td>
-                <td>{r.prompt_tokens ?? '—'} / {r.completion_tokens ?? '—'}{r.tokens_estimated ? <span title="estimated">*</span> : ''}</td>
-                <td title={r.cost_usd === null ? 'No price known for this model' : `$${r.cost_usd}`}>{formatUsd(r.cost_usd)}</td>
-                <td>{r.user ?? '—'}</td>
+                <td className="c-time">{formatTime(r.ts)}</td>
+                <td className="c-model">{modelLabel(r.model ?? r.model_requested)}</td>
+                <td className="c-endpoint"><code>{r.endpoint.replace('/v1/', '')}</code>{r.stream ? <span title="streamed"> ⇶</span> : ''}</td>
+                <td className="c-outcome"><span className={`pill ${r.outcome}`}>{OUTCOME_LABEL[r.outcome]}</span></td>
+                <td className="c-status" data-label="Status">{r.status_code ?? '—'}</td>
+                <td className="c-latency" data-label="Latency">{formatMs(r.total_ms)}</td>
+                <td className="c-ttft" data-label="TTFT">{formatMs(r.ttft_ms)}</td>
+                <td className="c-tokens" data-label="Tokens">{r.prompt_tokens ?? '—'} / {r.completion_tokens ?? '—'}{r.tokens_estimated ? <span title="estimated">*</span> : ''}</td>
+                <td className="c-cost" data-label="Cost" title={r.cost_usd === null ? 'No price known for this model' : `$${r.cost_usd}`}>{formatUsd(r.cost_usd)}</td>
+                <td className="c-user" data-label="User">{r.user ?? '—'}</td>
               </tr>
             ))}
             {rows.length === 0 && <tr><td colSpan={10} className="muted">{live.data ? 'No requests match.' : 'Loading…'}</td></tr>}
@@ -158,10 +186,10 @@ function RequestDetail({ request, onClose }: { request: RequestRecord; onClose: 
         <button type="button" ref={closeRef} onClick={onClose} aria-label="Close details">✕</button>
       </div>
       <dl>
-        {Object.entries(request).map(([k, v]) => (
-          <div key={k} className="field">
-            <dt>{k}</dt>
-            <dd>{k === 'ts' ? `${formatTime(String(v))} (${v})` : v === null ? '—' : String(v)}</dd>
+        {[...Object.keys(FIELDS).filter((k) => k in request), ...Object.keys(request).filter((k) => !(k in FIELDS))].map((k) => (
+          <div key={k} className={k === 'id' || k === 'user_agent' || k === 'error_message' ? 'field long' : 'field'}>
+            <dt title={k}>{fieldLabel(k)}</dt>
+            <dd>{k === 'id' ? <code className="request-id">{request.id}</code> : fieldValue(k, (request as Record<string, unknown>)[k])}</dd>
           </div>
         ))}
       </dl>

@@ -1,9 +1,9 @@
 import type { ModelSummary } from '@llm-proxy/core/contracts'
 import { useState } from 'react'
-import { formatCount, formatMs, formatPercent, formatRate, formatUsd } from '../../lib/format'
+import { formatCount, formatMs, formatPercent, formatRate, formatUsd, modelLabel } from '../../lib/format'
 
 const COLUMNS: { key: keyof ModelSummary; label: string; fmt: (v: any) => string }[] = [
-  { key: 'model', label: 'Model', fmt: (v) => v },
+  { key: 'model', label: 'Model', fmt: modelLabel },
   { key: 'requests', label: 'Requests', fmt: formatCount },
   { key: 'success_rate', label: 'Success', fmt: formatPercent },
   { key: 'latency_p50_ms', label: 'Latency p50', fmt: formatMs },

@@ -35,7 +35,8 @@ const BoolParam = z.enum(['true', 'false'], { error: 'expected true or false' })
 export const FilterQuery = z.object({
   start: TimeParam.optional(),
   end: TimeParam.optional(),
-  model: z.string().min(1, 'expected a model name').optional(),
+  /** A model name; empty (`model=`) selects the requests that named no model (malformed JSON, say). */
+  model: z.string().optional(),
   stream: BoolParam.optional(),
   outcome: OutcomeSchema.optional(),
   user: z.string().min(1, 'expected a user').optional(),
