@@ -28,8 +28,10 @@ describe.each(['docker-compose.yml', 'docker-compose.remote.yml'])('%s', (file) 
     const svc = compose.services[name]
     expect(svc, `${name} service`).toBeDefined()
     expect(svc.build.dockerfile).toBe(s.dockerfile)
-    // Only the proxy is published on every interface.
-    expect(svc.ports).toEqual([s.public ? `${s.port}:${s.port}` : `127.0.0.1:${s.port}:${s.port}`])
+    // Only the proxy is published on every interface, and in front of a hosted API (whose key
+    // BACKEND_API_KEY would let anyone spend) only on 127.0.0.1 unless the operator says otherwise.
+    const publicPort = file === 'docker-compose.remote.yml' ? `\${PROXY_PUBLISH:-127.0.0.1}:${s.port}:${s.port}` : `${s.port}:${s.port}`
+    expect(svc.ports).toEqual([s.public ? publicPort : `127.0.0.1:${s.port}:${s.port}`])
     // Every variable the service reads is listed, and nothing it does not read.
     expect(Object.keys(svc.environment).sort()).toEqual(Object.keys(s.schema.shape).sort())
     const env = Object.fromEntries(Object.entries(svc.environment).map(([k, v]) => [k, defaultOf(v)]))
@@ -154,6 +156,24 @@ test('with Ollama: a model volume, a one-shot pull of OLLAMA_MODEL, the proxy wa
   expect(services.proxy.depends_on['ollama-pull'].condition).toBe('service_completed_successfully')
   expect(services['ollama-pull'].image).toBe(services.ollama.image)
   expect(defaultOf(services.proxy.environment.BACKEND_HOST)).toBe('ollama')
+})
+
+test('stopping never cuts the final write: each grace period exceeds SHUTDOWN_TIMEOUT_MS plus 5 s for rows and 5 s for events', () => {
+  const seconds = (v: string) => {
+    const m = /^(\d+)(s|m)$/.exec(v)
+    if (!m) throw new Error(`unreadable duration ${v}`)
+    return Number(m[1]) * (m[2] === 'm' ? 60 : 1)
+  }
+  const needed = (shutdownMs: number) => shutdownMs / 1000 + 5 + 5
+  for (const file of ['docker-compose.yml', 'docker-compose.remote.yml', 'docker-compose.scale.yml']) {
+    const proxy = load(file).services.proxy
+    const shutdownMs = Number(defaultOf(proxy.environment.SHUTDOWN_TIMEOUT_MS))
+    expect(shutdownMs, file).toBe(proxyEnvSchema.shape.SHUTDOWN_TIMEOUT_MS.parse(undefined))
+    expect(seconds(proxy.stop_grace_period), file).toBeGreaterThan(needed(shutdownMs))
+  }
+  const unit = /\[Service\][\s\S]*?ExecStart=\/usr\/bin\/node dist\/server\.js[\s\S]*?TimeoutStopSec=(\d+)/.exec(readFileSync(join(root, 'EXAMPLES.md'), 'utf8'))
+  expect(unit, 'the proxy systemd unit in EXAMPLES.md').not.toBeNull()
+  expect(Number(unit![1])).toBeGreaterThan(needed(proxyEnvSchema.shape.SHUTDOWN_TIMEOUT_MS.parse(undefined) as number))
 })
 
 test('the remote variant has no Ollama and requires BACKEND_URL', () => {
