@@ -28,7 +28,7 @@ export const TOKENS = ['prompt_tokens', 'completion_tokens', 'total_tokens', 'ca
 export type TokenColumn = (typeof TOKENS)[number]
 
 /** The columns that make a rollup row's key; `key_id` is '' for requests without a proxy key. */
-export const ROLLUP_KEY = ['bucket', 'model', 'stream', 'outcome', 'status_code', 'key_id'] as const
+export const ROLLUP_KEY = ['bucket', 'model', 'stream', 'outcome', 'status_code', 'key_id', 'endpoint'] as const
 /** Columns merged by adding. */
 export const ROLLUP_SUMS = ['requests', ...MEASURES.flatMap((m) => [`${m}_n`, `${m}_sum`] as const), ...TOKENS, 'with_usage', 'estimated', 'cost_usd'] as const
 /** Every stored column of a rollup row, in order. */
@@ -40,7 +40,7 @@ export const ROLLUP_COLUMNS = [
 
 /** A rollup row as stored (histograms as int32 pairs, index then count, ascending). */
 export type RollupRow = {
-  bucket: number; model: string; stream: number; outcome: Outcome; status_code: number; key_id: string; requests: number
+  bucket: number; model: string; stream: number; outcome: Outcome; status_code: number; key_id: string; endpoint: string; requests: number
   with_usage: number; estimated: number; cost_usd: number; last_ts: number
 } & Record<TokenColumn, number> & Record<`${Measure}_n`, number> & Record<`${Measure}_sum`, number>
   & Record<`${Measure}_min` | `${Measure}_max`, number | null> & Record<`${Measure}_hist`, Uint8Array | null>
@@ -252,7 +252,7 @@ export class RollupAcc {
     const { latency, ttft, tpot, tps, overhead } = this.measures
     const t = this.tokens
     return {
-      bucket: key.bucket, model: key.model, stream: key.stream, outcome: key.outcome, status_code: key.status_code, key_id: key.key_id,
+      bucket: key.bucket, model: key.model, stream: key.stream, outcome: key.outcome, status_code: key.status_code, key_id: key.key_id, endpoint: key.endpoint,
       requests: this.requests,
       latency_n: latency.n, latency_sum: latency.sum, latency_min: latency.min, latency_max: latency.max, latency_hist: latency.toBlob(),
       ttft_n: ttft.n, ttft_sum: ttft.sum, ttft_min: ttft.min, ttft_max: ttft.max, ttft_hist: ttft.toBlob(),
@@ -290,9 +290,9 @@ export function rollupDeltas(rows: readonly RequestRow[]): LevelDelta[] {
       const stream = row.stream ? 1 : 0
       const status = row.status_code ?? 0
       const keyId = row.key_id ?? ''
-      const k = `${bucket}\u0000${model}\u0000${stream}\u0000${row.outcome}\u0000${status}\u0000${keyId}`
+      const k = `${bucket}\u0000${model}\u0000${stream}\u0000${row.outcome}\u0000${status}\u0000${keyId}\u0000${row.endpoint}`
       let g = groups.get(k)
-      if (!g) groups.set(k, (g = { key: { bucket, model, stream, outcome: row.outcome, status_code: status, key_id: keyId }, acc: new RollupAcc() }))
+      if (!g) groups.set(k, (g = { key: { bucket, model, stream, outcome: row.outcome, status_code: status, key_id: keyId, endpoint: row.endpoint }, acc: new RollupAcc() }))
       g.acc.addRow(row)
       if (row.user && keepUsers) {
         const uk = `${bucket}\u0000${row.user}\u0000${model}\u0000${stream}\u0000${keyId}`
@@ -302,7 +302,8 @@ export function rollupDeltas(rows: readonly RequestRow[]): LevelDelta[] {
       }
       if (FAILED_OUTCOMES.includes(row.outcome)) {
         const errorType = row.error_type ?? row.outcome
-        const ek = `${k}\u0000${errorType}`
+        // Errors are not kept per endpoint: one row per key without it.
+        const ek = `${bucket}\u0000${model}\u0000${stream}\u0000${row.outcome}\u0000${status}\u0000${keyId}\u0000${errorType}`
         const e = errors.get(ek)
         if (!e) errors.set(ek, { bucket, model, stream, outcome: row.outcome, error_type: errorType, status_code: status, key_id: keyId, count: 1, last_ts: row.ts, last_message: row.error_message })
         else {

@@ -116,12 +116,12 @@ describe('GET /metrics/prometheus', () => {
     const res = await s.get('/metrics/prometheus')
     expect(res.headers['content-type']).toMatch(/text\/plain; version=0.0.4/)
     const text = res.body as string
-    expect(text).toContain('llm_proxy_requests_total{model="m1",outcome="success",status_code="200"} 1')
-    expect(text).toContain('llm_proxy_requests_total{model="m1",outcome="client_error",status_code="429"} 1')
+    expect(text).toContain('llm_proxy_requests_total{model="m1",outcome="success",status_code="200",endpoint="/v1/chat/completions"} 1')
+    expect(text).toContain('llm_proxy_requests_total{model="m1",outcome="client_error",status_code="429",endpoint="/v1/chat/completions"} 1')
     expect(text).toContain('model="we\\"ird\\\\name"')
     expect(text).toContain('gen_ai_server_time_to_first_token_seconds_bucket{model="m1",le="0.04"} 1')
     expect(text).toContain('gen_ai_server_time_to_first_token_seconds_bucket{model="m1",le="0.02"} 0')
-    expect(text).toContain('llm_proxy_tokens_total{model="m1",type="prompt"} 20')
+    expect(text).toContain('llm_proxy_tokens_total{model="m1",type="prompt",endpoint="/v1/chat/completions"} 20')
     // The proxy's own overhead, with sub-millisecond buckets.
     expect(text).toContain('llm_proxy_overhead_seconds_bucket{model="m1",le="0.00025"} 0')
     expect(text, text.split('\n').filter((l) => l.includes('overhead')).join('\n')).toContain('llm_proxy_overhead_seconds_bucket{model="m1",le="0.0005"} 1')
@@ -148,7 +148,7 @@ describe('GET /metrics/prometheus', () => {
     const afterRestart = counters((await s.get('/metrics/prometheus')).body)
     expect(afterRetention).toEqual(before)
     expect(afterRestart).toEqual(before)
-    expect(before['llm_proxy_requests_total{model="m1",outcome="success",status_code="200"}']).toBe(55)
+    expect(before['llm_proxy_requests_total{model="m1",outcome="success",status_code="200",endpoint="/v1/chat/completions"}']).toBe(55)
     // The summary over the deleted period still comes from the day rollups.
     expect((await s.get(`/metrics?start=${T - 41 * 86_400_000}&end=${T - 39 * 86_400_000}`)).body.requests.total).toBe(50)
   })

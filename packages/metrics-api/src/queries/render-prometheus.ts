@@ -49,10 +49,12 @@ export async function renderPrometheus(db: Snapshot | null, now = Date.now()): P
     const model = escape(r.model)
     // Requests made with a proxy key carry its name: a bounded label, since keys are made by hand.
     const key = r.key_id ? `,key="${escape(keyName.get(r.key_id) ?? r.key_id)}"` : ''
-    const rk = `model="${model}",outcome="${r.outcome}",status_code="${r.status_code || ''}"${key}`
+    // The endpoint ('' for rollups written before it was kept) and the key, when there is one.
+    const endpoint = r.endpoint ? `,endpoint="${escape(r.endpoint)}"` : ''
+    const rk = `model="${model}",outcome="${r.outcome}",status_code="${r.status_code || ''}"${endpoint}${key}`
     requests.set(rk, (requests.get(rk) ?? 0) + r.requests)
     for (const [type, v] of [['prompt', r.prompt_tokens], ['completion', r.completion_tokens], ['cached', r.cached_tokens], ['reasoning', r.reasoning_tokens]] as const) {
-      const tk = `model="${model}",type="${type}"${key}`
+      const tk = `model="${model}",type="${type}"${endpoint}${key}`
       tokens.set(tk, (tokens.get(tk) ?? 0) + v)
     }
     if (r.cost_usd > 0) {

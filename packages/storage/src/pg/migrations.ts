@@ -133,6 +133,14 @@ export const PG_MIGRATIONS: { version: number; description: string; sql: string 
       ALTER TABLE rollup_${name} ADD COLUMN overhead_n bigint NOT NULL DEFAULT 0, ADD COLUMN overhead_sum double precision NOT NULL DEFAULT 0,
         ADD COLUMN overhead_min double precision, ADD COLUMN overhead_max double precision, ADD COLUMN overhead_hist int4[];`).join('\n'),
   },
+  {
+    version: 6,
+    description: 'rollups keyed by endpoint too (chat, completions, embeddings, responses, messages)',
+    sql: LEVELS.map(({ name }) => `
+      ALTER TABLE rollup_${name} ADD COLUMN endpoint text NOT NULL DEFAULT '';
+      ALTER TABLE rollup_${name} DROP CONSTRAINT rollup_${name}_pkey;
+      ALTER TABLE rollup_${name} ADD PRIMARY KEY (bucket, model, stream, outcome, status_code, key_id, endpoint);`).join('\n'),
+  },
 ]
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1].version

@@ -146,6 +146,31 @@ export const migrations: Migration[] = [
         ALTER TABLE rollup_${name} ADD COLUMN overhead_min REAL;
         ALTER TABLE rollup_${name} ADD COLUMN overhead_max REAL;
         ALTER TABLE rollup_${name} ADD COLUMN overhead_hist BLOB;`).join('\n'))
+    },
+  },
+  {
+    version: 6,
+    description: 'rollups keyed by endpoint too (chat, completions, embeddings, responses, messages)',
+    up: (db) => {
+      const measures = ['latency', 'ttft', 'tpot', 'tps', 'overhead']
+      const tokens = ['prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'reasoning_tokens']
+      const cols = ['bucket', 'model', 'stream', 'outcome', 'status_code', 'key_id', 'requests',
+        ...measures.flatMap((m) => [`${m}_n`, `${m}_sum`, `${m}_min`, `${m}_max`, `${m}_hist`]), ...tokens, 'with_usage', 'estimated', 'cost_usd', 'last_ts']
+      for (const { name } of LEVELS) {
+        // Rollups from before this version did not say which endpoint: '' (unknown).
+        db.exec(`
+          CREATE TABLE rollup_${name}_v6 (
+            bucket INTEGER NOT NULL, model TEXT NOT NULL, stream INTEGER NOT NULL, outcome TEXT NOT NULL,
+            status_code INTEGER NOT NULL, key_id TEXT NOT NULL DEFAULT '', endpoint TEXT NOT NULL DEFAULT '', requests INTEGER NOT NULL,
+            ${measures.map((m) => `${m}_n INTEGER NOT NULL DEFAULT 0, ${m}_sum REAL NOT NULL DEFAULT 0, ${m}_min REAL, ${m}_max REAL, ${m}_hist BLOB`).join(', ')},
+            ${tokens.map((t) => `${t} INTEGER NOT NULL`).join(', ')},
+            with_usage INTEGER NOT NULL, estimated INTEGER NOT NULL, cost_usd REAL NOT NULL DEFAULT 0, last_ts INTEGER NOT NULL,
+            PRIMARY KEY (bucket, model, stream, outcome, status_code, key_id, endpoint)
+          ) WITHOUT ROWID;
+          INSERT INTO rollup_${name}_v6 (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM rollup_${name};
+          DROP TABLE rollup_${name};
+          ALTER TABLE rollup_${name}_v6 RENAME TO rollup_${name};`)
+      }
       // A database from before the rollups (version 1) gets them now that their shape is complete.
       backfillRollups(db)
     },
