@@ -35,7 +35,7 @@ function rows(count: number, start: number, span: number, seed: number): Request
       tpot_ms: stream ? 2 + rand() * 40 : null, output_tps: 1 + rand() * 200, prompt_tokens: Math.floor(rand() * 900), completion_tokens: Math.floor(rand() * 400),
       total_tokens: null, cached_tokens: Math.floor(rand() * 10), reasoning_tokens: null, tokens_estimated: rand() < 0.1, client_ip: '127.0.0.1',
       user: rand() < 0.5 ? `u${Math.floor(rand() * 6)}` : null, user_agent: i % 50 === 0 ? 'tab\there\nnew "q" back\\slash \\N' : 'test', chunk_count: null, request_bytes: 10, response_bytes: 20,
-      key_id: null, cost_usd: rand() < 0.5 ? rand() / 100 : null, overhead_ms: null, inflight: Math.floor(rand() * 8),
+      key_id: null, cost_usd: rand() < 0.5 ? rand() / 100 : null, overhead_ms: rand() < 0.8 ? rand() * 2 : null, inflight: Math.floor(rand() * 8),
     }
   })
 }

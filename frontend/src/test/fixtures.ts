@@ -32,6 +32,7 @@ export function summary(over: { total?: number; success?: number; failed?: numbe
     ttft_ms: stats(120),
     tpot_ms: stats(12),
     output_tps: stats(55),
+    overhead_ms: stats(0.4),
     tokens: { prompt: 12_000, completion: 48_000, total: 60_000, cached: 0, reasoning: 0, requests_with_usage: total, estimated: 0 },
     cost_usd: over.cost ?? 0,
     by_model: [modelRow()],

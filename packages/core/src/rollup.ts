@@ -21,7 +21,8 @@ export type LevelName = (typeof LEVELS)[number]['name']
 /** Per-user counts are kept per hour and per day only (the costliest rollup to write). */
 export const USER_LEVELS: readonly LevelName[] = ['hour', 'day']
 
-export const MEASURES = ['latency', 'ttft', 'tpot', 'tps'] as const
+/** Timing measures kept with percentiles; `overhead` is the time the proxy itself added. */
+export const MEASURES = ['latency', 'ttft', 'tpot', 'tps', 'overhead'] as const
 export type Measure = (typeof MEASURES)[number]
 export const TOKENS = ['prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'reasoning_tokens'] as const
 export type TokenColumn = (typeof TOKENS)[number]
@@ -53,9 +54,9 @@ export interface ErrorRollupRow {
 export const modelOf = (row: Pick<RequestRow, 'model' | 'model_requested'>) => row.model ?? row.model_requested ?? ''
 
 /** Timing measures of a row; cancelled requests do not count toward latency figures. */
-export function measuresOf(row: Pick<RequestRow, 'outcome' | 'total_ms' | 'ttft_ms' | 'tpot_ms' | 'output_tps'>): Record<Measure, number | null> {
-  if (row.outcome === 'cancelled') return { latency: null, ttft: null, tpot: null, tps: null }
-  return { latency: row.total_ms, ttft: row.ttft_ms, tpot: row.tpot_ms, tps: row.output_tps }
+export function measuresOf(row: Pick<RequestRow, 'outcome' | 'total_ms' | 'ttft_ms' | 'tpot_ms' | 'output_tps' | 'overhead_ms'>): Record<Measure, number | null> {
+  if (row.outcome === 'cancelled') return { latency: null, ttft: null, tpot: null, tps: null, overhead: null }
+  return { latency: row.total_ms, ttft: row.ttft_ms, tpot: row.tpot_ms, tps: row.output_tps, overhead: row.overhead_ms ?? null }
 }
 
 export const round = (v: number | null): number | null => (v === null ? null : Math.round(v * 1000) / 1000)
@@ -196,10 +197,11 @@ export class RollupAcc {
       ttft: new MeasureAgg(hists.includes('ttft')),
       tpot: new MeasureAgg(hists.includes('tpot')),
       tps: new MeasureAgg(hists.includes('tps')),
+      overhead: new MeasureAgg(hists.includes('overhead')),
     }
   }
 
-  addRow(r: Pick<RequestRow, 'ts' | 'outcome' | 'stream' | 'total_ms' | 'ttft_ms' | 'tpot_ms' | 'output_tps' | TokenColumn | 'tokens_estimated' | 'cost_usd'>): void {
+  addRow(r: Pick<RequestRow, 'ts' | 'outcome' | 'stream' | 'total_ms' | 'ttft_ms' | 'tpot_ms' | 'output_tps' | 'overhead_ms' | TokenColumn | 'tokens_estimated' | 'cost_usd'>): void {
     this.requests++
     this.outcomes[r.outcome]++
     if (r.stream) this.streaming++
@@ -247,7 +249,7 @@ export class RollupAcc {
 
   /** The stored form, for the key it was accumulated under (a literal, so every row has one shape). */
   toRollupRow(key: Pick<RollupRow, (typeof ROLLUP_KEY)[number]>): RollupRow {
-    const { latency, ttft, tpot, tps } = this.measures
+    const { latency, ttft, tpot, tps, overhead } = this.measures
     const t = this.tokens
     return {
       bucket: key.bucket, model: key.model, stream: key.stream, outcome: key.outcome, status_code: key.status_code, key_id: key.key_id,
@@ -256,6 +258,7 @@ export class RollupAcc {
       ttft_n: ttft.n, ttft_sum: ttft.sum, ttft_min: ttft.min, ttft_max: ttft.max, ttft_hist: ttft.toBlob(),
       tpot_n: tpot.n, tpot_sum: tpot.sum, tpot_min: tpot.min, tpot_max: tpot.max, tpot_hist: tpot.toBlob(),
       tps_n: tps.n, tps_sum: tps.sum, tps_min: tps.min, tps_max: tps.max, tps_hist: tps.toBlob(),
+      overhead_n: overhead.n, overhead_sum: overhead.sum, overhead_min: overhead.min, overhead_max: overhead.max, overhead_hist: overhead.toBlob(),
       prompt_tokens: t.prompt_tokens, completion_tokens: t.completion_tokens, total_tokens: t.total_tokens,
       cached_tokens: t.cached_tokens, reasoning_tokens: t.reasoning_tokens,
       with_usage: this.withUsage, estimated: this.estimated, cost_usd: this.cost, last_ts: this.lastTs,

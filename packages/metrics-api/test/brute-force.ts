@@ -31,6 +31,7 @@ export function bruteSummary(rows: RequestRow[], start: number, end: number, f: 
     ttft: stats(values((r) => r.ttft_ms)),
     tpot: stats(values((r) => r.tpot_ms)),
     tps: stats(values((r) => r.output_tps)),
+    overhead: stats(values((r) => r.overhead_ms)),
     prompt: inWindow.reduce((n, r) => n + (r.prompt_tokens ?? 0), 0),
     completion: inWindow.reduce((n, r) => n + (r.completion_tokens ?? 0), 0),
     cost: inWindow.reduce((n, r) => n + (r.cost_usd ?? 0), 0),

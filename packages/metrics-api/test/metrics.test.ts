@@ -151,6 +151,7 @@ describe('rollups agree with the rows', () => {
         outcome: outcomes[Math.floor(rand() * outcomes.length)],
         total_ms: 1 + rand() ** 3 * 60_000,
         ttft_ms: ttft,
+        overhead_ms: rand() < 0.9 ? rand() * 3 : null,
         tpot_ms: stream ? 1 + rand() * 100 : null,
         output_tps: 1 + rand() * 300,
         prompt_tokens: Math.floor(rand() * 1000),
@@ -186,7 +187,7 @@ describe('rollups agree with the rows', () => {
         expect(got.tokens.completion).toBe(want.completion)
         expect(got.cost_usd).toBeCloseTo(want.cost, 8)
         for (const m of got.by_model) expect(m.cost_usd).toBeCloseTo(bruteSummary(want.rows, start, end, { model: m.model }).cost, 8)
-        for (const [k, w] of [['latency_ms', want.latency], ['ttft_ms', want.ttft], ['tpot_ms', want.tpot], ['output_tps', want.tps]] as const) {
+        for (const [k, w] of [['latency_ms', want.latency], ['ttft_ms', want.ttft], ['tpot_ms', want.tpot], ['output_tps', want.tps], ['overhead_ms', want.overhead]] as const) {
           for (const p of ['p50', 'p90', 'p95', 'p99'] as const) near(got[k][p], w[p])
           near(got[k].avg, w.avg)
           near(got[k].max, w.max)

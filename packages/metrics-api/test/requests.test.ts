@@ -109,7 +109,7 @@ describe('GET /metrics/prometheus', () => {
   test('valid exposition format (promtool), counters by model, outcome and status', async () => {
     s = setup()
     await s.insert([
-      row({ ts: T, stream: true, ttft_ms: 30, tpot_ms: 12, cost_usd: 0.0015 }),
+      row({ ts: T, stream: true, ttft_ms: 30, tpot_ms: 12, cost_usd: 0.0015, overhead_ms: 0.3 }),
       row({ ts: T + 1, outcome: 'client_error', status_code: 429, error_type: 'x', cost_usd: 0.0005 }),
       row({ ts: T + 2, model: 'we"ird\\name' }),
     ])
@@ -122,6 +122,9 @@ describe('GET /metrics/prometheus', () => {
     expect(text).toContain('gen_ai_server_time_to_first_token_seconds_bucket{model="m1",le="0.04"} 1')
     expect(text).toContain('gen_ai_server_time_to_first_token_seconds_bucket{model="m1",le="0.02"} 0')
     expect(text).toContain('llm_proxy_tokens_total{model="m1",type="prompt"} 20')
+    // The proxy's own overhead, with sub-millisecond buckets.
+    expect(text).toContain('llm_proxy_overhead_seconds_bucket{model="m1",le="0.00025"} 0')
+    expect(text, text.split('\n').filter((l) => l.includes('overhead')).join('\n')).toContain('llm_proxy_overhead_seconds_bucket{model="m1",le="0.0005"} 1')
     expect(text).toContain('# TYPE llm_proxy_cost_usd_total counter')
     expect(text).toContain('llm_proxy_cost_usd_total{model="m1"} 0.002')
     // A model with no priced request has no cost series (rather than a cost of 0).

@@ -311,3 +311,23 @@ test('the OpenAI SDK works unchanged against the proxy for models', async () => 
   await expect(stack.client.models.retrieve('nope')).rejects.toBeInstanceOf(OpenAI.NotFoundError)
   expect(stack.rows.all).toHaveLength(0)
 })
+
+test("overhead_ms: the proxy's own time, on every forwarded request; none when the proxy answered itself", async () => {
+  const stack = await startStack({ mock: { ttftMs: 30, tokensPerSecond: 400, answerTokens: 8 } })
+  try {
+    await stack.client.chat.completions.create(chatBody())
+    const stream = await stack.client.chat.completions.create(streamBody())
+    for await (const _ of stream);
+    await fetch(`${stack.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{nope' })
+    const rows = await stack.rows.until(3)
+    for (const r of rows.slice(0, 2)) {
+      expect(r.overhead_ms).not.toBeNull()
+      expect(r.overhead_ms!).toBeGreaterThanOrEqual(0)
+      // The backend's 30 ms before the first token is not the proxy's.
+      expect(r.overhead_ms!).toBeLessThan(r.total_ms - 25)
+    }
+    expect(rows[2]).toMatchObject({ status_code: 400, overhead_ms: null })
+  } finally {
+    await stack.close()
+  }
+})

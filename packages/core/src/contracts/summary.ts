@@ -62,6 +62,8 @@ export const Summary = z.object({
   ttft_ms: Stats,
   tpot_ms: Stats,
   output_tps: Stats,
+  /** The time the proxy itself added: before the request left, and after the backend's last byte. */
+  overhead_ms: Stats,
   tokens: z.object({
     prompt: z.number().int(),
     completion: z.number().int(),

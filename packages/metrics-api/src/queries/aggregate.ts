@@ -6,12 +6,12 @@ export { modelOf, round }
 export type RawRow = Pick<
   RequestRow,
   'ts' | 'model' | 'model_requested' | 'outcome' | 'status_code' | 'total_ms' | 'ttft_ms' | 'tpot_ms' | 'output_tps' |
-  'prompt_tokens' | 'completion_tokens' | 'total_tokens' | 'cached_tokens' | 'reasoning_tokens' | 'user' | 'error_type' | 'error_message' | 'cost_usd' | 'key_id'
+  'prompt_tokens' | 'completion_tokens' | 'total_tokens' | 'cached_tokens' | 'reasoning_tokens' | 'user' | 'error_type' | 'error_message' | 'cost_usd' | 'key_id' | 'overhead_ms'
 > & { stream: number; tokens_estimated: number }
 
 export const RAW_COLUMNS =
   'ts, model, model_requested, stream, outcome, status_code, total_ms, ttft_ms, tpot_ms, output_tps, prompt_tokens, ' +
-  'completion_tokens, total_tokens, cached_tokens, reasoning_tokens, tokens_estimated, "user", error_type, error_message, cost_usd, key_id'
+  'completion_tokens, total_tokens, cached_tokens, reasoning_tokens, tokens_estimated, "user", error_type, error_message, cost_usd, key_id, overhead_ms'
 
 /** Everything the summary, a model row or a time bucket needs, from raw rows and rollups alike. */
 export class Agg extends RollupAcc {

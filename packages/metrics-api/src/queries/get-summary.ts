@@ -136,6 +136,7 @@ async function summarize(db: Snapshot | null, f: FilterQuery, w: Awaited<ReturnT
     ttft_ms: all.measures.ttft.stats(),
     tpot_ms: all.measures.tpot.stats(),
     output_tps: all.measures.tps.stats(),
+    overhead_ms: all.measures.overhead.stats(),
     tokens: {
       prompt: all.tokens.prompt_tokens,
       completion: all.tokens.completion_tokens,

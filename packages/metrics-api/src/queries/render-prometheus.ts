@@ -21,6 +21,12 @@ const HISTOGRAMS = [
     measure: 'tpot',
     bounds: GEN_AI_METRICS.timePerOutputToken.buckets,
   },
+  {
+    name: 'llm_proxy_overhead_seconds',
+    help: 'Time the proxy itself added to a request: before it left for the backend, and after the backend\'s last byte.',
+    measure: 'overhead',
+    bounds: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+  },
 ] as const
 
 const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')

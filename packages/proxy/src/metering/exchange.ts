@@ -44,6 +44,9 @@ export class Exchange {
   inflight: number | null = null
   /** The proxy key it came with (AUTH_MODE=keys). */
   keyId: string | null = null
+  /** When the request left for the backend, and when the backend's last byte arrived (monotonic ms). */
+  sentAt: number | null = null
+  upstreamEndAt: number | null = null
   private failure: Failure | null = null
   /** Set while the proxy's copy of a compressed response is still being decoded; the row waits for it. */
   decoding: Promise<void> | null = null
@@ -145,7 +148,8 @@ export class Exchange {
       response_bytes: this.responseBytes,
       key_id: this.keyId,
       cost_usd: cost,
-      overhead_ms: null,
+      // The time the proxy itself added: before the request left, and after the backend's last byte.
+      overhead_ms: this.sentAt !== null && this.upstreamEndAt !== null ? round(this.sentAt - this.t0 + Math.max(0, endedAt - this.upstreamEndAt)) : null,
       inflight: this.inflight,
     }
   }

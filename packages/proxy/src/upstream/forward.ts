@@ -139,6 +139,7 @@ export function forward(request: FastifyRequest, reply: FastifyReply, o: Forward
         }
       },
       onResponseEnd() {
+        if (ex) ex.upstreamEndAt = performance.now()
         if (decoder !== null) {
           const meter = bodyMeter
           decoder.once('end', () => {
@@ -207,6 +208,7 @@ export function forward(request: FastifyRequest, reply: FastifyReply, o: Forward
     }
 
     const raw = request.raw
+    if (ex) ex.sentAt = performance.now()
     o.dispatcher.dispatch(
       {
         path: o.basePath + o.path,

@@ -1,4 +1,8 @@
-import { LEVELS, MEASURES, TOKENS, USER_LEVELS } from '@llm-proxy/core'
+import { LEVELS, USER_LEVELS } from '@llm-proxy/core'
+
+/** The shapes as version 3 knew them (migrations never follow later changes). */
+const MEASURES = ['latency', 'ttft', 'tpot', 'tps']
+const TOKENS = ['prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'reasoning_tokens']
 import type { Sql } from './connect.js'
 
 /**
@@ -121,6 +125,13 @@ export const PG_MIGRATIONS: { version: number; description: string; sql: string 
       );
       CREATE INDEX requests_key_ts ON requests (key_id, ts) WHERE key_id IS NOT NULL;
     `,
+  },
+  {
+    version: 5,
+    description: "the proxy's own overhead per request, with percentiles, in the rollups",
+    sql: LEVELS.map(({ name }) => `
+      ALTER TABLE rollup_${name} ADD COLUMN overhead_n bigint NOT NULL DEFAULT 0, ADD COLUMN overhead_sum double precision NOT NULL DEFAULT 0,
+        ADD COLUMN overhead_min double precision, ADD COLUMN overhead_max double precision, ADD COLUMN overhead_hist int4[];`).join('\n'),
   },
 ]
 

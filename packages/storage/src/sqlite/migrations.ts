@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3'
-import { LEVELS, MEASURES, USER_LEVELS } from '@llm-proxy/core'
+import { LEVELS, USER_LEVELS } from '@llm-proxy/core'
 import { createSqliteStore } from './store.js'
 
 /**
@@ -13,6 +13,8 @@ export interface Migration {
 }
 
 const TOKENS_V2 = ['prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'reasoning_tokens']
+/** The measures as versions 2 to 4 knew them (migrations never follow later changes). */
+const MEASURES_V2 = ['latency', 'ttft', 'tpot', 'tps']
 
 export const migrations: Migration[] = [
   {
@@ -67,7 +69,7 @@ export const migrations: Migration[] = [
         CREATE TABLE rollup_${name} (
           bucket INTEGER NOT NULL, model TEXT NOT NULL, stream INTEGER NOT NULL, outcome TEXT NOT NULL,
           status_code INTEGER NOT NULL, requests INTEGER NOT NULL,
-          ${MEASURES.map((m) => `${m}_n INTEGER NOT NULL, ${m}_sum REAL NOT NULL, ${m}_max REAL, ${m}_hist BLOB`).join(',\n')},
+          ${MEASURES_V2.map((m) => `${m}_n INTEGER NOT NULL, ${m}_sum REAL NOT NULL, ${m}_max REAL, ${m}_hist BLOB`).join(',\n')},
           ${TOKENS_V2.map((t) => `${t} INTEGER NOT NULL`).join(', ')},
           with_usage INTEGER NOT NULL, estimated INTEGER NOT NULL, last_ts INTEGER NOT NULL,
           PRIMARY KEY (bucket, model, stream, outcome, status_code)
@@ -92,7 +94,7 @@ export const migrations: Migration[] = [
         ALTER TABLE requests ADD COLUMN overhead_ms REAL;
         ALTER TABLE requests ADD COLUMN inflight INTEGER;
         ${LEVELS.map(({ name }) => `
-          ${MEASURES.map((m) => `ALTER TABLE rollup_${name} ADD COLUMN ${m}_min REAL;`).join('\n')}
+          ${MEASURES_V2.map((m) => `ALTER TABLE rollup_${name} ADD COLUMN ${m}_min REAL;`).join('\n')}
           ALTER TABLE rollup_${name} ADD COLUMN cost_usd REAL NOT NULL DEFAULT 0;`).join('\n')}
       `)
     },
@@ -132,6 +134,18 @@ export const migrations: Migration[] = [
           ['bucket', 'model', 'stream', 'outcome', 'error_type', 'status_code', 'count', 'last_ts', 'last_message'])
       }
       db.exec(KEYS_DDL_SQLITE)
+    },
+  },
+  {
+    version: 5,
+    description: "the proxy's own overhead per request, with percentiles, in the rollups",
+    up: (db) => {
+      db.exec(LEVELS.map(({ name }) => `
+        ALTER TABLE rollup_${name} ADD COLUMN overhead_n INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE rollup_${name} ADD COLUMN overhead_sum REAL NOT NULL DEFAULT 0;
+        ALTER TABLE rollup_${name} ADD COLUMN overhead_min REAL;
+        ALTER TABLE rollup_${name} ADD COLUMN overhead_max REAL;
+        ALTER TABLE rollup_${name} ADD COLUMN overhead_hist BLOB;`).join('\n'))
       // A database from before the rollups (version 1) gets them now that their shape is complete.
       backfillRollups(db)
     },
