@@ -6,6 +6,7 @@ import { KpiCards } from './features/kpi/KpiCards'
 import { RequestLog } from './features/requests/RequestLog'
 import { EmptyState, ErrorBanner, Loading } from './features/states/States'
 import { ErrorsTable } from './features/tables/ErrorsTable'
+import { KeysTable } from './features/tables/KeysTable'
 import { ModelsTable } from './features/tables/ModelsTable'
 import { previousWindow, resolveRange, type TimeRange } from './lib/time-range'
 import { rangeShowingData, searchFromView, viewFromSearch, type View } from './lib/view'
@@ -27,7 +28,7 @@ interface HistoryState {
 }
 
 export function App() {
-  // The view (range, model, endpoint, streaming) lives in the address bar; see lib/view.ts.
+  // The view (range, model, endpoint, streaming, key) lives in the address bar; see lib/view.ts.
   const [initial] = useState(() => viewFromSearch(window.location.search))
   // No range in the address: the shortest preset showing the data, once the models say when the
   // newest request was; until then (and if the user never picks one) the address has no range.
@@ -37,6 +38,7 @@ export function App() {
   const [model, setModel] = useState<string | null>(initial.model)
   const [stream, setStream] = useState<'' | 'true' | 'false'>(initial.stream)
   const [endpoint, setEndpoint] = useState(initial.endpoint)
+  const [keyId, setKeyId] = useState<string | null>(initial.key)
 
   const [refreshMs, setRefreshMs] = useState<number | null>(10_000)
   // A saved choice wins; until the user picks one, follow the system's light/dark preference.
@@ -60,7 +62,7 @@ export function App() {
   }
   /** A change made here: shown, and a new history entry (back and forward walk through them). */
   const navigate = (next: Partial<View> & { zoomedFrom?: TimeRange[] }) => {
-    const view: View = { range: next.range ?? (rangeChosen ? range : null), model: next.model !== undefined ? next.model : model, stream: next.stream ?? stream, endpoint: next.endpoint ?? endpoint }
+    const view: View = { range: next.range ?? (rangeChosen ? range : null), model: next.model !== undefined ? next.model : model, stream: next.stream ?? stream, endpoint: next.endpoint ?? endpoint, key: next.key !== undefined ? next.key : keyId }
     const zoomed = next.zoomedFrom ?? zoomedFrom
     if (next.range) {
       setRange(next.range)
@@ -69,6 +71,7 @@ export function App() {
     if (next.model !== undefined) setModel(next.model)
     if (next.stream !== undefined) setStream(next.stream)
     if (next.endpoint !== undefined) setEndpoint(next.endpoint)
+    if (next.key !== undefined) setKeyId(next.key)
     setZoomedFrom(zoomed)
     const url = `${window.location.pathname}${searchFromView(view)}`
     if (url !== `${window.location.pathname}${window.location.search}` || zoomed !== zoomedFrom) window.history.pushState({ zoomedFrom: zoomed } satisfies HistoryState, '', url)
@@ -82,6 +85,7 @@ export function App() {
       setModel(v.model)
       setStream(v.stream)
       setEndpoint(v.endpoint)
+      setKeyId(v.key)
       setZoomedFrom((e.state as HistoryState | null)?.zoomedFrom ?? [])
     }
     window.addEventListener('popstate', onPop)
@@ -98,7 +102,7 @@ export function App() {
   }, [])
 
   // `model: ''` asks for the requests without a model; null leaves the parameter out.
-  const filters = useMemo(() => ({ model, stream: stream || undefined, endpoint: endpoint || undefined }), [model, stream, endpoint])
+  const filters = useMemo(() => ({ model, stream: stream || undefined, endpoint: endpoint || undefined, key: keyId ?? undefined }), [model, stream, endpoint, keyId])
   const key = JSON.stringify({ range, filters })
   const current = () => resolveRange(range, Date.now())
   const summary = useSummary(key, () => ({ ...filters, ...current() }), refreshMs)
@@ -118,6 +122,23 @@ export function App() {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [lastSeen === undefined])
 
+  // The key filter's choices: every key a summary has named, kept when a filter narrows the
+  // summary to one key (so another can be picked without going back to "All keys" first).
+  const [keys, setKeys] = useState<{ id: string; name: string | null }[]>([])
+  useEffect(() => {
+    const byKey = summary.data?.by_key
+    if (!byKey?.length) return
+    setKeys((known) => {
+      const next = [...known]
+      for (const k of byKey) {
+        const i = next.findIndex((x) => x.id === k.key_id)
+        if (i === -1) next.push({ id: k.key_id, name: k.key_name })
+        else if (next[i].name !== k.key_name) next[i] = { id: k.key_id, name: k.key_name }
+      }
+      return next.length === known.length && next.every((k, i) => k === known[i]) ? known : next
+    })
+  }, [summary.data])
+
   const error = summary.error ?? series.error ?? models.error
   const noDataYet = models.data !== undefined && models.data.models.length === 0
   const [refreshTick, setRefreshTick] = useState(0)
@@ -136,6 +157,9 @@ export function App() {
         models={models.data?.models.map((m) => m.model) ?? []}
         model={model}
         onModel={(m) => navigate({ model: m })}
+        keys={keys}
+        keyId={keyId}
+        onKey={(k) => navigate({ key: k })}
         stream={stream}
         onStream={(s) => navigate({ stream: s })}
         endpoint={endpoint}
@@ -157,6 +181,7 @@ export function App() {
             {series.data && <Charts series={series.data} onZoom={zoom} />}
             <div className="tables">
               <ModelsTable models={summary.data.by_model} />
+              <KeysTable keys={summary.data.by_key} />
               <ErrorsTable errors={summary.data.errors} />
             </div>
             <RequestLog range={range} filters={filters} refreshMs={refreshMs} refreshTick={refreshTick} />

@@ -5,6 +5,11 @@ export function modelLabel(model: string | null | undefined): string {
   return model ? model : '(no model)'
 }
 
+/** A proxy key as the dashboard names it: its name, or its id when the key was deleted since. */
+export function keyLabel(name: string | null | undefined, id: string): string {
+  return name ? name : `${id} (deleted)`
+}
+
 const nf0 = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 })
 const nf1 = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 })
 const nfExact = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 })

@@ -8,6 +8,7 @@ import { RANGES, type RangeId, type TimeRange } from './time-range'
  *   &model=llama3.2:1b                  one model; `model=` (empty) is the requests without one
  *   &endpoint=/v1/messages              one endpoint
  *   &stream=true|false                  streamed or not
+ *   &key=key_3kq9Xw2LmP0a               one proxy key, by its id
  * No range in the address: the dashboard picks one that shows the data there is (`range: null`).
  */
 export interface View {
@@ -17,6 +18,8 @@ export interface View {
   stream: '' | 'true' | 'false'
   /** '' : every endpoint. */
   endpoint: string
+  /** A proxy key's id; null: every request, with a key or without. */
+  key: string | null
 }
 
 export function viewFromSearch(search: string): View {
@@ -28,7 +31,7 @@ export function viewFromSearch(search: string): View {
   if (id && RANGES.some((r) => r.id === id)) range = { kind: 'relative', id: id as RangeId }
   else if (Number.isFinite(from) && Number.isFinite(to) && to > from) range = { kind: 'custom', start: from, end: to }
   const stream = q.get('stream')
-  return { range, model: q.get('model'), stream: stream === 'true' || stream === 'false' ? stream : '', endpoint: q.get('endpoint') ?? '' }
+  return { range, model: q.get('model'), stream: stream === 'true' || stream === 'false' ? stream : '', endpoint: q.get('endpoint') ?? '', key: q.get('key') || null }
 }
 
 export function searchFromView(v: View): string {
@@ -41,6 +44,7 @@ export function searchFromView(v: View): string {
   if (v.model !== null) q.set('model', v.model)
   if (v.endpoint) q.set('endpoint', v.endpoint)
   if (v.stream) q.set('stream', v.stream)
+  if (v.key) q.set('key', v.key)
   const s = q.toString()
   return s ? `?${s}` : ''
 }

@@ -1,4 +1,4 @@
-import type { ModelSummary, RequestRecord, Summary } from '@llm-proxy/core/contracts'
+import type { KeySummary, ModelSummary, RequestRecord, Summary } from '@llm-proxy/core/contracts'
 
 /** A recorded request with every field set, as the API returns it. */
 export function record(over: Partial<RequestRecord> = {}): RequestRecord {
@@ -16,6 +16,13 @@ export function modelRow(over: Partial<ModelSummary> = {}): ModelSummary {
   return {
     model: 'llama3.2:1b', requests: 10, success_rate: 0.9, latency_p50_ms: 800, latency_p95_ms: 1500, ttft_p50_ms: 120,
     ttft_p95_ms: 300, output_tps_avg: 60, prompt_tokens: 1000, completion_tokens: 5000, total_tokens: 6000, cost_usd: 0, ...over,
+  }
+}
+
+export function keyRow(over: Partial<KeySummary> = {}): KeySummary {
+  return {
+    key_id: 'key_alice', key_name: 'alice', requests: 10, failed: 1, success_rate: 0.9, latency_p50_ms: 800, latency_p95_ms: 1500,
+    ttft_p50_ms: 120, ttft_p95_ms: 300, prompt_tokens: 1000, completion_tokens: 5000, total_tokens: 6000, cost_usd: 0, ...over,
   }
 }
 

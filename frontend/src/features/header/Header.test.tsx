@@ -9,7 +9,7 @@ const NOW = Date.parse('2026-01-02T04:00:00Z')
 function props(over: Partial<HeaderProps> = {}): HeaderProps {
   return {
     range: { kind: 'relative', id: '1h' }, window: { start: NOW - 3_600_000, end: NOW }, onRange: vi.fn(),
-    models: ['llama3.2:1b', 'qwen2.5:7b', ''], model: null, onModel: vi.fn(), stream: '', onStream: vi.fn(), endpoint: '', onEndpoint: vi.fn(),
+    models: ['llama3.2:1b', 'qwen2.5:7b', ''], model: null, onModel: vi.fn(), keys: [], keyId: null, onKey: vi.fn(), stream: '', onStream: vi.fn(), endpoint: '', onEndpoint: vi.fn(),
     refreshMs: 10_000, onRefreshMs: vi.fn(), updatedAt: null, onRefresh: vi.fn(), theme: 'light', onTheme: vi.fn(), ...over,
   }
 }
@@ -70,4 +70,23 @@ test('a custom range is applied, and a reversed one refused with a message', () 
   fireEvent.click(screen.getByRole('button', { name: 'Apply' }))
   expect(p.onRange).toHaveBeenCalledWith({ kind: 'custom', start: new Date('2026-01-02T05:00').getTime(), end: new Date('2026-01-02T06:30').getTime() })
   expect(screen.queryByRole('alert')).toBeNull()
+})
+
+test('the key filter: shown once the summary names keys, by name, the key id as its value', () => {
+  const p = props()
+  const { rerender } = render(<Header {...p} />)
+  // AUTH_MODE=passthrough: no key was ever seen, no filter for it.
+  expect(screen.queryByLabelText('Key')).toBeNull()
+  rerender(<Header {...p} keys={[{ id: 'key_a', name: 'alice' }, { id: 'key_gone', name: null }]} />)
+  const key = screen.getByLabelText('Key') as HTMLSelectElement
+  expect([...key.options].map((o) => [o.value, o.textContent])).toEqual([['', 'All keys'], ['key_a', 'alice'], ['key_gone', 'key_gone (deleted)']])
+  fireEvent.change(key, { target: { value: 'key_a' } })
+  expect(p.onKey).toHaveBeenCalledWith('key_a')
+  fireEvent.change(key, { target: { value: '' } })
+  expect(p.onKey).toHaveBeenLastCalledWith(null)
+  // A key from a shared address that no summary has named yet: chosen, by its id.
+  rerender(<Header {...p} keyId="key_b" />)
+  const shared = screen.getByLabelText('Key') as HTMLSelectElement
+  expect(shared.value).toBe('key_b')
+  expect(shared.options[shared.selectedIndex].textContent).toBe('key_b')
 })

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react'
-import { formatTime, modelLabel } from '../../lib/format'
+import { formatTime, keyLabel, modelLabel } from '../../lib/format'
 import { RANGES, fromLocalInput, toLocalInput, type TimeRange, type Window } from '../../lib/time-range'
 
 export const REFRESH_OPTIONS = [
@@ -31,6 +31,11 @@ export interface HeaderProps {
   /** null: all models. */
   model: string | null
   onModel: (m: string | null) => void
+  /** Proxy keys seen in the summary, by id; the filter shows only when there is one (or one is chosen). */
+  keys: { id: string; name: string | null }[]
+  /** A key's id; null: all keys. */
+  keyId: string | null
+  onKey: (k: string | null) => void
   stream: '' | 'true' | 'false'
   onStream: (s: '' | 'true' | 'false') => void
   endpoint: string
@@ -116,6 +121,17 @@ export function Header(p: HeaderProps) {
             ))}
           </select>
         </label>
+        {(p.keys.length > 0 || p.keyId !== null) && (
+          <label>
+            <span>Key</span>
+            <select value={p.keyId ?? ''} onChange={(e) => p.onKey(e.target.value || null)}>
+              <option value="">All keys</option>
+              {p.keys.map((k) => <option key={k.id} value={k.id}>{keyLabel(k.name, k.id)}</option>)}
+              {/* A key from the address that the summary has not named (yet): by its id. */}
+              {p.keyId !== null && !p.keys.some((k) => k.id === p.keyId) && <option value={p.keyId}>{p.keyId}</option>}
+            </select>
+          </label>
+        )}
         <label>
           <span>Endpoint</span>
           <select value={p.endpoint} onChange={(e) => p.onEndpoint(e.target.value)}>

@@ -2,7 +2,7 @@ import type { RequestRecord } from '@llm-proxy/core/contracts'
 import { useEffect, useRef, useState } from 'react'
 import { apiUrl, type Params } from '../../api/client'
 import { fetchRequestsPage, useRequestsPage } from '../../api/hooks'
-import { formatExact, formatMs, formatRate, formatTime, formatUsd, modelLabel } from '../../lib/format'
+import { formatExact, formatMs, formatRate, formatTime, formatUsd, keyLabel, modelLabel } from '../../lib/format'
 import { resolveRange, type TimeRange } from '../../lib/time-range'
 
 const OUTCOME_LABEL: Record<string, string> = {
@@ -17,7 +17,7 @@ const FIELDS: Record<string, string> = {
   ttlt_ms: 'Time to last token', tpot_ms: 'Time per output token', output_tps: 'Output tokens per second',
   prompt_tokens: 'Prompt tokens', completion_tokens: 'Completion tokens', total_tokens: 'Total tokens',
   cached_tokens: 'Cached prompt tokens', reasoning_tokens: 'Reasoning tokens', tokens_estimated: 'Token counts estimated',
-  user: 'User', client_ip: 'Client IP', user_agent: 'User agent', key_id: 'Access key', chunk_count: 'Stream events',
+  user: 'User', client_ip: 'Client IP', user_agent: 'User agent', key_id: 'Access key', key_name: 'Key', chunk_count: 'Stream events',
   request_bytes: 'Request body', response_bytes: 'Response body', cost_usd: 'Cost (USD, estimated)',
 }
 /** A field the list above does not know yet still gets a readable name. */
@@ -75,6 +75,8 @@ function Log({ range, filters, refreshMs, refreshTick }: RequestLogProps) {
   const head = frozen ?? live.data?.data ?? []
   const next = cursor === undefined ? (live.data?.next_cursor ?? null) : cursor
   const rows = [...head, ...older]
+  // The key column only when a request shown was made with a proxy key (AUTH_MODE=keys).
+  const withKeys = rows.some((r) => r.key_id !== null)
 
   async function loadMore() {
     if (!next || loadingMore) return
@@ -115,9 +117,9 @@ function Log({ range, filters, refreshMs, refreshTick }: RequestLogProps) {
       </div>
       <div className="table-scroll">
         {/* On a phone each row becomes a small card (theme.css); the labels come from data-label. */}
-        <table data-testid="request-log" className="log-table">
+        <table data-testid="request-log" className={withKeys ? 'log-table with-keys' : 'log-table'}>
           <thead>
-            <tr><th>Time</th><th>Model</th><th>Endpoint</th><th>Outcome</th><th>Status</th><th>Latency</th><th>TTFT</th><th>Tokens in / out</th><th>Cost</th><th>User</th></tr>
+            <tr><th>Time</th><th>Model</th><th>Endpoint</th><th>Outcome</th><th>Status</th><th>Latency</th><th>TTFT</th><th>Tokens in / out</th><th>Cost</th><th>User</th>{withKeys && <th>Key</th>}</tr>
           </thead>
           <tbody>
             {rows.map((r) => (
@@ -143,9 +145,10 @@ function Log({ range, filters, refreshMs, refreshTick }: RequestLogProps) {
                 <td className="c-tokens" data-label="Tokens">{r.prompt_tokens ?? '—'} / {r.completion_tokens ?? '—'}{r.tokens_estimated ? <span title="estimated">*</span> : ''}</td>
                 <td className="c-cost" data-label="Cost" title={r.cost_usd === null ? 'No price known for this model' : `$${r.cost_usd}`}>{formatUsd(r.cost_usd)}</td>
                 <td className="c-user" data-label="User">{r.user ?? '—'}</td>
+                {withKeys && <td className="c-key" data-label="Key" title={r.key_id ?? undefined}>{r.key_id === null ? '—' : keyLabel(r.key_name, r.key_id)}</td>}
               </tr>
             ))}
-            {rows.length === 0 && <tr><td colSpan={10} className="muted">{live.data ? 'No requests match.' : 'Loading…'}</td></tr>}
+            {rows.length === 0 && <tr><td colSpan={withKeys ? 11 : 10} className="muted">{live.data ? 'No requests match.' : 'Loading…'}</td></tr>}
           </tbody>
         </table>
       </div>
