@@ -1,7 +1,7 @@
 import { act, cleanup, fireEvent, render, screen } from '@testing-library/react'
 import { afterEach, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest'
 import { App } from './App'
-import { summary, stubFetch } from './test/fixtures'
+import { keyRow, summary, stubFetch } from './test/fixtures'
 
 beforeAll(() => {
   globalThis.ResizeObserver ??= class {
@@ -140,5 +140,55 @@ describe('the view in the address bar', () => {
     act(() => void window.dispatchEvent(new PopStateEvent('popstate', { state: null })))
     expect((screen.getByLabelText('Model') as HTMLSelectElement).value).toBe('all')
     expect((screen.getByLabelText('Time range') as HTMLSelectElement).value).toBe('24h')
+  })
+
+  test('the key filter: from the address, on every API call, back into the address; the per-key table', async () => {
+    window.history.replaceState(null, '', '/?range=1h&key=key_bob')
+    const keys = [keyRow({ key_id: 'key_alice', key_name: 'alice', requests: 9 }), keyRow({ key_id: 'key_bob', key_name: 'bob', requests: 3 })]
+    const stub = stubFetch((url) => {
+      if (url.pathname === '/config.json') return {}
+      if (url.pathname === '/api/metrics/models') return { models: [{ model: 'llama3.2:1b', requests: 12, last_seen: ago(60_000) }] }
+      if (url.pathname === '/api/metrics/timeseries') return series
+      if (url.pathname === '/api/metrics/requests') return { data: [], next_cursor: null }
+      // A summary filtered by key names only that key.
+      const key = url.searchParams.get('key')
+      return { ...summary(), by_key: key ? keys.filter((k) => k.key_id === key) : keys }
+    })
+    vi.stubGlobal('fetch', stub.fetch)
+    render(<App />)
+    await settle()
+    const select = () => screen.getByLabelText('Key') as HTMLSelectElement
+    expect(select().value).toBe('key_bob')
+    expect(select().options[select().selectedIndex].textContent).toBe('bob')
+    for (const path of ['/api/metrics', '/api/metrics/timeseries', '/api/metrics/requests']) {
+      expect(stub.calls.filter((u) => u.pathname === path).at(-1)!.searchParams.get('key'), path).toBe('key_bob')
+    }
+    expect(screen.getByTestId('keys-table').querySelectorAll('tbody tr').length).toBe(1)
+
+    fireEvent.change(select(), { target: { value: '' } })
+    await settle()
+    expect(window.location.search).toBe('?range=1h')
+    expect(stub.calls.filter((u) => u.pathname === '/api/metrics').at(-1)!.searchParams.has('key')).toBe(false)
+    expect([...select().options].map((o) => o.textContent)).toEqual(['All keys', 'bob', 'alice'])
+    fireEvent.change(select(), { target: { value: 'key_alice' } })
+    await settle()
+    expect(window.location.search).toBe('?range=1h&key=key_alice')
+    expect(stub.calls.filter((u) => u.pathname === '/api/metrics/requests').at(-1)!.searchParams.get('key')).toBe('key_alice')
+    // Narrowed to alice, bob stays a choice.
+    expect([...select().options].map((o) => o.value)).toEqual(['', 'key_bob', 'key_alice'])
+
+    // Back: the entry before (all keys).
+    window.history.replaceState(null, '', '/?range=1h')
+    act(() => void window.dispatchEvent(new PopStateEvent('popstate', { state: null })))
+    expect(select().value).toBe('')
+  })
+
+  test('no keys in the summary: no key filter and no per-key table', async () => {
+    vi.stubGlobal('fetch', api({ models: [{ model: 'llama3.2:1b', requests: 12, last_seen: ago(60_000) }] }).fetch)
+    render(<App />)
+    await settle()
+    expect(screen.getByTestId('models-table')).toBeTruthy()
+    expect(screen.queryByLabelText('Key')).toBeNull()
+    expect(screen.queryByTestId('keys-table')).toBeNull()
   })
 })

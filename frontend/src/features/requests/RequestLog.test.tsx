@@ -109,3 +109,36 @@ test('each request shows its endpoint and its estimated cost (a dash when no pri
   expect(b.textContent).toContain('responses')
   expect(within(b).getByTitle('No price known for this model').textContent).toBe('—')
 })
+
+test('the key of each request by name (its id when deleted), in the list and in the detail; no column without keys', async () => {
+  let data = [
+    record({ id: 'req-a', ts: at(1), key_id: 'key_alice', key_name: 'alice' }),
+    record({ id: 'req-b', ts: at(2), key_id: 'key_gone', key_name: null }),
+    record({ id: 'req-c', ts: at(3) }),
+  ]
+  vi.stubGlobal('fetch', stubFetch(() => ({ data, next_cursor: null })).fetch)
+  const { unmount } = render(<RequestLog range={{ kind: 'relative', id: '1h' }} filters={{ key: 'key_alice' }} refreshMs={null} />)
+  await settle()
+  const headers = screen.getAllByRole('columnheader').map((h) => h.textContent)
+  expect(headers.at(-1)).toBe('Key')
+  const [a, b, c] = screen.getAllByRole('row').slice(1)
+  // The phone card labels the cell (data-label); the id is its tooltip.
+  expect(a.querySelector('td.c-key[data-label="Key"]')!.textContent).toBe('alice')
+  expect(a.querySelector('td.c-key')!.getAttribute('title')).toBe('key_alice')
+  expect(b.querySelector('td.c-key')!.textContent).toBe('key_gone (deleted)')
+  expect(c.querySelector('td.c-key')!.textContent).toBe('—')
+  expect(screen.getByTestId('request-log').classList.contains('with-keys')).toBe(true)
+  fireEvent.click(a)
+  const panel = screen.getByTestId('request-detail')
+  const field = (name: string) => [...panel.querySelectorAll('.field')].find((f) => f.querySelector('dt')!.getAttribute('title') === name)!
+  expect(field('key_name').querySelector('dt')!.textContent).toBe('Key')
+  expect(field('key_name').querySelector('dd')!.textContent).toBe('alice')
+  expect(field('key_id').querySelector('dd')!.textContent).toBe('key_alice')
+  unmount()
+
+  data = [record({ id: 'req-d', ts: at(1) })]
+  render(<RequestLog range={{ kind: 'relative', id: '1h' }} filters={{}} refreshMs={null} />)
+  await settle()
+  expect(screen.getAllByRole('columnheader').map((h) => h.textContent)).not.toContain('Key')
+  expect(document.querySelector('td.c-key')).toBeNull()
+})
