@@ -115,6 +115,10 @@ test('the dashboard shows what the API returns, switches theme, opens a request,
   await row.first().waitFor()
   expect(await row.nth(1).textContent()).toBe(String(llama.requests))
   await page.locator('.recharts-surface').first().waitFor()
+  // A proxy without keys (AUTH_MODE=passthrough): no key filter, no per-key table, no key column.
+  expect(await page.getByLabel('Key', { exact: true }).count()).toBe(0)
+  expect(await page.getByTestId('keys-table').count()).toBe(0)
+  expect(await page.locator('[data-testid="request-log"] td.c-key').count()).toBe(0)
 
   mkdirSync(screenshots, { recursive: true })
   await page.screenshot({ path: join(screenshots, 'dashboard-light.png'), fullPage: true })
