@@ -230,3 +230,6 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
 }
 
 export { ProxyError }
+// AUTH_MODE=keys, for callers that assemble a proxy themselves (server.ts, the dashboard's end-to-end test).
+export { KeyGuard } from './keys/guard.js'
+export { buildAdminApi } from './keys/admin.js'
