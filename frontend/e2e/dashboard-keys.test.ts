@@ -118,4 +118,16 @@ test('the key filter by name, kept in the address; the per-key table; the key in
   await expect.poll(() => page.getByTestId('kpi-requests').textContent()).toBe('3')
   expect(await page.getByRole('combobox', { name: 'Key', exact: true }).inputValue()).toBe(keys.alice.id)
   await page.context().close()
+
+  // A phone: the key is a line of the request's card, on screen, and nothing scrolls sideways.
+  const phone = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage()
+  await phone.goto(`${dashboardUrl}/?range=1h`)
+  const card = phone.getByTestId('request-log').locator('tbody tr').first()
+  await card.locator('td.c-key').waitFor()
+  expect(await card.locator('td.c-key').evaluate((td) => getComputedStyle(td, '::before').content)).toBe('"Key"')
+  const box = (await card.locator('td.c-key').boundingBox())!
+  expect(box.width).toBeGreaterThan(0)
+  expect(box.x + box.width).toBeLessThanOrEqual(390)
+  expect(await phone.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true)
+  await phone.context().close()
 })
