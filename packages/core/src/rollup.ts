@@ -30,18 +30,18 @@ export type TokenColumn = (typeof TOKENS)[number]
 /** The columns that make a rollup row's key; `key_id` is '' for requests without a proxy key. */
 export const ROLLUP_KEY = ['bucket', 'model', 'stream', 'outcome', 'status_code', 'key_id', 'endpoint'] as const
 /** Columns merged by adding. */
-export const ROLLUP_SUMS = ['requests', ...MEASURES.flatMap((m) => [`${m}_n`, `${m}_sum`] as const), ...TOKENS, 'with_usage', 'estimated', 'cost_usd'] as const
+export const ROLLUP_SUMS = ['requests', ...MEASURES.flatMap((m) => [`${m}_n`, `${m}_sum`] as const), ...TOKENS, 'with_usage', 'estimated', 'cost_usd', 'priced'] as const
 /** Every stored column of a rollup row, in order. */
 export const ROLLUP_COLUMNS = [
   ...ROLLUP_KEY, 'requests',
   ...MEASURES.flatMap((m) => [`${m}_n`, `${m}_sum`, `${m}_min`, `${m}_max`, `${m}_hist`] as const),
-  ...TOKENS, 'with_usage', 'estimated', 'cost_usd', 'last_ts',
+  ...TOKENS, 'with_usage', 'estimated', 'cost_usd', 'priced', 'last_ts',
 ] as const
 
 /** A rollup row as stored (histograms as int32 pairs, index then count, ascending). */
 export type RollupRow = {
   bucket: number; model: string; stream: number; outcome: Outcome; status_code: number; key_id: string; endpoint: string; requests: number
-  with_usage: number; estimated: number; cost_usd: number; last_ts: number
+  with_usage: number; estimated: number; cost_usd: number; priced: number; last_ts: number
 } & Record<TokenColumn, number> & Record<`${Measure}_n`, number> & Record<`${Measure}_sum`, number>
   & Record<`${Measure}_min` | `${Measure}_max`, number | null> & Record<`${Measure}_hist`, Uint8Array | null>
 
@@ -189,6 +189,8 @@ export class RollupAcc {
   withUsage = 0
   estimated = 0
   cost = 0
+  /** Requests with a price: with none, the cost is unknown (null), not 0. */
+  priced = 0
 
   /** `hists`: the measures whose percentiles are needed (the rest keep count, sum, min and max). */
   constructor(hists: readonly Measure[] = MEASURES) {
@@ -218,6 +220,12 @@ export class RollupAcc {
     if (r.completion_tokens !== null && !r.tokens_estimated) this.withUsage++
     if (r.tokens_estimated) this.estimated++
     this.cost += r.cost_usd ?? 0
+    if (r.cost_usd !== null && r.cost_usd !== undefined) this.priced++
+  }
+
+  /** The summed cost, or null when no request in it had a price. */
+  costOrNull(digits = 1e9): number | null {
+    return this.priced > 0 ? Math.round(this.cost * digits) / digits : null
   }
 
   addRollup(r: RollupRow): void {
@@ -235,6 +243,7 @@ export class RollupAcc {
     this.withUsage += r.with_usage
     this.estimated += r.estimated
     this.cost += r.cost_usd ?? 0
+    this.priced += r.priced ?? 0
   }
 
   get failed(): number {
@@ -261,7 +270,7 @@ export class RollupAcc {
       overhead_n: overhead.n, overhead_sum: overhead.sum, overhead_min: overhead.min, overhead_max: overhead.max, overhead_hist: overhead.toBlob(),
       prompt_tokens: t.prompt_tokens, completion_tokens: t.completion_tokens, total_tokens: t.total_tokens,
       cached_tokens: t.cached_tokens, reasoning_tokens: t.reasoning_tokens,
-      with_usage: this.withUsage, estimated: this.estimated, cost_usd: this.cost, last_ts: this.lastTs,
+      with_usage: this.withUsage, estimated: this.estimated, cost_usd: this.cost, priced: this.priced, last_ts: this.lastTs,
     }
   }
 }

@@ -268,3 +268,28 @@ describe('access', () => {
     expect(res.body.error.code).toBe('unknown_url')
   })
 })
+
+test('cost: unknown (null) where no request had a price, 0 where a price of 0 applied, the sum otherwise', async () => {
+  s = setup()
+  await s.insert([
+    row({ ts: T, model: 'unpriced', cost_usd: null }),
+    row({ ts: T + 1, model: 'free', cost_usd: 0 }),
+    row({ ts: T + 2, model: 'paid', cost_usd: 0.25 }),
+    row({ ts: T + 3, model: 'paid', cost_usd: 0.5 }),
+  ])
+  for (const range of [`start=${T}&end=${T + HOUR}`, `start=${T - 2 * DAY}`]) {
+    const body = Summary.parse((await s.get(`/metrics?${range}`)).body)
+    expect(body.cost_usd).toBe(0.75)
+    expect(Object.fromEntries(body.by_model.map((m) => [m.model, m.cost_usd]))).toEqual({ unpriced: null, free: 0, paid: 0.75 })
+    const only = Summary.parse((await s.get(`/metrics?${range}&model=unpriced`)).body)
+    expect(only.cost_usd).toBeNull()
+  }
+  const series = Timeseries.parse((await s.get(`/metrics/timeseries?bucket=1h&start=${T - HOUR}&end=${T + HOUR}`)).body)
+  expect(series.points.map((p) => p.cost_usd)).toEqual([null, 0.75])
+  // Once retention removed the raw rows, the rollups say the same.
+  expect(await s.deleteBefore(T + DAY)).toBe(4)
+  const rolled = Summary.parse((await s.get(`/metrics?start=${T - 2 * DAY}&end=${T + 2 * DAY}`)).body)
+  expect(rolled.requests.total).toBe(4)
+  expect(rolled.cost_usd).toBe(0.75)
+  expect(Object.fromEntries(rolled.by_model.map((m) => [m.model, m.cost_usd]))).toEqual({ unpriced: null, free: 0, paid: 0.75 })
+})

@@ -14,7 +14,7 @@ export const ModelSummary = z.object({
   completion_tokens: z.number().int(),
   total_tokens: z.number().int(),
   /** Sum of the model's row costs in US dollars (requests without a price add nothing). */
-  cost_usd: z.number(),
+  cost_usd: z.number().nullable(),
 })
 export type ModelSummary = z.infer<typeof ModelSummary>
 
@@ -42,7 +42,7 @@ export const KeySummary = z.object({
   prompt_tokens: z.number().int(),
   completion_tokens: z.number().int(),
   total_tokens: z.number().int(),
-  cost_usd: z.number(),
+  cost_usd: z.number().nullable(),
 })
 export type KeySummary = z.infer<typeof KeySummary>
 
@@ -73,8 +73,8 @@ export const Summary = z.object({
     requests_with_usage: z.number().int(),
     estimated: z.number().int(),
   }),
-  /** Estimated spend in US dollars: the sum of `cost_usd` over the requests that have one. */
-  cost_usd: z.number(),
+  /** Estimated spend in US dollars: the sum of `cost_usd` over the requests that have one; null when none has. */
+  cost_usd: z.number().nullable(),
   by_model: z.array(ModelSummary),
   by_key: z.array(KeySummary),
   errors: z.array(ErrorSummary),

@@ -21,7 +21,7 @@ export const TimeseriesPoint = z.object({
   prompt_tokens: z.number().int(),
   completion_tokens: z.number().int(),
   /** Sum of the bucket's row costs in US dollars (0 when none had a price). */
-  cost_usd: z.number(),
+  cost_usd: z.number().nullable(),
 })
 export type TimeseriesPoint = z.infer<typeof TimeseriesPoint>
 

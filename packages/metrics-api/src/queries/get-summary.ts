@@ -95,7 +95,7 @@ async function summarize(db: Snapshot | null, f: FilterQuery, w: Awaited<ReturnT
         prompt_tokens: a.tokens.prompt_tokens,
         completion_tokens: a.tokens.completion_tokens,
         total_tokens: a.tokens.total_tokens,
-        cost_usd: Math.round(a.cost * 1e9) / 1e9,
+        cost_usd: a.costOrNull(),
       }
     })
 
@@ -118,7 +118,7 @@ async function summarize(db: Snapshot | null, f: FilterQuery, w: Awaited<ReturnT
         prompt_tokens: a.tokens.prompt_tokens,
         completion_tokens: a.tokens.completion_tokens,
         total_tokens: a.tokens.total_tokens,
-        cost_usd: Math.round(a.cost * 1e6) / 1e6,
+        cost_usd: a.costOrNull(1e6),
       }
     })
 
@@ -146,7 +146,7 @@ async function summarize(db: Snapshot | null, f: FilterQuery, w: Awaited<ReturnT
       requests_with_usage: all.withUsage,
       estimated: all.estimated,
     },
-    cost_usd: Math.round(all.cost * 1e9) / 1e9,
+    cost_usd: all.costOrNull(),
     by_model: byModel,
     by_key: byKey,
     errors: [...errors.values()].sort((a, b) => b.count - a.count || b.lastTs - a.lastTs).map(({ lastTs: _, ...e }) => e),

@@ -20,7 +20,7 @@ const AUTO_MIN = 60
 const SERIES_COLUMNS =
   'bucket, model, stream, outcome, status_code, key_id, requests, latency_n, latency_sum, latency_max, latency_hist, ttft_n, ttft_sum, ' +
   'ttft_max, ttft_hist, tpot_n, tpot_sum, tpot_max, NULL AS tpot_hist, tps_n, tps_sum, tps_max, NULL AS tps_hist, prompt_tokens, ' +
-  'completion_tokens, total_tokens, cached_tokens, reasoning_tokens, with_usage, estimated, cost_usd, last_ts, latency_min, ttft_min, tpot_min, tps_min'
+  'completion_tokens, total_tokens, cached_tokens, reasoning_tokens, with_usage, estimated, cost_usd, priced, last_ts, latency_min, ttft_min, tpot_min, tps_min'
 
 export class TooManyBuckets extends Error {
   constructor(readonly points: number) {
@@ -84,7 +84,7 @@ export async function getTimeseries(db: Snapshot | null, f: FilterQuery & { buck
         output_tps_avg: round(a.measures.tps.avg()),
         prompt_tokens: a.tokens.prompt_tokens,
         completion_tokens: a.tokens.completion_tokens,
-        cost_usd: Math.round(a.cost * 1e9) / 1e9,
+        cost_usd: a.costOrNull(),
       }
     }),
   }

@@ -141,6 +141,13 @@ export const PG_MIGRATIONS: { version: number; description: string; sql: string 
       ALTER TABLE rollup_${name} DROP CONSTRAINT rollup_${name}_pkey;
       ALTER TABLE rollup_${name} ADD PRIMARY KEY (bucket, model, stream, outcome, status_code, key_id, endpoint);`).join('\n'),
   },
+  {
+    version: 7,
+    description: 'rollups count the requests that had a price (a cost of 0 is then told apart from an unknown one)',
+    sql: LEVELS.map(({ name }) => `
+      ALTER TABLE rollup_${name} ADD COLUMN priced bigint NOT NULL DEFAULT 0;
+      UPDATE rollup_${name} SET priced = requests WHERE cost_usd > 0;`).join('\n'),
+  },
 ]
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1].version

@@ -171,8 +171,16 @@ export const migrations: Migration[] = [
           DROP TABLE rollup_${name};
           ALTER TABLE rollup_${name}_v6 RENAME TO rollup_${name};`)
       }
-      // A database from before the rollups (version 1) gets them now that their shape is complete.
-      backfillRollups(db)
+    },
+  },
+  {
+    version: 7,
+    description: 'rollups count the requests that had a price (a cost of 0 is then told apart from an unknown one)',
+    up: (db) => {
+      // Earlier rollups only kept the sum: where it is above 0, their requests count as priced.
+      db.exec(LEVELS.map(({ name }) => `
+        ALTER TABLE rollup_${name} ADD COLUMN priced INTEGER NOT NULL DEFAULT 0;
+        UPDATE rollup_${name} SET priced = requests WHERE cost_usd > 0;`).join('\n'))
     },
   },
 ]
@@ -219,5 +227,9 @@ export function migrate(db: Database.Database, list: readonly Migration[] = migr
       db.pragma(`user_version = ${m.version}`)
     }).immediate()
   }
-  return db.pragma('user_version', { simple: true }) as number
+  const version = db.pragma('user_version', { simple: true }) as number
+  // A database from before the rollups (version 1) gets them once their shape is complete; done
+  // after the versions, so it always writes the current shape.
+  if (version > current && version === LATEST_SCHEMA_VERSION) db.transaction(() => backfillRollups(db)).immediate()
+  return version
 }
