@@ -209,6 +209,9 @@ const scenarios = [
   { name: 'stream c32', stream: true, concurrency: 32, requests: Math.round(3000 * scale) },
 ]
 const results = {}
+// When the SQLite proxy ran each scenario: its rows' recorded overhead is compared with the
+// overhead measured from outside (its p50 minus direct's) for the same requests.
+const proxyWindows = Object.fromEntries(scenarios.map((s) => [s.name, []]))
 for (const s of scenarios) {
   results[s.name] = Object.fromEntries(targets.map((t) => [t.name, { rps: [], p50: [], p99: [], cpuUs: [], errors: 0 }]))
   for (const t of targets) await load(t.url + '/v1/chat/completions', { ...s, requests: Math.min(200, s.requests), headers: t.headers }) // warm-up
@@ -216,7 +219,9 @@ for (const s of scenarios) {
   for (let r = 0; r < REPEATS; r++) {
     for (const t of targets) {
       const before = t.pid ? cpuNs(t.pid) : 0
+      const startedAt = Date.now()
       const res = await load(t.url + '/v1/chat/completions', { ...s, headers: t.headers })
+      if (t.name === 'proxy') proxyWindows[s.name].push([startedAt, Date.now()])
       const cpu = t.pid ? (cpuNs(t.pid) - before) / 1000 / s.requests : null
       const m = results[s.name][t.name]
       m.rps.push(res.rps); m.p50.push(res.p50); m.p99.push(res.p99); m.errors += res.errors
@@ -261,6 +266,12 @@ const stopped = (child) => {
 await stopped(proxy)
 const db = new Database(dbFile, { readonly: true })
 const rows = { proxy: db.prepare('SELECT count(*) AS n FROM requests').get().n }
+const recordedOverhead = {}
+for (const s of scenarios) {
+  const values = proxyWindows[s.name].flatMap(([from, to]) =>
+    db.prepare('SELECT overhead_ms AS v FROM requests WHERE ts >= ? AND ts <= ? AND overhead_ms IS NOT NULL').all(from, to).map((r) => r.v))
+  recordedOverhead[s.name] = { p50: values.length ? values.sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)] : null, n: values.length }
+}
 db.close()
 await stopped(proxyKeys)
 const kdb = new Database(join(tmp, 'keys.db'), { readonly: true })
@@ -288,6 +299,7 @@ const median = (a) => { const s = [...a].sort((x, y) => x - y); return s.length 
 const f = (v, d = 1) => (v == null ? '—' : v.toFixed(d))
 console.log(`\nLLM metrics proxy overhead — ${new Date().toISOString()} — ${REPEATS} interleaved repeats, medians; ${nginxNote}`)
 console.log(`backend: simulated, fast mode (no delays), 64-token answers; proxy: LOG_LEVEL=warn, SQLite${proxyPg ? '; proxy-pg: the same on PostgreSQL (local cluster)' : ''}${proxyEv ? '; proxy-ev: SQLite with EVENT_LOG, a webhook and OTLP on' : ''}\n`)
+let overheadAgrees = true
 for (const s of scenarios) {
   console.log(`${s.name} (${s.requests} requests per run)`)
   console.log('  target    req/s    p50 ms   p99 ms   CPU µs/req   errors')
@@ -308,6 +320,17 @@ for (const s of scenarios) {
     console.log(line)
   }
   console.log(`  keys mode vs the same proxy without keys: CPU ${ratio(m['proxy-keys'].cpuUs, m.proxy.cpuUs)}×`)
+  const rec = recordedOverhead[s.name]
+  if (!s.stream && s.concurrency === 1) {
+    // At concurrency 1 nothing queues, so what the client sees added is the proxy's own time plus one
+    // loopback hop; the recorded overhead must agree with it.
+    const outside = added(m.proxy, 'p50')
+    const ok = rec.p50 !== null && Math.abs(rec.p50 - outside) <= 0.5
+    overheadAgrees &&= ok
+    console.log(`  recorded overhead_ms p50 ${f(rec.p50, 3)} ms (${rec.n} rows) vs measured from outside (proxy p50 − direct p50) ${outside.toFixed(3)} ms: ${ok ? 'agree within 0.5 ms' : 'DISAGREE by more than 0.5 ms'}`)
+  } else {
+    console.log(`  recorded overhead_ms p50 ${f(rec.p50, 3)} ms (${rec.n} rows)`)
+  }
   console.log('')
 }
 console.log('TTFT with a 200 ms backend TTFT (stream, c1, p50 of each run, median of runs)')
@@ -322,4 +345,4 @@ for (const name of Object.keys(rows)) {
   allRows &&= ok
   console.log(`rows recorded by ${name}: ${rows[name]} of ${sent[name]} requests sent${ok ? ' (none lost)' : ' — MISMATCH'}`)
 }
-process.exit(allRows ? 0 : 1)
+process.exit(allRows && overheadAgrees ? 0 : 1)

@@ -64,7 +64,7 @@ async function summarize(db: Snapshot | null, f: FilterQuery, w: Awaited<ReturnT
         modelAgg(r.model).addRollup(r)
         if (r.key_id) keyAgg(r.key_id).addRollup(r)
       },
-      user: usersFromRollups ? (_b, user, n) => users.set(user, (users.get(user) ?? 0) + n) : undefined,
+      user: usersFromRollups ? (user, n) => users.set(user, (users.get(user) ?? 0) + n) : undefined,
       error: (e) => addError(e.error_type, e.status_code || null, e.count, e.last_ts, e.last_message),
     }, coarsest)
     if (!usersFromRollups) {

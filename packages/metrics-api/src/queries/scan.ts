@@ -10,7 +10,8 @@ export type { ErrorRollupRow }
 export interface Visitor {
   raw?(row: RawRow): void
   rollup?(row: RollupRow): void
-  user?(bucket: number, user: string, requests: number): void
+  /** Requests per user over the segment (summed in the database: the rollups hold one row per bucket). */
+  user?(user: string, requests: number): void
   error?(row: ErrorRollupRow): void
   /** Rollup columns to read, when not all (histograms are the costly part). */
   columns?: string
@@ -42,9 +43,9 @@ export async function scan(db: Snapshot, f: FilterQuery, start: number, end: num
       // Users are rolled up per hour and per day only: half days read the hours, minutes the raw rows.
       const rows =
         level === 'minute'
-          ? await db.all<{ bucket: number; user: string; requests: number }>(`SELECT 0 AS bucket, "user", count(*) AS requests FROM requests WHERE ts >= @from AND ts < @to AND "user" IS NOT NULL${sql.raw} GROUP BY "user"`, params)
-          : await db.all<{ bucket: number; user: string; requests: number }>(`SELECT bucket, "user", requests FROM users_${level === 'halfday' ? 'hour' : level} WHERE bucket >= @from AND bucket < @to${sql.users}`, params)
-      for (const r of rows) visit.user(r.bucket, r.user, r.requests)
+          ? await db.all<{ user: string; requests: number }>(`SELECT "user", count(*) AS requests FROM requests WHERE ts >= @from AND ts < @to AND "user" IS NOT NULL${sql.raw} GROUP BY "user"`, params)
+          : await db.all<{ user: string; requests: number }>(`SELECT "user", sum(requests) AS requests FROM users_${level === 'halfday' ? 'hour' : level} WHERE bucket >= @from AND bucket < @to${sql.users} GROUP BY "user"`, params)
+      for (const r of rows) visit.user(r.user, r.requests)
     }
     if (visit.error) {
       const rows = await db.all<ErrorRollupRow>(`SELECT * FROM errors_${level} WHERE bucket >= @from AND bucket < @to${sql.rollup}`, params)
