@@ -36,7 +36,7 @@ function bruteSaturation(rows: RequestRow[], start: number, end: number, f: F) {
   }
   const pct = (rs: RequestRow[], pick: (r: RequestRow) => number | null, p: number) =>
     round(nearestRank(rs.map(pick).filter((v): v is number => v !== null).sort((a, b) => a - b), p))
-  const knee = (levels: any[], value: (l: any) => number | null, n: (l: any) => number, crossed: (v: number, base: number) => boolean) => {
+  const knee = (levels: any[], value: (l: any) => any, n: (l: any) => number, crossed: (v: number, base: number) => boolean) => {
     const ok = levels.filter((l) => n(l) >= MIN_SAMPLES && value(l) !== null)
     if (ok.length < 2 || !(value(ok[0]) > 0)) return null
     const hit = ok.slice(1).find((l) => crossed(value(l), value(ok[0])))
