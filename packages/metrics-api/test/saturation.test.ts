@@ -1,7 +1,8 @@
 import { nearestRank, round, type RequestRow } from '@llm-proxy/core'
 import { Saturation, saturationLevelGroup } from '@llm-proxy/core/contracts'
 import { afterEach, describe, expect, test } from 'vitest'
-import { SATURATION_PAGE } from '../src/queries/get-saturation.js'
+import { openMetricsReader } from '@llm-proxy/storage'
+import { getSaturation, SATURATION_MAX_ROWS } from '../src/queries/get-saturation.js'
 import { row, setup } from './helpers.js'
 
 type Setup = ReturnType<typeof setup>
@@ -18,8 +19,8 @@ const MIN_SAMPLES = 10
 type F = { model?: string; stream?: boolean; outcome?: string; endpoint?: string; key?: string; user?: string }
 
 /** The saturation answer computed the slow, obvious way: filter, group, sort, pick. */
-function bruteSaturation(rows: RequestRow[], start: number, end: number, f: F) {
-  const kept = rows.filter(
+function bruteSaturation(rows: RequestRow[], start: number, end: number, f: F, maxRows = Infinity) {
+  const matching = rows.filter(
     (r) =>
       r.ts >= start && r.ts < end && r.outcome === 'success' && r.inflight !== null && r.inflight >= 1 &&
       (f.model === undefined || (r.model ?? r.model_requested ?? '') === f.model) &&
@@ -29,6 +30,9 @@ function bruteSaturation(rows: RequestRow[], start: number, end: number, f: F) {
       (f.key === undefined || r.key_id === f.key) &&
       (f.user === undefined || r.user === f.user),
   )
+  // The newest first (rows are inserted in order, so a later index is a later seq), up to maxRows.
+  const newest = matching.map((r, i) => ({ r, i })).sort((a, b) => b.r.ts - a.r.ts || b.i - a.i).map((x) => x.r)
+  const kept = newest.slice(0, maxRows)
   const byModel = new Map<string, RequestRow[]>()
   for (const r of kept) {
     const m = r.model ?? r.model_requested ?? ''
@@ -68,7 +72,20 @@ function bruteSaturation(rows: RequestRow[], start: number, end: number, f: F) {
       ttft_p95_doubled: knee(levels, (l) => l.ttft_p95_ms, (l) => l.streamed, (v, b) => v >= 2 * b),
     }
   })
-  return models.sort((a, b) => b.requests - a.requests || a.model.localeCompare(b.model))
+  const limited = newest.length > kept.length
+  return { limited, read_from: limited ? new Date(kept[kept.length - 1].ts).toISOString() : null, models: models.sort((a, b) => b.requests - a.requests || a.model.localeCompare(b.model)) }
+}
+
+/** Compares an answer with brute force: throughput to 1e-6 relative (sums in another order), the rest exactly. */
+function expectSame(got: Saturation, want: ReturnType<typeof bruteSaturation>) {
+  expect({ limited: got.limited, read_from: got.read_from }).toEqual({ limited: want.limited, read_from: want.read_from })
+  const strip = (ms: typeof want.models) => ms.map((m) => ({ ...m, levels: m.levels.map((l) => ({ ...l, output_tps_total: null })) }))
+  expect(strip(got.models as typeof want.models)).toEqual(strip(want.models))
+  got.models.forEach((m, i) => m.levels.forEach((l, j) => {
+    const w = want.models[i].levels[j].output_tps_total
+    if (w === null) expect(l.output_tps_total).toBeNull()
+    else expect(Math.abs(l.output_tps_total! - w)).toBeLessThanOrEqual(Math.abs(w) * 1e-6 + 1e-3)
+  }))
 }
 
 /** Random rows with a slowdown built in: past 6 in flight, each request gets slower. */
@@ -99,9 +116,9 @@ function randomRows(count: number, seed = 11): RequestRow[] {
 }
 
 describe('GET /metrics/saturation', () => {
-  test('equals brute force over the rows, across filters, windows and page boundaries', async () => {
+  test('equals brute force over the rows, across filters and windows', async () => {
     s = setup()
-    const rows = randomRows(Math.ceil(SATURATION_PAGE * 1.8))
+    const rows = randomRows(4000)
     for (let i = 0; i < rows.length; i += 1000) await s.insert(rows.slice(i, i + 1000))
     const windows = [
       [T - 3 * HOUR, T + 3 * HOUR],
@@ -116,17 +133,8 @@ describe('GET /metrics/saturation', () => {
         const got = Saturation.parse(res.body)
         expect(got.window).toEqual({ start: new Date(start).toISOString(), end: new Date(end).toISOString() })
         expect(got.min_samples).toBe(MIN_SAMPLES)
-        const want = bruteSaturation(rows, start, end, f)
-        // Sums may be added in another order: the throughput is compared to 1e-6 relative, the rest exactly.
-        const strip = (ms: typeof want) => ms.map((m) => ({ ...m, levels: m.levels.map((l) => ({ ...l, output_tps_total: null })) }))
-        expect(strip(got.models as typeof want)).toEqual(strip(want))
-        got.models.forEach((m, i) => m.levels.forEach((l, j) => {
-          const w = want[i].levels[j].output_tps_total
-          if (w === null) expect(l.output_tps_total).toBeNull()
-          else expect(Math.abs(l.output_tps_total! - w)).toBeLessThanOrEqual(Math.abs(w) * 1e-6 + 1e-3)
-        }))
+        expectSame(got, bruteSaturation(rows, start, end, f))
         if (Object.keys(f).length === 0) {
-          if (end - start > 4 * HOUR) expect(got.models.reduce((n, m) => n + m.requests, 0)).toBeGreaterThan(SATURATION_PAGE)
           // The built-in slowdown shows: per-request speed halves past 12 in flight, TTFT p95 doubles past 6.
           for (const m of got.models) {
             expect(m.tps_halved).not.toBeNull()
@@ -137,9 +145,29 @@ describe('GET /metrics/saturation', () => {
     }
   })
 
+  test('pages and the row limit: small pages (ties on ts broken by seq) and a limit give what brute force gives over the newest rows', async () => {
+    s = setup()
+    const rows = randomRows(3000, 5)
+    for (let i = 0; i < rows.length; i += 1000) await s.insert(rows.slice(i, i + 1000))
+    const reader = openMetricsReader(await s.readerConfig())
+    try {
+      const [start, end] = [T - 3 * HOUR, T + 3 * HOUR]
+      const limited: boolean[] = []
+      for (const [page, maxRows, f] of [[97, 1_000, {}], [250, 500, { model: 'm1' }], [64, 100_000, {}], [1000, 1, { stream: true }], [100, 1_000, { model: 'm3' }]] as const) {
+        const got = Saturation.parse(await reader.read((db) => getSaturation(db, { start, end, ...f }, end, { page, maxRows })))
+        expectSame(got, bruteSaturation(rows, start, end, f, maxRows))
+        limited.push(got.limited)
+      }
+      expect(limited).toEqual([true, true, false, true, false])
+    } finally {
+      await reader.close()
+    }
+    expect(SATURATION_MAX_ROWS).toBe(100_000)
+  })
+
   test('no rows, or rows without inflight: no models', async () => {
     s = setup()
-    expect(Saturation.parse((await s.get('/metrics/saturation')).body)).toEqual({ window: { start: null, end: new Date(Date.UTC(2026, 0, 20)).toISOString() }, min_samples: MIN_SAMPLES, models: [] })
+    expect(Saturation.parse((await s.get('/metrics/saturation')).body)).toEqual({ window: { start: null, end: new Date(Date.UTC(2026, 0, 20)).toISOString() }, min_samples: MIN_SAMPLES, limited: false, read_from: null, models: [] })
     await s.insert([row({ ts: T, inflight: null }), row({ ts: T, inflight: 0 })])
     expect(Saturation.parse((await s.get('/metrics/saturation')).body).models).toEqual([])
   })

@@ -6,6 +6,11 @@ import { iso, resolveWindow } from './window.js'
 
 /** Rows read per query: memory stays bounded whatever the window holds. */
 export const SATURATION_PAGE = 10_000
+/**
+ * At most this many requests are read, the newest first: a window holding more is answered from
+ * its newest part (`limited`, `read_from`), so the time an answer takes is bounded too.
+ */
+export const SATURATION_MAX_ROWS = 100_000
 
 interface SatRow {
   seq: number
@@ -81,23 +86,32 @@ export function findKnee(levels: readonly SaturationLevel[], value: (l: Saturati
 
 /**
  * `GET /metrics/saturation`: successful requests by the concurrency they started at (`inflight`),
- * per model. Rollups do not keep `inflight`, so raw rows are read, in pages along the (ts, seq)
- * index, and folded into a fixed set of accumulators as they come.
+ * per model. Rollups do not keep `inflight`, so raw rows are read, newest first, in pages along the
+ * (ts, seq) index, and folded into a fixed set of accumulators as they come.
  */
-export async function getSaturation(db: Snapshot | null, f: FilterQuery, now = Date.now()): Promise<Saturation> {
+export async function getSaturation(db: Snapshot | null, f: FilterQuery, now = Date.now(), o: { page?: number; maxRows?: number } = {}): Promise<Saturation> {
+  const page = o.page ?? SATURATION_PAGE
+  const maxRows = o.maxRows ?? SATURATION_MAX_ROWS
   const w = await resolveWindow(db, f, now)
   const models = new Map<string, Map<number, LevelAcc>>()
+  let read = 0
+  let readFrom: number | null = null
+  let oldest: number | null = null
   if (db && w.end > w.start) {
     const { raw, params } = filterSql(f)
     const sql =
       'SELECT seq, ts, model, model_requested, inflight, ttft_ms, total_ms, output_tps, completion_tokens FROM requests ' +
-      `WHERE ts >= @cts AND ts < @to AND (ts > @cts OR seq > @cseq) AND outcome = 'success' AND inflight >= 1${raw} ` +
-      `ORDER BY ts, seq LIMIT ${SATURATION_PAGE}`
+      `WHERE ts >= @from AND ts <= @cts AND (ts < @cts OR seq < @cseq) AND outcome = 'success' AND inflight >= 1${raw} ` +
+      'ORDER BY ts DESC, seq DESC LIMIT @limit'
     // Each page starts where the last one ended, on the index: no page re-reads what came before.
-    let cursor = { cts: w.start, cseq: -1 }
+    let cursor = { cts: w.end - 1, cseq: Number.MAX_SAFE_INTEGER }
     for (;;) {
-      const rows = await db.all<SatRow>(sql, { ...params, to: w.end, ...cursor })
-      for (const r of rows) {
+      const room = maxRows - read
+      // One row more than there is room for tells whether the window holds more than is read.
+      const rows = await db.all<SatRow>(sql, { ...params, from: w.start, ...cursor, limit: Math.min(page, room + 1) })
+      const take = Math.min(rows.length, room)
+      for (let i = 0; i < take; i++) {
+        const r = rows[i]
         const model = modelOf(r)
         let groups = models.get(model)
         if (!groups) models.set(model, (groups = new Map()))
@@ -105,8 +119,14 @@ export async function getSaturation(db: Snapshot | null, f: FilterQuery, now = D
         let acc = groups.get(lo)
         if (!acc) groups.set(lo, (acc = new LevelAcc(lo, hi)))
         acc.add(r)
+        oldest = r.ts
       }
-      if (rows.length < SATURATION_PAGE) break
+      read += take
+      if (rows.length > room) {
+        readFrom = oldest
+        break
+      }
+      if (rows.length < Math.min(page, room + 1)) break
       const last = rows[rows.length - 1]
       cursor = { cts: last.ts, cseq: last.seq }
     }
@@ -122,5 +142,11 @@ export async function getSaturation(db: Snapshot | null, f: FilterQuery, now = D
     }
   })
   out.sort((a, b) => b.requests - a.requests || a.model.localeCompare(b.model))
-  return { window: { start: w.hasStart ? iso(w.start) : null, end: iso(w.end) }, min_samples: SATURATION_MIN_SAMPLES, models: out }
+  return {
+    window: { start: w.hasStart ? iso(w.start) : null, end: iso(w.end) },
+    min_samples: SATURATION_MIN_SAMPLES,
+    limited: readFrom !== null,
+    read_from: readFrom === null ? null : iso(readFrom),
+    models: out,
+  }
 }
