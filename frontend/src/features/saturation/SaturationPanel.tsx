@@ -1,6 +1,6 @@
 import type { Saturation, SaturationModel } from '@llm-proxy/core/contracts'
 import { useEffect, useState } from 'react'
-import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
+import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
 import { useSaturation } from '../../api/hooks'
 import type { Params } from '../../api/client'
 import { formatCount, formatMs, formatRate, formatTime, modelLabel } from '../../lib/format'
@@ -94,7 +94,13 @@ export function SaturationView({ data }: { data: Saturation }) {
                   }}
                   formatter={(v, name) => (name === 'TTFT p95' ? formatMs(Number(v)) : formatRate(Number(v)))}
                 />
-                <Legend wrapperStyle={{ fontSize: 12 }} />
+                <Legend verticalAlign="top" height={26} wrapperStyle={{ fontSize: 12 }} />
+                {model.tps_halved && (
+                  <ReferenceLine yAxisId="tps" x={levelLabel(model.tps_halved)} stroke="var(--c-line1)" strokeDasharray="4 4" label={{ value: 'speed halved', position: 'insideTopRight', fontSize: 11, fill: 'var(--muted)' }} />
+                )}
+                {model.ttft_p95_doubled && (
+                  <ReferenceLine yAxisId="ttft" x={levelLabel(model.ttft_p95_doubled)} stroke="var(--c-line2)" strokeDasharray="2 4" label={{ value: 'TTFT doubled', position: 'insideBottomRight', fontSize: 11, fill: 'var(--muted)' }} />
+                )}
                 <Line yAxisId="tps" dataKey="tps" name="tokens/s per request (p50)" stroke="var(--c-line1)" dot={dot('var(--c-line1)')} connectNulls isAnimationActive={false} />
                 <Line yAxisId="ttft" dataKey="ttft" name="TTFT p95" stroke="var(--c-line2)" dot={dot('var(--c-line2)')} connectNulls isAnimationActive={false} />
               </LineChart>
