@@ -1,3 +1,4 @@
+import { once } from 'node:events'
 import type { ServerResponse } from 'node:http'
 import { afterEach, expect, test } from 'vitest'
 import { chatBody, startScriptedUpstream, startStack, type Stack } from './helpers.js'
@@ -23,6 +24,7 @@ test('inflight: requests at the backend when this one left for it, itself includ
       res.writeHead(500, { 'content-type': 'application/json' })
       return res.end('{"error":{"message":"boom"}}')
     }
+    if (req.body.includes('"hang"')) return // never answers
     if (held.length >= N) return answer(res)
     // The first N are held until all N are at the backend at once.
     held.push(res)
@@ -47,6 +49,15 @@ test('inflight: requests at the backend when this one left for it, itself includ
     // Alone again: level 1.
     await stack.client.chat.completions.create(chatBody())
     expect((await stack.rows.until(N + 3))[N + 2]).toMatchObject({ outcome: 'success', inflight: 1 })
+    // A client that gives up on a request the backend never answers: it leaves the count too.
+    const gone = new AbortController()
+    const left = stack.client.chat.completions.create(chatBody({ model: 'hang' }), { signal: gone.signal })
+    await once(up.server, 'request')
+    gone.abort()
+    await expect(left).rejects.toThrow()
+    expect((await stack.rows.until(N + 4))[N + 3]).toMatchObject({ outcome: 'cancelled', inflight: 1 })
+    await stack.client.chat.completions.create(chatBody())
+    expect((await stack.rows.until(N + 5))[N + 4]).toMatchObject({ outcome: 'success', inflight: 1 })
   } finally {
     await up.close()
   }
