@@ -56,15 +56,15 @@ test('the panel lists every model\'s findings and charts the picked one', () => 
   // The busiest model is charted first; the picker switches.
   const summary = () => screen.getByTestId('saturation-summary').textContent
   expect(summary()).toBe(
-    'llama3.2:1b by concurrent requests: 1: 40 tok/s per request, TTFT p95 250 ms, 40 requests; 2: 39 tok/s per request, TTFT p95 260 ms, 30 requests; ' +
-      '3: 30 tok/s per request, TTFT p95 400 ms, 20 requests; 5–6: 18 tok/s per request, TTFT p95 700 ms, 30 requests; 7–8: 12 tok/s per request, TTFT p95 900 ms, 6 requests (too few).',
+    'llama3.2:1b by concurrent requests: 1: 40 tok/s per request, 40 tok/s in all, TTFT p95 250 ms, 40 requests; 2: 39 tok/s per request, 78 tok/s in all, TTFT p95 260 ms, 30 requests; ' +
+      '3: 30 tok/s per request, 90 tok/s in all, TTFT p95 400 ms, 20 requests; 5–6: 18 tok/s per request, 90 tok/s in all, TTFT p95 700 ms, 30 requests; 7–8: 12 tok/s per request, 84 tok/s in all, TTFT p95 900 ms, 6 requests (too few).',
   )
   const select = screen.getByLabelText('Saturation model') as HTMLSelectElement
   expect(select.value).toBe('llama3.2:1b')
   expect([...select.options].map((o) => o.value)).toEqual(['llama3.2:1b', 'qwen', 'rare'])
   fireEvent.change(select, { target: { value: 'qwen' } })
   expect(select.value).toBe('qwen')
-  expect(summary()).toBe('qwen by concurrent requests: 1: 80 tok/s per request, TTFT p95 —, 12 requests; 2: 79 tok/s per request, TTFT p95 —, 13 requests.')
+  expect(summary()).toBe('qwen by concurrent requests: 1: 80 tok/s per request, 80 tok/s in all, TTFT p95 —, 12 requests; 2: 79 tok/s per request, 158 tok/s in all, TTFT p95 —, 13 requests.')
 })
 
 test('a range with more requests than one answer reads says from when it read', () => {

@@ -30,7 +30,7 @@ export function SaturationPanel({ range, filters, refreshMs, refreshTick }: Satu
   return <SaturationView data={sat.data} />
 }
 
-type Point = { label: string; tps: number | null; ttft: number | null; requests: number; sparse: boolean }
+type Point = { label: string; tps: number | null; total: number | null; ttft: number | null; requests: number; sparse: boolean }
 
 /** A dot greyed out where the level has too few requests to trust. */
 const dot = (color: string) =>
@@ -48,16 +48,16 @@ export function SaturationView({ data }: { data: Saturation }) {
   const [picked, setPicked] = useState<string | null>(null)
   const model: SaturationModel | undefined = data.models.find((m) => m.model === picked) ?? data.models[0]
   const sentences = data.models.flatMap((m) => describeSaturation(m, data.min_samples))
-  const points: Point[] = (model?.levels ?? []).map((l) => ({ label: levelLabel(l), tps: l.output_tps_p50, ttft: l.ttft_p95_ms, requests: l.requests, sparse: l.sparse }))
+  const points: Point[] = (model?.levels ?? []).map((l) => ({ label: levelLabel(l), tps: l.output_tps_p50, total: l.output_tps_total, ttft: l.ttft_p95_ms, requests: l.requests, sparse: l.sparse }))
   // The chart in words, for screen readers: every level of the charted model.
   const summary = model
-    ? `${modelLabel(model.model)} by concurrent requests: ${model.levels.map((l) => `${levelLabel(l)}: ${formatRate(l.output_tps_p50)} per request, TTFT p95 ${formatMs(l.ttft_p95_ms)}, ${formatCount(l.requests)} requests${l.sparse ? ' (too few)' : ''}`).join('; ')}.`
+    ? `${modelLabel(model.model)} by concurrent requests: ${model.levels.map((l) => `${levelLabel(l)}: ${formatRate(l.output_tps_p50)} per request, ${formatRate(l.output_tps_total)} in all, TTFT p95 ${formatMs(l.ttft_p95_ms)}, ${formatCount(l.requests)} requests${l.sparse ? ' (too few)' : ''}`).join('; ')}.`
     : ''
   return (
     <section className="card saturation" aria-labelledby="saturation-title" data-testid="saturation">
       <div className="card-head">
         <h2 id="saturation-title">Saturation</h2>
-        <span className="muted">speed and time to first token by concurrent requests at the backend</span>
+        <span className="muted">speed, total output and time to first token by concurrent requests at the backend</span>
         {data.models.length > 1 && (
           <label className="push">
             <span className="sr-only">Model</span>
@@ -102,6 +102,7 @@ export function SaturationView({ data }: { data: Saturation }) {
                   <ReferenceLine yAxisId="ttft" x={levelLabel(model.ttft_p95_doubled)} stroke="var(--c-line2)" strokeDasharray="2 4" label={{ value: 'TTFT doubled', position: 'insideBottomRight', fontSize: 11, fill: 'var(--muted)' }} />
                 )}
                 <Line yAxisId="tps" dataKey="tps" name="tokens/s per request (p50)" stroke="var(--c-line1)" dot={dot('var(--c-line1)')} connectNulls isAnimationActive={false} />
+                <Line yAxisId="tps" dataKey="total" name="total tokens/s" stroke="var(--c-success)" strokeDasharray="5 3" dot={dot('var(--c-success)')} connectNulls isAnimationActive={false} />
                 <Line yAxisId="ttft" dataKey="ttft" name="TTFT p95" stroke="var(--c-line2)" dot={dot('var(--c-line2)')} connectNulls isAnimationActive={false} />
               </LineChart>
             </ResponsiveContainer>
