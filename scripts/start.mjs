@@ -150,7 +150,7 @@ if (!backendUrl) {
     demo = true
     say('start', paint(35, `no backend at ${host}:${port}: starting the SIMULATED backend on ${backendUrl} with demo traffic.`))
     say('start', paint(35, 'Set BACKEND_URL (or start Ollama) to use a real model; the demo traffic stops then.'))
-    service('mock', 'packages/mock-backend/dist/cli.js', { MOCK_PORT: String(mockPort), MOCK_HOST: '127.0.0.1', MOCK_TTFT_MS: '250', MOCK_TPS: '40', MOCK_ANSWER_TOKENS: '48' })
+    service('mock', 'packages/mock-backend/dist/cli.js', { MOCK_PORT: String(mockPort), MOCK_HOST: '127.0.0.1', MOCK_TTFT_MS: '250', MOCK_TPS: '40', MOCK_ANSWER_TOKENS: '48', MOCK_CAPACITY: '4' })
     await waitFor(`${backendUrl}/v1/models`, 'mock')
   }
 } else {
@@ -217,4 +217,38 @@ function startDemoTraffic() {
     if (!stopping) setTimeout(tick, 1000 + Math.random() * 2000).unref()
   }
   tick()
+  loadWaves(models)
+}
+
+/**
+ * Waves of concurrent streams, 20 s at each level, so the saturation panel has a knee to show: the
+ * simulated backend slows down past 4 requests at once (MOCK_CAPACITY), like a GPU server.
+ */
+function loadWaves(models) {
+  const levels = [1, 2, 3, 4, 6, 8, 12, 8, 6, 3]
+  let wave = 0
+  const run = async () => {
+    if (stopping) return
+    const level = levels[wave++ % levels.length]
+    const until = Date.now() + 20_000
+    await Promise.all(
+      Array.from({ length: level }, async (_, w) => {
+        for (let i = 0; !stopping && Date.now() < until; i++) {
+          try {
+            const res = await fetch(`http://127.0.0.1:${proxyPort}/v1/chat/completions`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', 'user-agent': 'demo-load' },
+              body: JSON.stringify({ model: models[(w + i) % models.length], stream: true, user: 'load', messages: [{ role: 'user', content: `Load wave at ${level}` }] }),
+            })
+            await res.arrayBuffer()
+          } catch {
+            return
+          }
+        }
+      }),
+    )
+    if (wave === 1) say('demo', 'and waves of 1 to 12 concurrent streams, for the saturation panel')
+    if (!stopping) setTimeout(run, 0).unref()
+  }
+  run()
 }

@@ -115,6 +115,8 @@ test('the dashboard shows what the API returns, switches theme, opens a request,
   await row.first().waitFor()
   expect(await row.nth(1).textContent()).toBe(String(llama.requests))
   await page.locator('.recharts-surface').first().waitFor()
+  // The saturation panel: this traffic came one request at a time, so one level only, said in words.
+  await expect.poll(() => page.getByTestId('saturation').textContent()).toContain('mock-llama-3.2-1b: not enough data yet')
   // A proxy without keys (AUTH_MODE=passthrough): no key filter, no per-key table, no key column.
   expect(await page.getByLabel('Key', { exact: true }).count()).toBe(0)
   expect(await page.getByTestId('keys-table').count()).toBe(0)

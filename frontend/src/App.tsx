@@ -4,6 +4,7 @@ import { Charts } from './features/charts/Charts'
 import { Header, THEMES, type Theme } from './features/header/Header'
 import { KpiCards } from './features/kpi/KpiCards'
 import { RequestLog } from './features/requests/RequestLog'
+import { SaturationPanel } from './features/saturation/SaturationPanel'
 import { EmptyState, ErrorBanner, Loading } from './features/states/States'
 import { ErrorsTable } from './features/tables/ErrorsTable'
 import { KeysTable } from './features/tables/KeysTable'
@@ -179,6 +180,7 @@ export function App() {
           <>
             <KpiCards summary={summary.data} previous={previous.data} />
             {series.data && <Charts series={series.data} onZoom={zoom} />}
+            <SaturationPanel range={range} filters={filters} refreshMs={refreshMs} refreshTick={refreshTick} />
             <div className="tables">
               <ModelsTable models={summary.data.by_model} />
               <KeysTable keys={summary.data.by_key} />

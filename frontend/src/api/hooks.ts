@@ -1,4 +1,4 @@
-import { ModelsList, RequestsPage, Summary, Timeseries } from '@llm-proxy/core/contracts'
+import { ModelsList, RequestsPage, Saturation, Summary, Timeseries } from '@llm-proxy/core/contracts'
 import { getJson, type Params } from './client'
 import { usePolling } from './use-polling'
 
@@ -19,3 +19,6 @@ export const useRequestsPage = (key: string, params: () => Params, intervalMs: n
   usePolling(`requests:${key}`, (signal) => getJson('/metrics/requests', params(), RequestsPage, signal), intervalMs)
 
 export const fetchRequestsPage = (params: Params, signal?: AbortSignal) => getJson('/metrics/requests', params, RequestsPage, signal)
+
+export const useSaturation = (key: string, params: () => Params, intervalMs: number | null) =>
+  usePolling(`saturation:${key}`, (signal) => getJson('/metrics/saturation', params(), Saturation, signal), intervalMs)

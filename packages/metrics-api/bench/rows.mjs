@@ -5,6 +5,9 @@ const USERS = Array.from({ length: 40 }, (_, i) => `user-${i}`)
 export function makeRowFactory(seed = 1) {
   let x = seed
   const rand = () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648)
+  // A second generator for inflight, so the other fields stay what they were before it existed.
+  let y = seed + 7
+  const rand2 = () => ((y = (y * 1103515245 + 12345) % 2147483648) / 2147483648)
   let n = 0
   return (ts) => {
     n++
@@ -27,7 +30,7 @@ export function makeRowFactory(seed = 1) {
       completion_tokens: completion, total_tokens: null, cached_tokens: 0, reasoning_tokens: null, tokens_estimated: false,
       client_ip: '10.0.0.1', user: rand() < 0.8 ? USERS[Math.floor(rand() ** 2 * USERS.length)] : null,
       user_agent: 'OpenAI/JS 6.0', chunk_count: stream ? completion + 3 : null, request_bytes: 2000, response_bytes: 4000, key_id: null,
-      cost_usd: null, overhead_ms: null, inflight: null,
+      cost_usd: null, overhead_ms: null, inflight: 1 + Math.floor(rand2() ** 2 * 24),
     }
   }
 }

@@ -78,6 +78,9 @@ const queries = [
   ['GET /metrics/requests, first page (50)', '/metrics/requests?limit=50'],
   ['GET /metrics, 30 days, model filter', `/metrics?start=${now - 30 * DAY}&model=llama3.1:8b`],
   ['GET /metrics/prometheus', '/metrics/prometheus'],
+  // Raw rows (inflight is not rolled up): bounded by its 100,000-row limit, not by the window.
+  ['GET /metrics/saturation, last hour', `/metrics/saturation?start=${now - 3_600_000}`],
+  ['GET /metrics/saturation, 30 days', `/metrics/saturation?start=${now - 30 * DAY}`],
 ]
 const pct = (arr, p) => { const s = [...arr].sort((x, y) => x - y); return s[Math.max(0, Math.ceil((p / 100) * s.length) - 1)] }
 const results = []

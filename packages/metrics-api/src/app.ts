@@ -8,6 +8,7 @@ import { Readable } from 'node:stream'
 import { StorageUnavailableError, openMetricsReader, type MetricsReader, type Snapshot } from '@llm-proxy/storage'
 import { ApiProblem, badParam, parseQuery } from './errors.js'
 import { getModels } from './queries/get-models.js'
+import { getSaturation } from './queries/get-saturation.js'
 import { getSummary } from './queries/get-summary.js'
 import { getTimeseries, TooManyBuckets } from './queries/get-timeseries.js'
 import { decodeCursor, getRequest, iterateRequests, listRequests } from './queries/list-requests.js'
@@ -92,6 +93,7 @@ export function buildMetricsApi(options: MetricsApiOptions): FastifyInstance {
   windowed('/metrics', (query) => parseQuery(Filters, query), (db, q) => getSummary(db, q, now()))
   windowed('/metrics/timeseries', (query) => parseQuery(TimeseriesFilters, query), (db, q) => getTimeseries(db, q, now()))
   windowed('/metrics/models', (query) => parseQuery(Filters, query), (db, q) => getModels(db, q, now()))
+  windowed('/metrics/saturation', (query) => parseQuery(Filters, query), (db, q) => getSaturation(db, q, now()))
 
   app.get('/metrics/requests', async (request) => {
     const q = parseQuery(RequestsFilters, request.query)

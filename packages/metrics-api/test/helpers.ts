@@ -51,6 +51,8 @@ export function setup(o: { now?: number; apiToken?: string; corsOrigins?: string
   return {
     dbFile,
     engine: TEST_ENGINE,
+    /** Where the API reads, for tests that open a reader of their own. */
+    readerConfig: async () => ({ dbPath: dbFile, databaseUrl: pg ? (await pg).url : undefined }),
     get app() {
       return app
     },

@@ -12,6 +12,9 @@ Options (flag, or environment variable):
   --tps N                 MOCK_TPS            default 30 (0 = no delay)
   --answer-tokens N       MOCK_ANSWER_TOKENS  default 64
   --models a,b            MOCK_MODELS         default ${DEFAULT_MODELS.join(',')}
+  --capacity N            MOCK_CAPACITY       default 0 (off). Slow-down mode, like a batching GPU
+                          server: past N generation requests at once, a request that starts while
+                          n are running gets n/N times the TTFT and N/n of the token rate.
 Per request: headers x-mock-scenario, x-mock-ttft-ms, x-mock-tokens-per-second, x-mock-answer-tokens,
 x-mock-cached-tokens, x-mock-cache-write-tokens (Anthropic), x-mock-content-encoding (gzip, deflate, br).
 Scenarios: error-<status>[-text], hang, hang-after-first-token, stream-error, stream-reset,
@@ -30,7 +33,7 @@ try {
     args: argv[0] === '--' ? argv.slice(1) : argv,
     options: {
       host: { type: 'string' }, port: { type: 'string' }, 'ttft-ms': { type: 'string' }, tps: { type: 'string' },
-      'answer-tokens': { type: 'string' }, models: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'answer-tokens': { type: 'string' }, models: { type: 'string' }, capacity: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   }).values
 } catch (err) {
@@ -55,6 +58,7 @@ const backend = await startMockBackend({
   ttftMs: num('ttft-ms', 'MOCK_TTFT_MS', 200),
   tokensPerSecond: num('tps', 'MOCK_TPS', 30),
   answerTokens: num('answer-tokens', 'MOCK_ANSWER_TOKENS', 64, 1),
+  capacity: num('capacity', 'MOCK_CAPACITY', 0),
   models: ((values.models as string | undefined) ?? process.env.MOCK_MODELS)?.split(',').map((m) => m.trim()).filter(Boolean),
 }).catch((err: Error) => fail(err.message))
 

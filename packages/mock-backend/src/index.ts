@@ -14,6 +14,12 @@ export interface MockBackendOptions {
   /** Completion tokens per answer. */
   answerTokens?: number
   models?: string[]
+  /**
+   * Slow-down mode, like a batching GPU server: up to this many generation requests at once, each
+   * runs at full speed; past it, a request that starts while `n` are running (itself included) gets
+   * its TTFT multiplied and its token rate divided by `n / capacity`. 0 or unset: no slow-down.
+   */
+  capacity?: number
 }
 
 export interface ReceivedRequest {
@@ -109,6 +115,8 @@ export async function startMockBackend(options: MockBackendOptions = {}): Promis
   const events = new EventEmitter()
   const requests: ReceivedRequest[] = []
   const sockets = new Set<Socket>()
+  /** Generation requests being answered (the load the slow-down mode reacts to). */
+  let active = 0
 
   const server = createServer((req, res) => {
     const parts: Buffer[] = []
@@ -173,9 +181,16 @@ export async function startMockBackend(options: MockBackendOptions = {}): Promis
     const maxTokens = Number(body.max_completion_tokens ?? body.max_output_tokens ?? body.max_tokens)
     const truncated = Number.isFinite(maxTokens) && maxTokens > 0 && maxTokens < tokens
     if (truncated) tokens = maxTokens
+    // A request's pace is set when it starts, from the load it finds there.
+    let slowdown = 1
+    if (path !== '/v1/embeddings') {
+      active++
+      res.once('close', () => active--)
+      if (options.capacity && active > options.capacity) slowdown = active / options.capacity
+    }
     const plan: Plan = {
-      ttftMs: numberHeader(req, 'x-mock-ttft-ms', options.ttftMs ?? 0),
-      intervalMs: tps > 0 ? 1000 / tps : 0,
+      ttftMs: numberHeader(req, 'x-mock-ttft-ms', options.ttftMs ?? 0) * slowdown,
+      intervalMs: tps > 0 ? (1000 / tps) * slowdown : 0,
       tokens: Math.max(1, Math.floor(tokens)),
       scenario,
       cachedTokens: numberHeader(req, 'x-mock-cached-tokens', 0),

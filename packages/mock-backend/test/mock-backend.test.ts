@@ -94,6 +94,27 @@ describe('chat completions', () => {
   })
 })
 
+test('capacity: past N at once, a request that starts among n gets n/N times the TTFT; alone again, full speed', async () => {
+  const c = await client({ ttftMs: 60, tokensPerSecond: 0, answerTokens: 2, capacity: 1 })
+  const ttft = async () => {
+    const t0 = performance.now()
+    for await (const ch of await c.chat.completions.create({ model, messages, stream: true })) {
+      if (ch.choices[0]?.delta.content) return performance.now() - t0
+    }
+    throw new Error('no content')
+  }
+  // The second starts while the first runs: 2 at once on a capacity of 1, twice the TTFT.
+  const first = ttft()
+  await once(backend!.events, 'request')
+  const second = await ttft()
+  await first
+  expect(second).toBeGreaterThanOrEqual(115)
+  // Both done: the next runs alone, at full speed again.
+  const alone = await ttft()
+  expect(alone).toBeGreaterThanOrEqual(55)
+  expect(alone).toBeLessThan(second)
+})
+
 test('completions, embeddings and models', async () => {
   const c = await client({ answerTokens: 3 })
   const text = await c.completions.create({ model, prompt: 'a b' })

@@ -202,7 +202,7 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
   })
 
   const pricer = options.pricer === undefined ? createPricer(config.prices ?? []) : options.pricer
-  const forwardDeps = { dispatcher, basePath, backendApiKey: config.backendApiKey, aborters }
+  const forwardDeps = { dispatcher, basePath, backendApiKey: config.backendApiKey, aborters, upstream: { inflight: 0 } }
   const guard = options.keyGuard ?? null
   for (const endpoint of METERED_ENDPOINTS) {
     app.register(meteredRoute, { endpoint, streamUsage: config.streamUsage, forwardDeps, rows, inflight, guard, pricer })

@@ -40,7 +40,7 @@ export class Exchange {
   responseBytes = 0
   statusCode: number | null = null
   clientGone = false
-  /** Metered requests already in flight when this one arrived (saturation view). */
+  /** Metered requests in flight to the backend when this one left for it, itself included (saturation view); null if it never went. */
   inflight: number | null = null
   /** The proxy key it came with (AUTH_MODE=keys). */
   keyId: string | null = null

@@ -47,7 +47,6 @@ export const meteredRoute: FastifyPluginAsync<MeteredRouteOptions> = async (app,
       const ua = request.headers['user-agent']
       const ex = new Exchange(o.endpoint, request.ip ?? null, ua ? ua.slice(0, 256) : null, o.pricer)
       request.exchange = ex
-      ex.inflight = o.inflight.size
       // 'close' comes after the last byte was written, or when the client went away: the row is made
       // then, once, whatever path the request took (proxied, refused by the parser, failed).
       let settle!: () => void

@@ -18,6 +18,8 @@ export interface ForwardDeps {
   backendApiKey?: string
   /** Abort callbacks of in-flight requests, called when the proxy gives up waiting at shutdown. */
   aborters: Set<() => void>
+  /** Metered requests sent to the backend whose response has not ended yet (each row's `inflight`). */
+  upstream: { inflight: number }
 }
 
 export interface ForwardOptions extends ForwardDeps {
@@ -65,7 +67,12 @@ export function forward(request: FastifyRequest, reply: FastifyReply, o: Forward
     let clientClosed = false
     let shuttingDown = false
 
+    let counted = false
     const settle = (error?: ProxyError) => {
+      if (counted) {
+        counted = false
+        o.upstream.inflight--
+      }
       o.aborters.delete(onShutdown)
       if (error) reject(error)
       else resolve()
@@ -208,7 +215,12 @@ export function forward(request: FastifyRequest, reply: FastifyReply, o: Forward
     }
 
     const raw = request.raw
-    if (ex) ex.sentAt = performance.now()
+    if (ex) {
+      ex.sentAt = performance.now()
+      // Counted as it leaves, itself included: a request alone with the backend is at level 1.
+      ex.inflight = ++o.upstream.inflight
+      counted = true
+    }
     o.dispatcher.dispatch(
       {
         path: o.basePath + o.path,

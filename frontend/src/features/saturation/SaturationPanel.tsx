@@ -1,0 +1,118 @@
+import type { Saturation, SaturationModel } from '@llm-proxy/core/contracts'
+import { useEffect, useState } from 'react'
+import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
+import { useSaturation } from '../../api/hooks'
+import type { Params } from '../../api/client'
+import { formatCount, formatMs, formatRate, formatTime, modelLabel } from '../../lib/format'
+import { resolveRange, type TimeRange } from '../../lib/time-range'
+import { describeSaturation, levelLabel } from './describe'
+
+export interface SaturationPanelProps {
+  range: TimeRange
+  filters: Params
+  refreshMs: number | null
+  /** Changes when the header's "Refresh" is pressed. */
+  refreshTick?: number
+}
+
+/** The saturation panel over the selected range and filters: it fetches its own data. */
+export function SaturationPanel({ range, filters, refreshMs, refreshTick }: SaturationPanelProps) {
+  const query = (): Params => {
+    const w = resolveRange(range, Date.now())
+    return range.kind === 'custom' ? { ...filters, start: w.start, end: w.end } : { ...filters, start: w.start }
+  }
+  const sat = useSaturation(JSON.stringify([range, filters]), query, refreshMs)
+  const refresh = sat.refresh
+  useEffect(() => {
+    if (refreshTick) refresh()
+  }, [refreshTick, refresh])
+  if (!sat.data) return null
+  return <SaturationView data={sat.data} />
+}
+
+type Point = { label: string; tps: number | null; total: number | null; ttft: number | null; requests: number; sparse: boolean }
+
+/** A dot greyed out where the level has too few requests to trust. */
+const dot = (color: string) =>
+  function Dot(props: { cx?: number; cy?: number; payload?: Point; index?: number }) {
+    if (props.cx === undefined || props.cy === undefined || props.cy === null) return <g key={props.index} />
+    const sparse = props.payload?.sparse
+    return <circle key={props.index} cx={props.cx} cy={props.cy} r={sparse ? 2.5 : 3.5} fill={sparse ? 'var(--muted)' : color} stroke="none" opacity={sparse ? 0.6 : 1} />
+  }
+
+/**
+ * Per-request tokens/s (p50) and TTFT p95 against the concurrency each request met, one model at a
+ * time, with what the data says in words for every model.
+ */
+export function SaturationView({ data }: { data: Saturation }) {
+  const [picked, setPicked] = useState<string | null>(null)
+  const model: SaturationModel | undefined = data.models.find((m) => m.model === picked) ?? data.models[0]
+  const sentences = data.models.flatMap((m) => describeSaturation(m, data.min_samples))
+  const points: Point[] = (model?.levels ?? []).map((l) => ({ label: levelLabel(l), tps: l.output_tps_p50, total: l.output_tps_total, ttft: l.ttft_p95_ms, requests: l.requests, sparse: l.sparse }))
+  // The chart in words, for screen readers: every level of the charted model.
+  const summary = model
+    ? `${modelLabel(model.model)} by concurrent requests: ${model.levels.map((l) => `${levelLabel(l)}: ${formatRate(l.output_tps_p50)} per request, ${formatRate(l.output_tps_total)} in all, TTFT p95 ${formatMs(l.ttft_p95_ms)}, ${formatCount(l.requests)} requests${l.sparse ? ' (too few)' : ''}`).join('; ')}.`
+    : ''
+  return (
+    <section className="card saturation" aria-labelledby="saturation-title" data-testid="saturation">
+      <div className="card-head">
+        <h2 id="saturation-title">Saturation</h2>
+        <span className="muted">speed, total output and time to first token by concurrent requests at the backend</span>
+        {data.models.length > 1 && (
+          <label className="push">
+            <span className="sr-only">Model</span>
+            <select value={model?.model ?? ''} onChange={(e) => setPicked(e.target.value)} aria-label="Saturation model">
+              {data.models.map((m) => (
+                <option key={m.model} value={m.model}>{modelLabel(m.model)}</option>
+              ))}
+            </select>
+          </label>
+        )}
+      </div>
+      {!model ? (
+        <p className="muted">No successful requests with a concurrency level in this range yet.</p>
+      ) : (
+        <>
+          <ul className="saturation-findings">
+            {sentences.map((s) => (
+              <li key={s}>{s}</li>
+            ))}
+          </ul>
+          <p className="sr-only" data-testid="saturation-summary">{summary}</p>
+          <div className="chart-body">
+            <ResponsiveContainer width="100%" height={240}>
+              <LineChart data={points} title={`Saturation of ${modelLabel(model.model)}`} desc={summary}>
+                <CartesianGrid stroke="var(--grid)" vertical={false} />
+                <XAxis dataKey="label" stroke="var(--muted)" fontSize={11} label={{ value: 'concurrent requests', position: 'insideBottom', offset: -2, fontSize: 11, fill: 'var(--muted)' }} height={36} />
+                <YAxis yAxisId="tps" stroke="var(--muted)" fontSize={11} width={48} tickFormatter={(v) => formatCount(v)} />
+                <YAxis yAxisId="ttft" orientation="right" stroke="var(--muted)" fontSize={11} width={64} tickFormatter={(v) => formatMs(v)} />
+                <Tooltip
+                  contentStyle={{ background: 'var(--card)', border: '1px solid var(--border)', color: 'var(--fg)', fontSize: 12 }}
+                  labelFormatter={(label, items) => {
+                    const p = items?.[0]?.payload as Point | undefined
+                    return `${label} concurrent: ${p ? formatCount(p.requests) : '?'} requests${p?.sparse ? ' (too few to trust)' : ''}`
+                  }}
+                  formatter={(v, name) => (name === 'TTFT p95' ? formatMs(Number(v)) : formatRate(Number(v)))}
+                />
+                <Legend verticalAlign="top" height={26} wrapperStyle={{ fontSize: 12 }} />
+                {model.tps_halved && (
+                  <ReferenceLine yAxisId="tps" x={levelLabel(model.tps_halved)} stroke="var(--c-line1)" strokeDasharray="4 4" label={{ value: 'speed halved', position: 'insideTopRight', fontSize: 11, fill: 'var(--muted)' }} />
+                )}
+                {model.ttft_p95_doubled && (
+                  <ReferenceLine yAxisId="ttft" x={levelLabel(model.ttft_p95_doubled)} stroke="var(--c-line2)" strokeDasharray="2 4" label={{ value: 'TTFT doubled', position: 'insideBottomRight', fontSize: 11, fill: 'var(--muted)' }} />
+                )}
+                <Line yAxisId="tps" dataKey="tps" name="tokens/s per request (p50)" stroke="var(--c-line1)" dot={dot('var(--c-line1)')} connectNulls isAnimationActive={false} />
+                <Line yAxisId="tps" dataKey="total" name="total tokens/s" stroke="var(--c-success)" strokeDasharray="5 3" dot={dot('var(--c-success)')} connectNulls isAnimationActive={false} />
+                <Line yAxisId="ttft" dataKey="ttft" name="TTFT p95" stroke="var(--c-line2)" dot={dot('var(--c-line2)')} connectNulls isAnimationActive={false} />
+              </LineChart>
+            </ResponsiveContainer>
+          </div>
+          <p className="muted saturation-note">
+            Grey points: fewer than {data.min_samples} requests at that level.
+            {data.limited && data.read_from && ` Only the newest requests of this range were read, from ${formatTime(data.read_from)} on.`}
+          </p>
+        </>
+      )}
+    </section>
+  )
+}
