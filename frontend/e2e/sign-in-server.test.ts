@@ -180,7 +180,7 @@ describe('CSRF', () => {
     const { base } = await start()
     const { cookie } = await signIn(base)
     const before = seen.length
-    for (const headers of [
+    const refused: Record<string, string>[] = [
       { origin: 'http://evil.example', cookie },
       { origin: 'http://evil.example', 'sec-fetch-site': 'cross-site', cookie },
       { origin: base, 'sec-fetch-site': 'same-site', cookie },
@@ -188,7 +188,8 @@ describe('CSRF', () => {
       { origin: 'null', cookie },
       // Neither header: not sent by a page of this dashboard (curl, a script).
       { cookie },
-    ]) {
+    ]
+    for (const headers of refused) {
       const create = await call(base, 'POST', '/admin/keys', { body: { name: 'csrf' }, headers })
       expect(create.status, JSON.stringify(headers)).toBe(403)
       expect(create.json().error.code).toBe('cross_site_request')
@@ -261,7 +262,7 @@ describe('key management through the dashboard server', () => {
     const strict = createServer((_req, res) => res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":{"code":"invalid_admin_token"}}'))
     strict.listen(0, '127.0.0.1')
     await once(strict, 'listening')
-    onTestFinished(() => new Promise((r) => strict.close(r)))
+    onTestFinished(() => new Promise<void>((r) => strict.close(() => r())))
     const app = buildDashboardServer({
       config: { metricsApiUrl: upstreamUrl, proxyPublicUrl: 'http://p', signIn: { user: 'admin', password: PASSWORD, sessionTtlMs: 60_000 }, admin: { url: `http://127.0.0.1:${(strict.address() as AddressInfo).port}`, token: ADMIN_TOKEN } },
       staticDir,
