@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'react'
+import { useCallback, useEffect, useRef, useState } from 'react'
 import { signOut, useSession } from './api/session'
 import { App, savedTheme, systemTheme } from './App'
 import { SessionNav, linkTo } from './features/auth/SessionNav'
@@ -8,6 +8,11 @@ import { KeysPage } from './features/keys/KeysPage'
 /** Where "next" may send the user after sign-in: a path of this dashboard only. */
 const safeNext = (v: string | null) => (v && v.startsWith('/') && !v.startsWith('//') ? v : '/')
 
+function Redirect({ to, go }: { to: string; go: (path: string) => void }) {
+  useEffect(() => go(to), [to, go])
+  return null
+}
+
 /**
  * Three pages: the dashboard (/), the sign-in form (/sign-in) and, for a signed-in user, the Keys
  * page (/keys). Without sign-in on the server, only the dashboard, exactly as before.
@@ -16,10 +21,10 @@ export function Root() {
   const [path, setPath] = useState(window.location.pathname)
   const [notice, setNotice] = useState<string | null>(null)
   const { info: session, refresh } = useSession()
-  const go = (to: string) => {
+  const go = useCallback((to: string) => {
     window.history.pushState(null, '', to)
     setPath(window.location.pathname)
-  }
+  }, [])
   useEffect(() => {
     const onPop = () => setPath(window.location.pathname)
     window.addEventListener('popstate', onPop)
@@ -67,11 +72,8 @@ export function Root() {
     }
     if (!session.user || path === '/sign-in') {
       const next = path === '/keys' ? '/keys' : safeNext(new URLSearchParams(window.location.search).get('next'))
-      if (session.user) {
-        // Already signed in: on to where the form would have led.
-        queueMicrotask(() => go(next))
-        return null
-      }
+      // Already signed in: on to where the form would have led.
+      if (session.user) return <Redirect to={next} go={go} />
       return (
         <SignIn
           notice={notice}
