@@ -294,6 +294,11 @@ describe('captured content', () => {
       expect(res.status, path).toBe(401)
       expect(res.json().error.code).toBe('not_signed_in')
     }
+    // Nor the same path spelled otherwise.
+    for (const path of ['/api/metrics/requests/req_1/content/', '/api//metrics/requests/req_1/content', '/api/metrics/requests/req_1/%63ontent', '/api/metrics/requests/req_1/content?x=1', '/api/metrics//requests/req_1//content']) {
+      const res = await call(on.base, 'GET', path)
+      expect(res.status, path).toBe(401)
+    }
     expect(seen.length).toBe(before)
     // The rest of /api is as open as before.
     expect((await call(on.base, 'GET', '/api/metrics/requests/req_1')).status).toBe(200)

@@ -29,6 +29,15 @@ const ADMIN_ROUTES: { method: 'GET' | 'POST' | 'PATCH' | 'DELETE'; url: string }
   { method: 'GET', url: '/admin/keys/:id/usage' },
 ]
 
+/** `/api/requests/:id/content` or `/api/metrics/requests/:id/content`, however it is spelled. */
+function isContentPath(url: string): boolean {
+  let path = url.split('?')[0]
+  try {
+    path = decodeURIComponent(path)
+  } catch {}
+  return /^\/api(\/metrics)?\/requests\/.+\/content$/i.test(path.replace(/\/{2,}/g, '/').replace(/\/+$/, ''))
+}
+
 /**
  * Serves the built dashboard and forwards /api/* to the metrics API, so a browser needs only this
  * port. The API address is read at run time, never baked into the bundle.
@@ -139,6 +148,12 @@ export function buildDashboardServer(o: DashboardServerOptions) {
   for (const url of ['/api/requests/:id/content', '/api/metrics/requests/:id/content']) {
     app.get<{ Params: { id: string } }>(url, { preHandler: requireSession('Captured content') }, content)
   }
+  // However else the path is spelled (a trailing or doubled slash, an encoded letter) on its way to
+  // the generic forward, which the metrics API might read as the same route: the same gate.
+  const contentGate = requireSession('Captured content')
+  app.addHook('onRequest', async (request, reply) => {
+    if ((request.method === 'GET' || request.method === 'HEAD') && isContentPath(request.url)) return contentGate(request, reply)
+  })
 
   app.register(proxy, {
     upstream: o.config.metricsApiUrl,
