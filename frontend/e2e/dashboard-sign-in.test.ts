@@ -1,6 +1,9 @@
 // Sign-in and the Keys page in Chromium, over a proxy with access keys and its admin API: sign in,
 // create a key and call the proxy with it (OpenAI SDK), its usage, edit, rotate, revoke, delete,
 // sign out, and a session that runs out. Every answer the browser gets is checked for ADMIN_TOKEN.
+import { mkdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import OpenAI from 'openai'
 import type { Browser, BrowserContext, Page, Response } from 'playwright-core'
 import { afterAll, beforeAll, expect, test } from 'vitest'
@@ -11,6 +14,8 @@ const ADMIN_TOKEN = 'sign-in-e2e-admin-token-0123456789abcdef'
 const PASSWORD = 'e2e correct horse battery'
 const messages = [{ role: 'user' as const, content: 'Hello from the sign-in test' }]
 
+// Screenshots for a look by eye; not compared.
+const shots = join(tmpdir(), 'dashboard-sign-in-screenshots')
 let stack: KeysStack
 let browser: Browser
 /** Every response any page received: its URL, headers and body, scanned for the token at the end. */
@@ -18,6 +23,7 @@ const received: Promise<{ url: string; text: string }>[] = []
 
 beforeAll(async () => {
   requireChromiumAndBuild()
+  mkdirSync(shots, { recursive: true })
   // Each test starts its own dashboard server over these services, with sign-in and the admin API.
   stack = await startKeysStack({ adminToken: ADMIN_TOKEN })
   browser = await launchChromium()
@@ -84,6 +90,7 @@ test('sign in, create a key, use it, see its usage, edit, rotate, revoke, delete
   await signIn(page, 'not the password')
   const alert = page.getByTestId('sign-in-form').getByRole('alert')
   await alert.waitFor()
+  await page.screenshot({ path: join(shots, 'sign-in.png') })
   expect(await alert.textContent()).toBe('Wrong user name or password.')
   expect(await page.getByLabel('Password').inputValue()).toBe('')
   expect(await page.evaluate(() => (document.activeElement as HTMLInputElement).name)).toBe('password')
@@ -111,6 +118,7 @@ test('sign in, create a key, use it, see its usage, edit, rotate, revoke, delete
   const secretDialog = page.getByTestId('secret-dialog')
   await secretDialog.waitFor()
   const secret = await secretDialog.getByTestId('secret').inputValue()
+  await page.screenshot({ path: join(shots, 'keys-secret.png') })
   expect(secret).toMatch(/^lmp-[A-Za-z0-9_-]{43,}$/)
   await secretDialog.getByRole('button', { name: 'Copy' }).click()
   await secretDialog.getByText('Copied to the clipboard.').waitFor()
@@ -138,6 +146,7 @@ test('sign in, create a key, use it, see its usage, edit, rotate, revoke, delete
     return row.locator('.c-requests').textContent()
   }, { timeout: 10_000 }).toBe('1')
   expect(await row.locator('.c-tokens').textContent()).toBe(String(used))
+  await page.screenshot({ path: join(shots, 'keys-page.png') })
   expect(await row.locator('.c-left').textContent()).toBe(`${formatCount(100_000 - used)} tokens`)
 
   // Edit: the form comes filled in; a new limit shows in the list.
@@ -168,6 +177,7 @@ test('sign in, create a key, use it, see its usage, edit, rotate, revoke, delete
   await confirm.waitFor()
   expect(await confirm.getByRole('heading').textContent()).toBe('Revoke alice?')
   expect(await activeId(page)).toBe('Cancel')
+  await page.screenshot({ path: join(shots, 'keys-revoke.png') })
   await page.keyboard.press('Escape')
   await confirm.waitFor({ state: 'detached' })
   expect(await activeId(page)).toBe('Revoke')

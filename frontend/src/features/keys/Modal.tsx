@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, type ReactNode } from 'react'
+import { useId, useLayoutEffect, useRef, type ReactNode } from 'react'
 
 /**
  * A modal dialog on the native <dialog>: the page behind is inert, Tab stays inside, Escape closes,
@@ -7,14 +7,17 @@ import { useEffect, useId, useRef, type ReactNode } from 'react'
 export function Modal({ title, onClose, children, testId }: { title: string; onClose: () => void; children: ReactNode; testId?: string }) {
   const ref = useRef<HTMLDialogElement>(null)
   const titleId = useId()
-  useEffect(() => {
+  // A layout effect: its cleanup runs while the dialog is still in the page, so it can be closed
+  // (the page behind stops being inert) before focus goes back to the opener.
+  useLayoutEffect(() => {
     const opener = document.activeElement as HTMLElement | null
     const d = ref.current
     if (d && !d.open) d.showModal?.()
     // The element marked data-autofocus, else the first field or button.
     d?.querySelector<HTMLElement>('[data-autofocus]')?.focus()
     return () => {
-      if (opener && document.contains(opener)) opener.focus()
+      if (d?.open) d.close?.()
+      if (opener && opener.isConnected) opener.focus()
     }
   }, [])
   return (
