@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import OpenAI from 'openai'
 import type { Browser, BrowserContext, Page, Response } from 'playwright-core'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { formatCount } from '../src/lib/format'
+import { formatExact } from '../src/lib/format'
 import { launchChromium, requireChromiumAndBuild, startKeysStack, type KeysStack } from './helpers'
 
 const ADMIN_TOKEN = 'sign-in-e2e-admin-token-0123456789abcdef'
@@ -147,7 +147,7 @@ test('sign in, create a key, use it, see its usage, edit, rotate, revoke, delete
   }, { timeout: 10_000 }).toBe('1')
   expect(await row.locator('.c-tokens').textContent()).toBe(String(used))
   await page.screenshot({ path: join(shots, 'keys-page.png') })
-  expect(await row.locator('.c-left').textContent()).toBe(`${formatCount(100_000 - used)} tokens`)
+  expect(await row.locator('.c-left').textContent()).toBe(`${formatExact(100_000 - used)} tokens`)
 
   // Edit: the form comes filled in; a new limit shows in the list.
   await page.getByRole('button', { name: 'Edit alice' }).click()

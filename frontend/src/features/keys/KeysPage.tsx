@@ -1,7 +1,7 @@
 import { CAPTURE_POLICIES, type ApiKeyView, type CreatedKey, type CreateKeyBody, type KeyUsage } from '@llm-proxy/core/contracts'
 import { useCallback, useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react'
 import { AdminError, createKey, deleteKey, keyUsage, listKeys, revokeKey, rotateKey, updateKey } from '../../api/admin'
-import { formatCount, formatTime, formatUsd } from '../../lib/format'
+import { formatCount, formatExact, formatTime, formatUsd } from '../../lib/format'
 import { bodyFromForm, formFromKey, limitsText, type KeyForm } from './key-form'
 import { Confirm, Modal } from './Modal'
 
@@ -110,7 +110,7 @@ export function KeysPage({ header, onSessionEnded }: { header: ReactNode; onSess
                 <tbody>
                   {keys.map((k) => {
                     const u = usage[k.id]
-                    const left = u ? [u.budget_remaining_tokens !== null && `${formatCount(u.budget_remaining_tokens)} tokens`, u.budget_remaining_usd !== null && formatUsd(u.budget_remaining_usd)].filter(Boolean).join(' · ') : ''
+                    const left = u ? [u.budget_remaining_tokens !== null && `${formatExact(u.budget_remaining_tokens)} tokens`, u.budget_remaining_usd !== null && formatUsd(u.budget_remaining_usd)].filter(Boolean).join(' · ') : ''
                     return (
                       <tr key={k.id} data-key={k.id}>
                         <td className="c-name">
@@ -127,10 +127,12 @@ export function KeysPage({ header, onSessionEnded }: { header: ReactNode; onSess
                         <td className="c-cost">{formatUsd(u?.cost_usd)}</td>
                         <td className="c-left">{left || '—'}</td>
                         <td className="actions">
+                          <div className="row-actions">
                           <button type="button" aria-label={`Edit ${k.name}`} onClick={() => setDialog({ kind: 'edit', key: k })}>Edit</button>
                           <button type="button" aria-label={`Rotate ${k.name}`} disabled={k.status === 'revoked'} onClick={() => void act(() => rotateKey(k.id), (r: CreatedKey) => setDialog({ kind: 'secret', key: r, rotated: true }))}>Rotate</button>
                           <button type="button" aria-label={`Revoke ${k.name}`} disabled={k.status === 'revoked'} onClick={() => setDialog({ kind: 'revoke', key: k })}>Revoke</button>
                           <button type="button" className="danger" aria-label={`Delete ${k.name}`} onClick={() => setDialog({ kind: 'delete', key: k })}>Delete</button>
+                          </div>
                         </td>
                       </tr>
                     )
