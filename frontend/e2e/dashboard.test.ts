@@ -2,20 +2,18 @@ import { createSqliteSink, type RowSink } from '@llm-proxy/storage'
 import { buildMetricsApi } from '@llm-proxy/metrics-api'
 import { startMockBackend, type MockBackend } from '@llm-proxy/mock-backend'
 import { buildProxy } from '@llm-proxy/proxy'
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import type { AddressInfo } from 'node:net'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import OpenAI from 'openai'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { buildDashboardServer } from '../server/app'
+import { launchChromium, requireChromiumAndBuild, staticDir, url } from './helpers'
 
-const CHROMIUM = '/usr/bin/chromium'
 // The README's screenshots are refreshed with UPDATE_SCREENSHOTS=1; otherwise they go to a temp dir.
 const screenshots = process.env.UPDATE_SCREENSHOTS ? fileURLToPath(new URL('../../docs/screenshots/', import.meta.url)) : join(tmpdir(), 'dashboard-screenshots')
-const staticDir = fileURLToPath(new URL('../dist/', import.meta.url))
 
 let backend: MockBackend
 let sink: RowSink
@@ -29,11 +27,8 @@ let browser: Browser
 let dashboardUrl: string
 let apiUrl: string
 
-const url = (app: { server: { address(): unknown } }) => `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
-
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error('Chromium is missing: apt-get install chromium (.ci/run does)')
-  if (!existsSync(join(staticDir, 'index.html'))) throw new Error('Build the dashboard first (pnpm build)')
+  requireChromiumAndBuild()
   dir = mkdtempSync(join(tmpdir(), 'dashboard-e2e-'))
   backend = await startMockBackend({ ttftMs: 30, tokensPerSecond: 200, answerTokens: 12 })
   sink = await createSqliteSink({ file: join(dir, 'metrics.db') })
@@ -71,10 +66,7 @@ beforeAll(async () => {
   if (recorded < 9) await new Promise<void>((r) => (onRow = () => recorded >= 9 && r()))
   await proxy.rows.flush()
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
-  })
+  browser = await launchChromium()
 })
 
 afterAll(async () => {

@@ -163,3 +163,40 @@ test('a bad setting stops server.js with exit 1 and a message naming the variabl
   expect(code).toBe(1)
   expect(stderr).toContain('DASHBOARD_PORT')
 })
+
+test('ADMIN_TOKEN without ADMIN_PASSWORD: server.js refuses to start (exit 1), naming both variables and never the token', async () => {
+  const token = 'refuse-to-start-admin-token-0123456789'
+  const p = run({ DASHBOARD_PORT: String(await freePort()), METRICS_API_URL: upstreamUrl, ADMIN_TOKEN: token })
+  const { code, stderr } = await p.exited
+  expect(code).toBe(1)
+  expect(stderr).toContain('ADMIN_TOKEN')
+  expect(stderr).toContain('ADMIN_PASSWORD')
+  expect(stderr).not.toContain(token)
+})
+
+test('with ADMIN_PASSWORD, server.js starts with sign-in on and its output never shows the password', async () => {
+  const password = 'never-in-a-log-line-0123'
+  const port = await freePort()
+  const p = run({ DASHBOARD_PORT: String(port), METRICS_API_URL: upstreamUrl, ADMIN_PASSWORD: password, SESSION_TTL: '1h', LOG_LEVEL: 'trace' })
+  let out = ''
+  let ready = ''
+  for await (const line of p.lines) {
+    out += line
+    if (line.includes('dashboard ready')) {
+      ready = line
+      break
+    }
+  }
+  expect(JSON.parse(ready).signIn).toBe(true)
+  const base = `http://127.0.0.1:${port}`
+  const wrong = await fetch(`${base}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', origin: base }, body: JSON.stringify({ user: 'admin', password: 'wrong' }) })
+  expect(wrong.status).toBe(401)
+  const ok = await fetch(`${base}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', origin: base }, body: JSON.stringify({ user: 'admin', password }) })
+  expect(ok.status).toBe(200)
+  expect(ok.headers.get('set-cookie')).toContain('HttpOnly')
+  p.child.kill('SIGTERM')
+  // Whatever was logged at trace level, before and after sign-in: not the password.
+  for await (const line of p.lines) out += line
+  const { stderr } = await p.exited
+  expect(out + stderr).not.toContain(password)
+})

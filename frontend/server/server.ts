@@ -14,7 +14,7 @@ process.once('SIGTERM', stop)
 process.once('SIGINT', stop)
 try {
   await app.listen({ host: config.host, port: config.port })
-  app.log.info({ metricsApi: config.metricsApiUrl }, 'dashboard ready')
+  app.log.info({ metricsApi: config.metricsApiUrl, signIn: config.signIn !== null, keyManagement: config.admin?.url ?? null }, 'dashboard ready')
 } catch (err) {
   app.log.error({ err }, 'dashboard failed to start')
   process.exit(1)

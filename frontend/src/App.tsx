@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react'
+import { useEffect, useMemo, useState, type ReactNode } from 'react'
 import { useModels, useSummary, useTimeseries } from './api/hooks'
 import { Charts } from './features/charts/Charts'
 import { Header, THEMES, type Theme } from './features/header/Header'
@@ -12,9 +12,9 @@ import { ModelsTable } from './features/tables/ModelsTable'
 import { previousWindow, resolveRange, type TimeRange } from './lib/time-range'
 import { rangeShowingData, searchFromView, viewFromSearch, type View } from './lib/view'
 
-const isTheme = (t: unknown): t is Theme => THEMES.includes(t as Theme)
-const systemTheme = (): Theme => (window.matchMedia?.('(prefers-color-scheme: dark)').matches ? 'dark' : 'light')
-function savedTheme(): Theme | null {
+export const isTheme = (t: unknown): t is Theme => THEMES.includes(t as Theme)
+export const systemTheme = (): Theme => (window.matchMedia?.('(prefers-color-scheme: dark)').matches ? 'dark' : 'light')
+export function savedTheme(): Theme | null {
   try {
     const t = localStorage.getItem('theme')
     return isTheme(t) ? t : null
@@ -28,7 +28,8 @@ interface HistoryState {
   zoomedFrom?: TimeRange[]
 }
 
-export function App() {
+/** The metrics dashboard; `nav` holds the sign-in links when the server has sign-in. */
+export function App({ nav }: { nav?: ReactNode } = {}) {
   // The view (range, model, endpoint, streaming, key) lives in the address bar; see lib/view.ts.
   const [initial] = useState(() => viewFromSearch(window.location.search))
   // No range in the address: the shortest preset showing the data, once the models say when the
@@ -171,6 +172,7 @@ export function App() {
         onRefresh={refreshAll}
         theme={theme}
         onTheme={chooseTheme}
+        nav={nav}
       />
       <main>
         {error && <ErrorBanner error={error} hasData={summary.data !== undefined} />}

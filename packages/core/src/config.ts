@@ -198,6 +198,13 @@ export const dashboardEnvSchema = z.object({
   METRICS_API_URL: httpUrl.default('http://127.0.0.1:8002'),
   METRICS_API_TOKEN: z.string().optional(),
   PROXY_PUBLIC_URL: httpUrl.default('http://localhost:8001'),
+  // Sign-in (DESIGN.md §7): off unless ADMIN_PASSWORD is set.
+  ADMIN_PASSWORD: z.string().min(8, 'expected at least 8 characters').optional(),
+  ADMIN_USER: z.string().default('admin'),
+  SESSION_TTL: z.string().regex(/^\d+[mhdw]$/, 'expected a duration such as 12h, 90m, 7d or 2w').refine((v) => Number(v.slice(0, -1)) > 0, 'expected a duration above 0').default('12h'),
+  // Key management: forwarded to the proxy's admin API for signed-in users.
+  ADMIN_TOKEN: z.string().min(32, 'expected at least 32 characters').optional(),
+  ADMIN_API_URL: httpUrl.default('http://127.0.0.1:8003'),
   LOG_LEVEL: logLevel,
 })
 
@@ -207,17 +214,31 @@ export interface DashboardConfig {
   metricsApiUrl: string
   metricsApiToken?: string
   proxyPublicUrl: string
+  /** Sign-in: null when ADMIN_PASSWORD is unset (the dashboard is open, as before, with no key management). */
+  signIn: { user: string; password: string; sessionTtlMs: number } | null
+  /** The proxy's admin API, reached for signed-in users only; null without ADMIN_TOKEN. */
+  admin: { url: string; token: string } | null
   logLevel: z.infer<typeof logLevel>
 }
 
+const DURATION_UNITS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const
+
 export function loadDashboardConfig(env: Env): DashboardConfig {
   const e = parseEnv(dashboardEnvSchema, env)
+  // Key management without a sign-in would be open to anyone who reaches the dashboard.
+  if (e.ADMIN_TOKEN && !e.ADMIN_PASSWORD) {
+    throw new ConfigError('Invalid configuration:\n  ADMIN_TOKEN is set but ADMIN_PASSWORD is not: key management needs a sign-in. Set ADMIN_PASSWORD (and ADMIN_USER, default admin), or unset ADMIN_TOKEN.')
+  }
   return {
     host: e.DASHBOARD_HOST,
     port: e.DASHBOARD_PORT,
     metricsApiUrl: e.METRICS_API_URL.replace(/\/+$/, ''),
     metricsApiToken: e.METRICS_API_TOKEN,
     proxyPublicUrl: e.PROXY_PUBLIC_URL.replace(/\/+$/, ''),
+    signIn: e.ADMIN_PASSWORD
+      ? { user: e.ADMIN_USER, password: e.ADMIN_PASSWORD, sessionTtlMs: Number(e.SESSION_TTL.slice(0, -1)) * DURATION_UNITS[e.SESSION_TTL.slice(-1) as keyof typeof DURATION_UNITS] }
+      : null,
+    admin: e.ADMIN_TOKEN ? { url: e.ADMIN_API_URL.replace(/\/+$/, ''), token: e.ADMIN_TOKEN } : null,
     logLevel: e.LOG_LEVEL,
   }
 }

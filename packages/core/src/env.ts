@@ -26,7 +26,9 @@ export function parseEnv<S extends z.ZodObject>(schema: S, env: Env): z.infer<S>
   const lines = result.error.issues.map((issue) => {
     const name = String(issue.path[0] ?? '(environment)')
     const got = cleaned[name]
-    return `${name}: ${issue.message}${got === undefined ? '' : ` (got ${JSON.stringify(got)})`}`
+    // A password, token or key is never echoed: the message goes to logs.
+    const secret = /PASSWORD|TOKEN|SECRET|_KEY$/.test(name)
+    return `${name}: ${issue.message}${got === undefined || secret ? '' : ` (got ${JSON.stringify(got)})`}`
   })
   throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`)
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, test } from 'vitest'
-import { ConfigError, costOf, findPriceRule, loadMetricsApiConfig, loadProxyConfig } from '../src/index.js'
+import { ConfigError, costOf, findPriceRule, loadDashboardConfig, loadMetricsApiConfig, loadProxyConfig } from '../src/index.js'
 
 describe('loadProxyConfig', () => {
   test('defaults match the documented ones', () => {
@@ -81,6 +81,33 @@ describe('loadMetricsApiConfig', () => {
 
   test('refuses a wildcard CORS origin', () => {
     expect(() => loadMetricsApiConfig({ CORS_ORIGINS: '*' })).toThrowError(/CORS_ORIGINS/)
+  })
+})
+
+describe('loadDashboardConfig: sign-in and key management', () => {
+  const token = 'x'.repeat(32)
+  test('off by default: no sign-in, no admin API', () => {
+    const c = loadDashboardConfig({})
+    expect(c.signIn).toBeNull()
+    expect(c.admin).toBeNull()
+  })
+
+  test('ADMIN_PASSWORD turns sign-in on, with ADMIN_USER admin and 12h sessions by default', () => {
+    expect(loadDashboardConfig({ ADMIN_PASSWORD: 'correct horse' }).signIn).toEqual({ user: 'admin', password: 'correct horse', sessionTtlMs: 12 * 3_600_000 })
+    const c = loadDashboardConfig({ ADMIN_PASSWORD: 'correct horse', ADMIN_USER: 'ops', SESSION_TTL: '90m', ADMIN_TOKEN: token, ADMIN_API_URL: 'http://proxy:8003/' })
+    expect(c.signIn).toEqual({ user: 'ops', password: 'correct horse', sessionTtlMs: 90 * 60_000 })
+    expect(c.admin).toEqual({ url: 'http://proxy:8003', token })
+  })
+
+  test('ADMIN_TOKEN without ADMIN_PASSWORD is refused, naming both', () => {
+    expect(() => loadDashboardConfig({ ADMIN_TOKEN: token })).toThrowError(/ADMIN_TOKEN[\s\S]*ADMIN_PASSWORD/)
+  })
+
+  test('a bad SESSION_TTL or a short password names the variable, never the password', () => {
+    expect(() => loadDashboardConfig({ ADMIN_PASSWORD: 'long enough', SESSION_TTL: '12 hours' })).toThrowError(/SESSION_TTL/)
+    expect(() => loadDashboardConfig({ ADMIN_PASSWORD: 'long enough', SESSION_TTL: '0h' })).toThrowError(/SESSION_TTL/)
+    expect(() => loadDashboardConfig({ ADMIN_PASSWORD: 'short' })).toThrowError(/ADMIN_PASSWORD/)
+    expect(() => loadDashboardConfig({ ADMIN_PASSWORD: 'short' })).not.toThrowError(/short/)
   })
 })
 

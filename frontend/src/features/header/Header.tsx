@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react'
+import { useEffect, useState, type ReactNode } from 'react'
 import { formatTime, keyLabel, modelLabel } from '../../lib/format'
 import { RANGES, fromLocalInput, toLocalInput, type TimeRange, type Window } from '../../lib/time-range'
 
@@ -46,6 +46,8 @@ export interface HeaderProps {
   onRefresh: () => void
   theme: Theme
   onTheme: (t: Theme) => void
+  /** Sign-in, Keys and sign-out links (only when the dashboard has sign-in). */
+  nav?: ReactNode
 }
 
 export function Header(p: HeaderProps) {
@@ -163,6 +165,7 @@ export function Header(p: HeaderProps) {
           <span aria-live="polite">Updated {p.updatedAt ? formatTime(new Date(p.updatedAt).toISOString()) : '—'}</span>
           <button type="button" onClick={p.onRefresh} aria-label="Refresh now">↻ Refresh</button>
         </div>
+        {p.nav}
       </div>
     </header>
   )

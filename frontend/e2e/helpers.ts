@@ -1,0 +1,93 @@
+// Shared by the Chromium tests: the browser, the built app, and the real services of a proxy with
+// access keys (mock backend, proxy with KeyGuard, admin API, metrics API, dashboard server).
+import { createSqliteSink, type RowSink } from '@llm-proxy/storage'
+import { buildMetricsApi } from '@llm-proxy/metrics-api'
+import { startMockBackend, type MockBackend, type MockBackendOptions } from '@llm-proxy/mock-backend'
+import { buildAdminApi, buildProxy, KeyGuard } from '@llm-proxy/proxy'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium, type Browser } from 'playwright-core'
+import { buildDashboardServer, type DashboardServerOptions } from '../server/app'
+
+export const CHROMIUM = '/usr/bin/chromium'
+export const staticDir = fileURLToPath(new URL('../dist/', import.meta.url))
+
+export const url = (app: { server: { address(): unknown } }) => `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+
+/** Fails early, with what to do, when Chromium or the built app is missing. */
+export function requireChromiumAndBuild() {
+  if (!existsSync(CHROMIUM)) throw new Error('Chromium is missing: apt-get install chromium (.ci/run does)')
+  if (!existsSync(join(staticDir, 'index.html'))) throw new Error('Build the dashboard first (pnpm build)')
+}
+
+/** Headless Chromium with a fresh profile (playwright makes a temporary user-data-dir per launch). */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
+  })
+}
+
+export interface KeysStack {
+  dir: string
+  backend: MockBackend
+  sink: RowSink
+  guard: KeyGuard
+  admin: ReturnType<typeof buildAdminApi>
+  proxy: ReturnType<typeof buildProxy>
+  api: ReturnType<typeof buildMetricsApi>
+  dashboard: ReturnType<typeof buildDashboardServer>
+  adminUrl: string
+  proxyUrl: string
+  apiUrl: string
+  dashboardUrl: string
+  /** Another dashboard server over the same services (a different configuration). */
+  startDashboard(config?: Partial<DashboardServerOptions['config']>, extra?: Partial<DashboardServerOptions>): Promise<{ app: ReturnType<typeof buildDashboardServer>; url: string }>
+  close(): Promise<void>
+}
+
+/** A proxy in keys mode (AUTH_MODE=keys) with its admin API, the metrics API and a dashboard. */
+export async function startKeysStack(o: { adminToken: string; backend?: MockBackendOptions; dashboard?: Partial<DashboardServerOptions['config']> }): Promise<KeysStack> {
+  const dir = mkdtempSync(join(tmpdir(), 'dashboard-keys-e2e-'))
+  const extraDashboards: ReturnType<typeof buildDashboardServer>[] = []
+  const backend = await startMockBackend(o.backend ?? { ttftMs: 5, tokensPerSecond: 1000, answerTokens: 6 })
+  const sink = await createSqliteSink({ file: join(dir, 'metrics.db') })
+  const guard = new KeyGuard(sink.keys, { syncMs: 100 })
+  await guard.start()
+  const admin = buildAdminApi({ store: sink.keys, guard, token: o.adminToken })
+  await admin.listen({ host: '127.0.0.1', port: 0 })
+  const proxy = buildProxy({
+    config: { backendUrl: backend.url, bodyLimit: 1e7, streamUsage: 'inject', connectTimeoutMs: 2000, headersTimeoutMs: 10_000, idleTimeoutMs: 10_000, trustProxy: false },
+    sink,
+    keyGuard: guard,
+    flushIntervalMs: 5,
+  })
+  await proxy.listen({ host: '127.0.0.1', port: 0 })
+  const api = buildMetricsApi({ config: { dbPath: join(dir, 'metrics.db'), corsOrigins: [] } })
+  await api.listen({ host: '127.0.0.1', port: 0 })
+  const startDashboard: KeysStack['startDashboard'] = async (config = {}, extra = {}) => {
+    const app = buildDashboardServer({ config: { metricsApiUrl: url(api), proxyPublicUrl: url(proxy), ...config }, staticDir, ...extra })
+    await app.listen({ host: '127.0.0.1', port: 0 })
+    extraDashboards.push(app)
+    return { app, url: url(app) }
+  }
+  const { app: dashboard } = await startDashboard(o.dashboard)
+  return {
+    dir, backend, sink, guard, admin, proxy, api, dashboard,
+    adminUrl: url(admin), proxyUrl: url(proxy), apiUrl: url(api), dashboardUrl: url(dashboard),
+    startDashboard,
+    async close() {
+      for (const d of extraDashboards) await d.close()
+      await api.close()
+      await proxy.close()
+      await admin.close()
+      await guard.stop()
+      await backend.close()
+      await sink.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
