@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { IsoTime } from './common.js'
 
 /** A tool call as a person reads it: its arguments joined from the stream's fragments. */
 export const CapturedToolCall = z.object({
@@ -46,8 +47,8 @@ export type CapturedRequest = z.infer<typeof CapturedRequest>
 /** `GET /metrics/requests/:id/content`: what was captured of one request (CAPTURE, DESIGN.md §8). */
 export const CapturedContent = z.object({
   request_id: z.string(),
-  /** Epoch milliseconds, as the request's row. */
-  ts: z.number().int(),
+  /** When the request arrived, as its row says. */
+  ts: IsoTime,
   endpoint: z.string(),
   key_id: z.string().nullable(),
   /** `pii`: e-mails, phones, cards, IBANs, IPs and secrets were replaced by typed placeholders. */
