@@ -44,6 +44,8 @@ export const DEFAULT_MODELS = ['llama3.2:1b', 'mock-llama-3.2-1b', 'mock-qwen2.5
 
 const WORDS = ['The', ' proxy', ' measures', ' every', ' token', ' it', ' sees', ',', ' and', ' the', ' dashboard', ' shows', ' how', ' fast', ' it', ' came', '.']
 const word = (i: number) => WORDS[i % WORDS.length]
+/** The `refusal` scenario's answer (chat), streamed in these pieces. */
+const REFUSAL = ["I'm sorry,", ' I cannot', ' help with that.']
 
 interface Plan {
   ttftMs: number
@@ -237,7 +239,9 @@ export async function startMockBackend(options: MockBackendOptions = {}): Promis
       const message = (c: number): Record<string, unknown> =>
         plan.scenario === 'tool-call'
           ? { role: 'assistant', content: null, tool_calls: [{ id: `call_mock_${c + 1}`, type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris","unit":"celsius"}' } }] }
-          : { role: 'assistant', content: c === 0 ? text : textOf(c), ...(reasoning ? { reasoning_content: 'Let me think.' } : {}) }
+          : plan.scenario === 'refusal'
+            ? { role: 'assistant', content: null, refusal: REFUSAL.join('') }
+            : { role: 'assistant', content: c === 0 ? text : textOf(c), ...(reasoning ? { reasoning_content: 'Let me think.' } : {}) }
       sendJson(res, 200, { id, object: 'chat.completion', created, model, choices: Array.from({ length: n }, (_, c) => ({ index: c, message: message(c), logprobs: null, finish_reason: finish })), usage }, plan.encoding)
     }
     if (delay <= 0) return send()
@@ -274,7 +278,9 @@ export async function startMockBackend(options: MockBackendOptions = {}): Promis
     for (let c = 0; c < choices; c++) {
       const own: string[] = []
       for (let i = 0; i < reasoning; i++) own.push(chunk(`{"index":${c},"delta":{"reasoning_content":${JSON.stringify(word(i))}},"logprobs":null,"finish_reason":null}`))
-      if (plan.scenario === 'tool-call') {
+      if (plan.scenario === 'refusal') {
+        for (const piece of REFUSAL) own.push(chunk(`{"index":${c},"delta":{"refusal":${JSON.stringify(piece)}},"logprobs":null,"finish_reason":null}`))
+      } else if (plan.scenario === 'tool-call') {
         const pieces = ['{"city":', '"Paris",', '"unit":', '"celsius"}']
         own.push(chunk(`{"index":${c},"delta":{"tool_calls":[{"index":0,"id":"call_mock_${c + 1}","type":"function","function":{"name":"get_weather","arguments":""}}]},"logprobs":null,"finish_reason":null}`))
         for (const p of pieces) own.push(chunk(`{"index":${c},"delta":{"tool_calls":[{"index":0,"function":{"arguments":${JSON.stringify(p)}}}]},"logprobs":null,"finish_reason":null}`))

@@ -269,3 +269,33 @@ test('with CAPTURE=off and no keys the proxy captures nothing and keeps no tap',
   const row = await settled(stack)
   expect((await content(stack, row.id)).status).toBe(404)
 })
+
+test('refusals, long streams (reassembled in batches as they arrive, then cut) and compressed streams', async () => {
+  stack = await startStack({ capture: { mode: 'all', maxBytes: 2048 } })
+  const refusal = await stack.client.chat.completions.create(streamBody(), scenario('refusal'))
+  let refused = ''
+  for await (const chunk of refusal) refused += (chunk.choices[0]?.delta as { refusal?: string } | undefined)?.refusal ?? ''
+  const got = await captured(stack, (await settled(stack)).id)
+  expect(got.response.choices![0]).toMatchObject({ content: null, refusal: refused })
+  expect(refused).toBe("I'm sorry, I cannot help with that.")
+
+  // 3,000 events, about 450 KB of SSE: fed to the reassembler 64 KB at a time, the text kept to the bound.
+  const long = await stack.client.chat.completions.create(streamBody(), { headers: { 'x-mock-answer-tokens': '3000' } })
+  let text = ''
+  for await (const chunk of long) text += chunk.choices[0]?.delta.content ?? ''
+  const cut = await captured(stack, (await settled(stack)).id)
+  expect(cut.response.cut).toBe(true)
+  const kept = cut.response.choices![0].content!
+  expect(text.startsWith(kept)).toBe(true)
+  expect(kept.length).toBeGreaterThan(1500)
+  expect(cut.response.choices![0].finish_reason).toBe('stop') // read to the end, though the text was cut
+
+  // A gzip stream: the capture reads the decoded copy, as the meters do.
+  const zipped = await stack.client.chat.completions.create(streamBody(), { headers: { 'x-mock-content-encoding': 'gzip', 'x-mock-answer-tokens': '5' } })
+  let plain = ''
+  for await (const chunk of zipped) plain += chunk.choices[0]?.delta.content ?? ''
+  const row = await stack.rows.next()
+  await stack.app.rows.flush()
+  await stack.app.captures!.flush()
+  expect((await captured(stack, row.id)).response.choices![0].content).toBe(plain)
+})

@@ -8,12 +8,15 @@ export function cutUtf8(s: string, bytes: number): string {
   return b.toString('utf8', 0, end)
 }
 
+const SHORT = 64
+
 /** Walks the strings of a value in order, each taking its bytes from one budget; past it they are cut. */
 export function cutStrings(v: unknown, budget: { left: number; cut: boolean }): unknown {
   if (typeof v === 'string') {
     const size = Buffer.byteLength(v)
-    if (size <= budget.left) {
-      budget.left -= size
+    // Labels (a role, a finish reason, a tool name) are never cut, only the text around them.
+    if (size <= budget.left || size <= SHORT) {
+      budget.left = Math.max(0, budget.left - size)
       return v
     }
     budget.cut = true
