@@ -5,13 +5,14 @@ import { StreamAssembler } from './assemble.js'
 
 /** Extra text kept beyond CAPTURE_MAX_BYTES until redaction, so a secret at the cut is still recognised whole. */
 export const REDACTION_MARGIN = 4096
-/** A stream's raw bytes are handed to the assembler in batches this large, so at most this much is held raw. */
+/** A stream's raw bytes are handed to the assembler in batches of at most this (and 4 × CAPTURE_MAX_BYTES + 4 KB). */
 const STREAM_BATCH = 64 * 1024
 
 /**
  * A copy of one captured request: a reference to its body (already in memory) and its response,
- * bounded: a JSON body up to 4 × CAPTURE_MAX_BYTES raw, a stream reassembled as it goes (in batches,
- * on a later turn of the event loop) so only its text is held, up to CAPTURE_MAX_BYTES plus a margin.
+ * bounded: a JSON body up to 4 × CAPTURE_MAX_BYTES raw, a stream reassembled as it goes (in batches of
+ * at most 4 × CAPTURE_MAX_BYTES + 4 KB, on a later turn of the event loop) so only its text is held, up
+ * to CAPTURE_MAX_BYTES plus a margin.
  * Exists only for requests whose capture policy is not `off`.
  */
 export class CaptureTap {
@@ -48,7 +49,7 @@ export class CaptureTap {
     if (this.assembler !== null) {
       this.chunks.push(chunk)
       this.size += chunk.length
-      if (this.size >= STREAM_BATCH && !this.scheduled) {
+      if (this.size >= Math.min(STREAM_BATCH, 4 * this.maxBytes + 4096) && !this.scheduled) {
         this.scheduled = true
         setImmediate(() => this.feed())
       }
@@ -80,6 +81,11 @@ export class CaptureTap {
     this.feed()
     if (this.assembler !== null) this.assembler.push(this.decoder!.end())
     return this.assembler
+  }
+
+  /** Bytes this tap holds (the request body is counted: the queue keeps it alive). */
+  get heldBytes(): number {
+    return (this.request?.length ?? 0) + this.size
   }
 
   /** After the response ended: a non-stream body's bytes. */

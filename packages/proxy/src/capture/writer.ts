@@ -14,13 +14,17 @@ export interface CaptureWriter {
 
 /**
  * Builds captures off the request path (setImmediate, one at a time, so a burst never holds the
- * loop long) and stores them in batches. Bounded: past `maxPending` new captures are dropped and
- * counted; a failing store is logged, never retried forever (content is not the metrics).
+ * loop long) and stores them in batches. Bounded: past `maxPending` requests or `maxPendingBytes`
+ * new captures are dropped, counted and logged; a failing store is logged, never retried forever (content is not the metrics).
  */
-export function createCaptureWriter(o: { store: CaptureStore; redact: 'pii' | 'off'; logger: FastifyBaseLogger; maxPending?: number; batchSize?: number }): CaptureWriter {
+export function createCaptureWriter(o: { store: CaptureStore; redact: 'pii' | 'off'; logger: FastifyBaseLogger; maxPending?: number; maxPendingBytes?: number; batchSize?: number }): CaptureWriter {
   const maxPending = o.maxPending ?? 1_000
+  // Waiting requests keep their bodies alive: large ones (images) are bounded by bytes too.
+  const maxPendingBytes = o.maxPendingBytes ?? 256 * 1024 * 1024
+  let pendingBytes = 0
+  let lastDropLog = 0
   const batchSize = o.batchSize ?? 50
-  const queue: { tap: CaptureTap; row: RequestRow }[] = []
+  const queue: { tap: CaptureTap; row: RequestRow; bytes: number }[] = []
   let built: CaptureRecord[] = []
   let scheduled = false
   let writing: Promise<void> = Promise.resolve()
@@ -38,6 +42,7 @@ export function createCaptureWriter(o: { store: CaptureStore; redact: 'pii' | 'o
     scheduled = false
     const next = queue.shift()
     if (next) {
+      pendingBytes -= next.bytes
       try {
         const record = buildCapture(next.tap, next.row, o.redact)
         if (record) built.push(record)
@@ -61,11 +66,17 @@ export function createCaptureWriter(o: { store: CaptureStore; redact: 'pii' | 'o
 
   return {
     enqueue(tap, row) {
-      if (queue.length >= maxPending) {
+      const bytes = tap.heldBytes
+      if (queue.length >= maxPending || pendingBytes + bytes > maxPendingBytes) {
         dropped++
+        if (Date.now() - lastDropLog > 30_000) {
+          lastDropLog = Date.now()
+          o.logger.warn({ dropped }, 'content capture is behind: captures dropped (the rows are kept)')
+        }
         return
       }
-      queue.push({ tap, row })
+      pendingBytes += bytes
+      queue.push({ tap, row, bytes })
       schedule()
     },
     flush() {
