@@ -119,6 +119,19 @@ test('Responses API streams: reasoning, text and a function call with its argume
   expect(got2.response.choices![0].tool_calls).toEqual([{ id: call.call_id, name: call.name, arguments: call.arguments }])
 })
 
+test('non-streamed Responses and Anthropic answers read the same way', async () => {
+  stack = await startStack({ capture: { mode: 'all' } })
+  const r = await stack.client.responses.create({ model: 'mock-llama-3.2-1b', input: 'Weather?' }, scenario('tool-call'))
+  const call = r.output.find((i) => i.type === 'function_call')!
+  const got = await captured(stack, (await settled(stack)).id)
+  expect(got.response.choices).toEqual([{ index: 0, role: 'assistant', content: null, reasoning: null, refusal: null, tool_calls: [{ id: call.call_id, name: call.name, arguments: call.arguments }], finish_reason: 'completed' }])
+
+  const m = await stack.anthropic.messages.create({ model: 'mock-llama-3.2-1b', max_tokens: 100, messages: [{ role: 'user', content: 'Think' }] }, scenario('reasoning'))
+  const got2 = await captured(stack, (await settled(stack)).id)
+  const block = (type: string) => m.content.find((b) => b.type === type) as { text?: string; thinking?: string }
+  expect(got2.response.choices).toEqual([{ index: 0, role: 'assistant', content: block('text').text, reasoning: block('thinking').thinking, refusal: null, tool_calls: [], finish_reason: 'end_turn' }])
+})
+
 test('Anthropic Messages streams: thinking, text and tool use, as the SDK assembled them', async () => {
   stack = await startStack({ capture: { mode: 'all' } })
   const msg = await stack.anthropic.messages.stream({ model: 'mock-llama-3.2-1b', max_tokens: 100, messages: [{ role: 'user', content: 'Think' }] }, scenario('reasoning')).finalMessage()
