@@ -3,11 +3,15 @@ import { buildMetricsApi } from '@llm-proxy/metrics-api'
 import type { AddressInfo } from 'node:net'
 import OpenAI from 'openai'
 import { afterEach, expect, test } from 'vitest'
+import { startRetention } from '../src/recording/retention.js'
 import { chatBody, startStack, streamBody, type Stack } from './helpers.js'
 
 let stack: Stack | null = null
 let api: { url: string; close: () => Promise<unknown> } | null = null
+let stop: (() => void) | null = null
 afterEach(async () => {
+  stop?.()
+  stop = null
   await api?.close()
   api = null
   await stack?.close()
@@ -259,6 +263,23 @@ test('captures have their own retention: deleting them leaves the rows', async (
   expect(await stack.sink.captures.deleteBefore(old.ts + 1)).toBe(1)
   expect((await content(stack, old.id)).status).toBe(404)
   expect((await stack.stored()).map((r) => r.id)).toEqual([old.id])
+})
+
+test('CAPTURE_RETENTION_DAYS runs on its own: old captures go, recent ones and every row stay', async () => {
+  stack = await startStack({ capture: { mode: 'all' } })
+  await stack.client.chat.completions.create(chatBody())
+  const recent = await settled(stack)
+  const old = Date.now() - 10 * 86_400_000
+  await stack.sink.captures.insert([{ request_id: 'old-one', ts: old, endpoint: '/v1/chat/completions', key_id: null, redaction: 'pii', request: '{"body":null,"cut":false}', response: '{"status":200,"stream":false,"choices":null,"error":null,"text":null,"cut":false}' }])
+  expect((await content(stack, 'old-one')).status).toBe(200)
+  const deleted = new Promise<Record<string, unknown>>((resolve) => {
+    const log = { info: (data: Record<string, unknown>) => resolve(data), warn: (data: unknown) => resolve({ failed: data }) }
+    stop = startRetention(stack!.sink.captures, 7, log as never, 'captures')
+  })
+  expect(await deleted).toEqual({ deleted: 1, days: 7 })
+  expect((await content(stack, 'old-one')).status).toBe(404)
+  expect((await content(stack, recent.id)).status).toBe(200)
+  expect((await stack.stored()).map((r) => r.id)).toEqual([recent.id])
 })
 
 test('the content endpoint is behind the API token and answers 404 in the API error shape', async () => {
