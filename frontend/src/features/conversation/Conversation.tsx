@@ -99,7 +99,7 @@ function requestMessages(body: Obj): { role: string; node: ReactNode }[] {
         role,
         node: (
           <>
-            {contentParts(m.content ?? m.output ?? (typeof m.arguments === 'string' ? undefined : null))}
+            {contentParts(m.content ?? m.output)}
             {m.type === 'function_call' && <ToolCall call={{ id: (m.call_id as string) ?? null, name: (m.name as string) ?? null, arguments: String(m.arguments ?? '') }} />}
             {calls.map((c, i) => (isObj(c) ? <ToolCall key={i} call={{ id: (c.id as string) ?? null, name: ((c.function as Obj)?.name as string) ?? null, arguments: String((c.function as Obj)?.arguments ?? '') }} /> : null))}
           </>
