@@ -107,6 +107,15 @@ export class StreamAssembler {
   push(text: string): void {
     const data = this.tail + text
     let start = 0
+    if (data.indexOf('\r') === -1) {
+      // The usual LF-only stream: plain indexOf, no regular expression per event.
+      for (let end = data.indexOf('\n\n'); end !== -1; end = data.indexOf('\n\n', start)) {
+        this.event(data.slice(start, end))
+        start = end + 2
+      }
+      this.tail = data.slice(start)
+      return
+    }
     for (;;) {
       const m = /\r?\n\r?\n/g
       m.lastIndex = start
@@ -129,7 +138,7 @@ export class StreamAssembler {
   private event(block: string): void {
     let name: string | null = null
     const data: string[] = []
-    for (const line of block.split(/\r?\n/)) {
+    for (const line of block.includes('\r') ? block.split(/\r?\n/) : block.split('\n')) {
       if (line.startsWith('data:')) data.push(line.slice(line[5] === ' ' ? 6 : 5))
       else if (line.startsWith('event:')) name = line.slice(6).trim()
     }
