@@ -14,16 +14,19 @@ export interface CaptureWriter {
 
 /**
  * Builds captures off the request path (setImmediate, one at a time, so a burst never holds the
- * loop long) and stores them in batches. Bounded: past `maxPending` requests or `maxPendingBytes`
+ * loop long) and stores them in batches (up to `batchSize`, or what `flushIntervalMs` gathered). Bounded: past `maxPending` requests or `maxPendingBytes`
  * new captures are dropped, counted and logged; a failing store is logged, never retried forever (content is not the metrics).
  */
-export function createCaptureWriter(o: { store: CaptureStore; redact: 'pii' | 'off'; logger: FastifyBaseLogger; maxPending?: number; maxPendingBytes?: number; batchSize?: number }): CaptureWriter {
+export function createCaptureWriter(o: { store: CaptureStore; redact: 'pii' | 'off'; logger: FastifyBaseLogger; maxPending?: number; maxPendingBytes?: number; batchSize?: number; flushIntervalMs?: number }): CaptureWriter {
   const maxPending = o.maxPending ?? 1_000
   // Waiting requests keep their bodies alive: large ones (images) are bounded by bytes too.
   const maxPendingBytes = o.maxPendingBytes ?? 256 * 1024 * 1024
   let pendingBytes = 0
   let lastDropLog = 0
   const batchSize = o.batchSize ?? 50
+  // Like the rows: a capture waits up to this long for others to share its transaction.
+  const flushIntervalMs = o.flushIntervalMs ?? 100
+  let timer: NodeJS.Timeout | null = null
   const queue: { tap: CaptureTap; row: RequestRow; bytes: number }[] = []
   let built: CaptureRecord[] = []
   let scheduled = false
@@ -32,6 +35,10 @@ export function createCaptureWriter(o: { store: CaptureStore; redact: 'pii' | 'o
   let dropped = 0
 
   const store = () => {
+    if (timer !== null) {
+      clearTimeout(timer)
+      timer = null
+    }
     if (built.length === 0) return
     const batch = built
     built = []
@@ -50,12 +57,17 @@ export function createCaptureWriter(o: { store: CaptureStore; redact: 'pii' | 'o
         o.logger.warn({ err, id: next.row.id }, 'capturing content failed')
       }
     }
-    if (built.length >= batchSize || queue.length === 0) store()
+    if (built.length >= batchSize) store()
+    else if (built.length > 0 && timer === null) {
+      timer = setTimeout(store, flushIntervalMs)
+      // Shutdown calls flush(), which writes what waits; a timer must not hold a stopped process.
+      timer.unref()
+    }
     if (queue.length > 0) schedule()
     else {
       const waiting = idle
       idle = []
-      void writing.then(() => waiting.forEach((r) => r()))
+      waiting.forEach((r) => r())
     }
   }
   const schedule = () => {
@@ -79,9 +91,10 @@ export function createCaptureWriter(o: { store: CaptureStore; redact: 'pii' | 'o
       queue.push({ tap, row, bytes })
       schedule()
     },
-    flush() {
-      if (queue.length === 0 && !scheduled) return writing
-      return new Promise<void>((resolve) => idle.push(resolve))
+    async flush() {
+      if (queue.length > 0 || scheduled) await new Promise<void>((resolve) => idle.push(resolve))
+      store()
+      await writing
     },
     get dropped() {
       return dropped
