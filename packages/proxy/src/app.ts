@@ -232,7 +232,7 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
     // Rows of requests cut at shutdown are recorded as their sockets close: wait for them first.
     await Promise.allSettled([...inflight.values()])
     await rows.close()
-    await captures?.flush()
+    await captures?.close()
     // Every row that will ever be stored is stored now: let the outputs deliver the last of them.
     await options.events?.close()
     if (ownsDispatcher) await dispatcher.close()

@@ -1,6 +1,7 @@
 import { CapturedContent } from '@llm-proxy/core/contracts'
 import { buildMetricsApi } from '@llm-proxy/metrics-api'
 import type { AddressInfo } from 'node:net'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import OpenAI from 'openai'
 import { afterEach, expect, test } from 'vitest'
 import { startRetention } from '../src/recording/retention.js'
@@ -294,6 +295,21 @@ test('the content endpoint is behind the API token and answers 404 in the API er
   const missing = await content(stack, 'no-such-request')
   expect(missing.status).toBe(404)
   expect(missing.body).toMatchObject({ error: { type: 'invalid_request_error', code: 'not_found', param: 'id' } })
+})
+
+test('redaction runs in its own thread: 60 KB of figures (slow to search for phone numbers) never hold the event loop', async () => {
+  stack = await startStack({ capture: { mode: 'all' } })
+  const figures = Array.from({ length: 6000 }, (_, i) => `${(i * 7919) % 100000}.${i % 100}`).join(' ').slice(0, 60_000)
+  await stack.client.chat.completions.create(chatBody({ messages: [{ role: 'user', content: `Sum these, and mail me at x@example.com: ${figures}` }] }))
+  const row = await stack.rows.next()
+  const lag = monitorEventLoopDelay({ resolution: 5 })
+  lag.enable()
+  await stack.app.captures!.flush()
+  lag.disable()
+  // On the event loop the search alone takes a few hundred milliseconds for this text.
+  expect(lag.max / 1e6).toBeLessThan(150)
+  const got = await captured(stack, row.id)
+  expect((got.request.body as { messages: { content: string }[] }).messages[0].content).toContain('mail me at [EMAIL]')
 })
 
 test('with CAPTURE=off and no keys the proxy captures nothing and keeps no tap', async () => {

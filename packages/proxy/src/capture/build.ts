@@ -5,31 +5,64 @@ import { assembleBody, type Assembly } from './assemble.js'
 import { cutStrings, cutUtf8, cutValue } from './cut.js'
 import { replaceImages } from './images.js'
 import { redactText, redactValue } from './redact.js'
+import type { Protocol } from '../metering/usage.js'
 import { REDACTION_MARGIN, type CaptureTap } from './tap.js'
 
-/**
- * Turns a finished request's tap into what is stored: images replaced, text bounded, PII redacted
- * (before the final cut, so a secret at the edge is still seen whole), each side cut to
- * CAPTURE_MAX_BYTES. Null when the policy does not keep this request (`errors` and it succeeded).
- */
-export function buildCapture(tap: CaptureTap, row: RequestRow, redact: 'pii' | 'off'): CaptureRecord | null {
+/** What the capture thread needs of one finished request: plain data, copied (never shared) across. */
+export interface CaptureJob {
+  maxBytes: number
+  protocol: Protocol
+  redact: 'pii' | 'off'
+  request: Uint8Array | null
+  status: number | null
+  eventStream: boolean
+  truncated: boolean
+  unreadable: boolean
+  /** A stream, already reassembled (on the event loop, in batches, as it arrived). */
+  assembly: Assembly | null
+  /** A non-stream response's bytes (bounded by the tap). */
+  body: Uint8Array | null
+  row: Pick<RequestRow, 'id' | 'ts' | 'endpoint' | 'key_id' | 'outcome' | 'status_code' | 'error_type' | 'error_message'>
+}
+
+/** The job for a finished request, or null when its policy does not keep it (`errors` and it succeeded). */
+export function jobOf(tap: CaptureTap, row: RequestRow, redact: 'pii' | 'off'): CaptureJob | null {
   if (tap.mode === 'errors' && row.outcome === 'success') return null
-  const pre = tap.maxBytes + REDACTION_MARGIN
+  // Fresh copies: Node pools small buffers, and the thread must not see (or keep) anyone else's bytes.
+  const copy = (b: Buffer | null) => (b === null || b.length === 0 ? null : new Uint8Array(b))
+  const { id, ts, endpoint, key_id, outcome, status_code, error_type, error_message } = row
+  return {
+    maxBytes: tap.maxBytes, protocol: tap.protocol, redact, request: copy(tap.request), status: tap.status, eventStream: tap.eventStream,
+    truncated: tap.truncated, unreadable: tap.unreadable, assembly: tap.eventStream && !tap.unreadable ? tap.stream()!.end() : null,
+    body: tap.eventStream || tap.unreadable ? null : copy(tap.body()), row: { id, ts, endpoint, key_id, outcome, status_code, error_type, error_message },
+  }
+}
+
+/**
+ * Turns a finished request into what is stored: images replaced, text bounded, PII redacted
+ * (before the final cut, so a secret at the edge is still seen whole), each side cut to
+ * CAPTURE_MAX_BYTES. Runs in the capture thread (build-worker.ts).
+ */
+export function buildCapture(job: CaptureJob): CaptureRecord {
+  const row = job.row
+  const redact = job.redact
+  const pre = job.maxBytes + REDACTION_MARGIN
   const scrub = redact === 'pii' ? redactValue : (v: unknown) => v
 
   let body: unknown = null
-  if (tap.request !== null && tap.request.length > 0) {
+  if (job.request !== null && job.request.length > 0) {
+    const raw = Buffer.from(job.request.buffer, job.request.byteOffset, job.request.byteLength)
     try {
-      body = JSON.parse(tap.request.toString('utf8'))
+      body = JSON.parse(raw.toString('utf8'))
     } catch {
-      body = cutUtf8(tap.request.toString('utf8', 0, Math.min(tap.request.length, pre)), pre)
+      body = cutUtf8(raw.toString('utf8', 0, Math.min(raw.length, pre)), pre)
     }
     body = scrub(cutStrings(replaceImages(body), { left: pre, cut: false }))
   }
-  const req = cutValue(body, tap.maxBytes)
+  const req = cutValue(body, job.maxBytes)
   const request: CapturedRequest = { body: req.value, cut: req.cut }
 
-  const a = assemble(tap, row, pre)
+  const a = assemble(job, row, pre)
   const scrubbed = {
     choices: a.choices?.map((c) => ({
       ...c,
@@ -41,9 +74,9 @@ export function buildCapture(tap: CaptureTap, row: RequestRow, redact: 'pii' | '
     error: scrub(a.error ?? null),
     text: a.text === null ? null : (scrub(a.text) as string),
   }
-  const res = cutValue(scrubbed, tap.maxBytes)
+  const res = cutValue(scrubbed, job.maxBytes)
   const kept = typeof res.value === 'string' ? { choices: null, error: null, text: res.value } : (res.value as typeof scrubbed)
-  const response: CapturedResponse = { status: row.status_code, stream: tap.eventStream, ...kept, cut: a.cut || tap.truncated || res.cut }
+  const response: CapturedResponse = { status: row.status_code, stream: job.eventStream, ...kept, cut: a.cut || job.truncated || res.cut }
 
   return {
     request_id: row.id,
@@ -56,14 +89,12 @@ export function buildCapture(tap: CaptureTap, row: RequestRow, redact: 'pii' | '
   }
 }
 
-function assemble(tap: CaptureTap, row: RequestRow, budget: number): Assembly {
+function assemble(job: CaptureJob, row: CaptureJob['row'], budget: number): Assembly {
   // What the proxy itself told the client (a refused key, a bad body, a backend it could not reach).
   const own = row.outcome !== 'success' && row.error_type !== null ? { type: row.error_type, message: row.error_message } : null
-  if (tap.status === null || tap.unreadable) return { choices: null, error: own, text: null, cut: false }
-  if (tap.eventStream) {
-    const a = tap.stream()!.end()
-    return { ...a, error: a.error ?? own }
-  }
-  const a = assembleBody(tap.protocol, row.endpoint, tap.status, tap.body().toString('utf8'), !tap.truncated, budget)
+  if (job.status === null || job.unreadable) return { choices: null, error: own, text: null, cut: false }
+  if (job.assembly !== null) return { ...job.assembly, error: job.assembly.error ?? own }
+  const body = job.body === null ? '' : Buffer.from(job.body.buffer, job.body.byteOffset, job.body.byteLength).toString('utf8')
+  const a = assembleBody(job.protocol, row.endpoint, job.status, body, !job.truncated, budget)
   return { ...a, error: a.error ?? own }
 }
