@@ -1,5 +1,5 @@
 import type { RequestRow } from '@llm-proxy/core'
-import { createPgSink, createSqliteStore, openWriterDb, type RowSink } from '@llm-proxy/storage'
+import { connectPg, createPgSink, createSqliteStore, openWriterDb, toPositional, type RowSink } from '@llm-proxy/storage'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -57,6 +57,20 @@ export function setup(o: { now?: number; apiToken?: string; corsOrigins?: string
       return app
     },
     insert: async (rows: RequestRow[]) => (await open()).insertBatch(rows),
+    /** Runs SQL on the database the way a writer would (a capture stored, a table dropped). */
+    async exec(sql: string, params: Record<string, unknown> = {}) {
+      await open()
+      if (pg) {
+        const db = connectPg((await pg).url, { max: 1 })
+        const q = toPositional(sql, params)
+        await db.unsafe(q.text, q.values as never[])
+        await db.end()
+      } else {
+        const db = openWriterDb(dbFile)
+        db.prepare(sql).run(params)
+        db.close()
+      }
+    },
     deleteBefore: async (ts: number) => (await open()).deleteBefore(ts),
     async restart() {
       await (await app).close()
