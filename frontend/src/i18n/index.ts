@@ -69,7 +69,9 @@ async function load(lng: Language) {
 i18n.on('languageChanged', (lng) => {
   const l = isLanguage(lng) ? lng : 'en'
   setFormatLocale(LOCALES[l])
-  if (typeof document !== 'undefined') document.documentElement.lang = LOCALES[l]
+  if (typeof document === 'undefined') return
+  document.documentElement.lang = LOCALES[l]
+  document.title = i18n.t('app.title')
 })
 
 /** Starts i18next in the saved language, else the browser's (or the one given, for tests). */

@@ -9,7 +9,6 @@ let current = 'en'
 export function setFormatLocale(locale: string) {
   current = locale
 }
-export const formatLocale = () => current
 
 // Intl formatters are slow to build and tables format hundreds of cells: one per locale and options.
 const cache = new Map<string, Intl.NumberFormat>()
