@@ -107,3 +107,8 @@ export function formatInterval(ms: number, locale = current): string {
 export function formatExactMs(v: number, locale = current): string {
   return unit(locale, 'millisecond', { max: 2 }).format(v)
 }
+
+/** A plain figure with one decimal ("141.9", "141,9"). */
+export function formatDecimal(v: number | null | undefined, locale = current): string {
+  return v === null || v === undefined ? '—' : nf(locale, { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(v)
+}

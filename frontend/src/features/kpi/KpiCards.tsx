@@ -1,6 +1,6 @@
 import type { Summary } from '@llm-proxy/core/contracts'
 import { useTranslation } from 'react-i18next'
-import { formatCount, formatDelta, formatMs, formatPercent, formatRate, formatUsd, relativeChange } from '../../lib/format'
+import { formatCount, formatDecimal, formatDelta, formatMs, formatPercent, formatUsd, relativeChange } from '../../lib/format'
 
 interface Kpi {
   id: string
@@ -16,7 +16,7 @@ const KPIS: Kpi[] = [
   { id: 'p50', value: (s) => s.latency_ms.p50, format: formatMs, higherIsBetter: false },
   { id: 'p95', value: (s) => s.latency_ms.p95, format: formatMs, higherIsBetter: false },
   { id: 'ttft', value: (s) => s.ttft_ms.p50, format: formatMs, higherIsBetter: false },
-  { id: 'tps', value: (s) => s.output_tps.avg, format: (v) => formatRate(v).replace(/ tok\/s$/, ''), higherIsBetter: true },
+  { id: 'tps', value: (s) => s.output_tps.avg, format: formatDecimal, higherIsBetter: true },
   { id: 'prompt', value: (s) => s.tokens.prompt, format: formatCount, higherIsBetter: null },
   { id: 'completion', value: (s) => s.tokens.completion, format: formatCount, higherIsBetter: null },
   { id: 'errors', value: (s) => s.requests.failed, format: formatCount, higherIsBetter: false },
