@@ -4,7 +4,7 @@ import { createSqliteSink, type RowSink } from '@llm-proxy/storage'
 import { buildMetricsApi } from '@llm-proxy/metrics-api'
 import { startMockBackend, type MockBackend } from '@llm-proxy/mock-backend'
 import { buildProxy } from '@llm-proxy/proxy'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -17,6 +17,8 @@ import { THEMES } from '../src/features/header/Header'
 
 const CHROMIUM = '/usr/bin/chromium'
 const staticDir = fileURLToPath(new URL('../dist/', import.meta.url))
+// Each language's phone screenshot, to look at (not compared).
+const screenshots = join(tmpdir(), 'dashboard-screenshots')
 const locale = (code: string) => JSON.parse(readFileSync(new URL(`../src/i18n/locales/${code}.json`, import.meta.url), 'utf8'))
 // Each language and a browser locale that should select it.
 const LANGUAGES = [['en', 'en-US', 'en'], ['es', 'es-ES', 'es'], ['fr', 'fr-FR', 'fr'], ['de', 'de-DE', 'de'], ['ja', 'ja-JP', 'ja'], ['zh', 'zh-CN', 'zh-CN'], ['ru', 'ru-RU', 'ru'], ['ko', 'ko-KR', 'ko']] as const
@@ -216,6 +218,8 @@ test('each language: detected from the browser, every string translated, nothing
       return bad
     })
     expect(overflow, code).toEqual([])
+    mkdirSync(screenshots, { recursive: true })
+    await page.screenshot({ path: join(screenshots, `dashboard-phone-${code}.png`), fullPage: true })
     await page.context().close()
   }
 })
