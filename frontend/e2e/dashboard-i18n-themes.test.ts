@@ -194,7 +194,7 @@ test('each language: detected from the browser, every string translated, nothing
     // No key was looked up that no language has, and no raw key is on screen (text, labels, titles).
     expect(await page.evaluate(() => window.__i18nMissing ?? []), code).toEqual([])
     const raw = await page.evaluate(() => {
-      const re = /\b(?:app|header|ranges|endpoints|themes|labels|kpi|outcomes|charts|tables|log|logOutcomes|fields|states)\.[A-Za-z0-9_]+\b/
+      const re = /\b(?:app|header|ranges|endpoints|themes|labels|kpi|outcomes|charts|tables|log|logOutcomes|fields|states|errors)\.[A-Za-z0-9_]+\b/
       const attrs = [...document.querySelectorAll('[aria-label], [title], [data-label]')].flatMap((e) => ['aria-label', 'title', 'data-label'].map((a) => e.getAttribute(a) ?? ''))
       return [document.body.innerText, ...attrs].filter((t) => re.test(t)).map((t) => t.match(re)![0])
     })

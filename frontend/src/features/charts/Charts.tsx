@@ -211,7 +211,7 @@ export function Charts({ series, onZoom, size }: ChartsProps) {
           </defs>
           {grid}
           {xAxis}
-          {yAxis(40, { allowDecimals: false })}
+          {yAxis(40, { allowDecimals: false, tickFormatter: (v: number) => formatCount(v) })}
           {tooltip(outcomes.map((o) => ({ key: o.key, name: o.name, color: o.color })), formatExact)}
           {legend}
           {outcomes.map((o) => (
@@ -241,7 +241,7 @@ export function Charts({ series, onZoom, size }: ChartsProps) {
         <LineChart data={points} onClick={clickZoom('tps')}>
           {grid}
           {xAxis}
-          {yAxis(40)}
+          {yAxis(40, { tickFormatter: (v: number) => formatCount(v) })}
           {tooltip([{ key: 'output_tps_avg', name: t('charts.avgTps'), color: 'var(--accent)' }], formatRate)}
           {line('output_tps_avg', t('charts.avgTps'), 'var(--accent)')}
         </LineChart>,

@@ -136,7 +136,7 @@ function Log({ range, filters, refreshMs, refreshTick }: RequestLogProps) {
                 <td className="c-status" data-label={t('log.status')}>{r.status_code ?? '—'}</td>
                 <td className="c-latency" data-label={t('log.latency')}>{formatMs(r.total_ms)}</td>
                 <td className="c-ttft" data-label={t('log.ttft')}>{formatMs(r.ttft_ms)}</td>
-                <td className="c-tokens" data-label={t('log.tokens')}>{r.prompt_tokens ?? '—'} / {r.completion_tokens ?? '—'}{r.tokens_estimated ? <span title={t('log.estimated')}>*</span> : ''}</td>
+                <td className="c-tokens" data-label={t('log.tokens')}>{formatExact(r.prompt_tokens)} / {formatExact(r.completion_tokens)}{r.tokens_estimated ? <span title={t('log.estimated')}>*</span> : ''}</td>
                 <td className="c-cost" data-label={t('log.cost')} title={r.cost_usd === null ? t('log.noPrice') : `$${r.cost_usd}`}>{formatUsd(r.cost_usd)}</td>
                 <td className="c-user" data-label={t('log.user')}>{r.user ?? '—'}</td>
                 {withKeys && <td className="c-key" data-label={t('log.key')} title={r.key_id ?? undefined}>{r.key_id === null ? '—' : keyLabel(r.key_name, r.key_id)}</td>}
