@@ -41,7 +41,7 @@ const browser = await chromium.launch({
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
 })
 for (const theme of ['light', 'dark', 'terminal']) {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } })
+  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, locale: 'en-US' })
   await context.addInitScript((t) => localStorage.setItem('theme', t), theme)
   const page = await context.newPage()
   await page.goto(`${url}/?range=24h`)

@@ -80,7 +80,7 @@ afterAll(async () => {
 })
 
 async function open(viewport: { width: number; height: number }, colorScheme: 'light' | 'dark' = 'light', path = '/'): Promise<Page> {
-  const context = await browser.newContext({ viewport, colorScheme })
+  const context = await browser.newContext({ viewport, colorScheme, locale: 'en-US' })
   const page = await context.newPage()
   await page.goto(dashboardUrl + path)
   await page.getByTestId('kpi-requests').waitFor()
@@ -130,7 +130,7 @@ test('the dashboard shows what the API returns, switches theme, opens a request,
   // Charts are reachable by keyboard: arrow keys walk the tooltip through the points.
   await page.locator('.chart.wide svg[role="application"]').focus()
   await page.keyboard.press('ArrowRight')
-  await page.locator('.chart.wide .recharts-tooltip-wrapper .recharts-default-tooltip').waitFor()
+  await page.locator('.chart.wide .recharts-tooltip-wrapper [data-testid="chart-tooltip"]').waitFor()
 
   // A fresh install (all requests seconds old) opens on the shortest range, which shows them.
   expect(await page.getByLabel('Time range').inputValue()).toBe('15m')
@@ -168,7 +168,7 @@ test('the dashboard shows what the API returns, switches theme, opens a request,
   await page.getByRole('combobox', { name: 'Model', exact: true }).selectOption({ label: 'All models' })
 
   // Themes: chosen in the header, remembered across visits.
-  for (const theme of ['dark', 'terminal'] as const) {
+  for (const theme of ['dark', 'solarized', 'vivid', 'terminal'] as const) {
     await page.getByTestId('theme').selectOption(theme)
     expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe(theme)
     await page.screenshot({ path: join(screenshots, `dashboard-${theme}.png`), fullPage: true })

@@ -1,4 +1,5 @@
 import type { z } from 'zod'
+import { i18n } from '../i18n'
 
 /** Why a request to the metrics API failed, in words a person can act on. */
 export class ApiFailure extends Error {
@@ -29,7 +30,7 @@ export async function getJson<S extends z.ZodType>(path: string, params: Params,
     res = await fetch(url, { signal, headers: { accept: 'application/json' } })
   } catch (err) {
     if ((err as Error).name === 'AbortError') throw err
-    throw new ApiFailure('unreachable', `The dashboard server could not be reached (${url}).`, url)
+    throw new ApiFailure('unreachable', i18n.t('errors.serverUnreachable', { url }), url)
   }
   let body: unknown = null
   try {
@@ -40,11 +41,11 @@ export async function getJson<S extends z.ZodType>(path: string, params: Params,
   const error = (body as { error?: { message?: string; code?: string } } | null)?.error
   if (!res.ok) {
     if (res.status === 502 || res.status === 504 || error?.code === 'metrics_api_unreachable') {
-      throw new ApiFailure('unreachable', error?.message ?? `The metrics API could not be reached (${url}).`, url)
+      throw new ApiFailure('unreachable', error?.message ?? i18n.t('errors.apiUnreachable', { url }), url)
     }
-    throw new ApiFailure('api', error?.message ?? `The metrics API answered ${res.status} for ${url}.`, url)
+    throw new ApiFailure('api', error?.message ?? i18n.t('errors.apiStatus', { status: res.status, url }), url)
   }
   const parsed = schema.safeParse(body)
-  if (!parsed.success) throw new ApiFailure('invalid', `Unexpected answer from ${url}: ${parsed.error.issues[0]?.message}`, url)
+  if (!parsed.success) throw new ApiFailure('invalid', i18n.t('errors.invalidAnswer', { url, detail: parsed.error.issues[0]?.message }), url)
   return parsed.data
 }

@@ -37,8 +37,12 @@ test('every control has a label; refresh intervals off to 1m, 10s chosen', () =>
   expect([...endpoint.options].map((o) => o.value)).toEqual(['', '/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/responses', '/v1/messages'])
   fireEvent.change(endpoint, { target: { value: '/v1/messages' } })
   expect(p.onEndpoint).toHaveBeenCalledWith('/v1/messages')
-  fireEvent.change(screen.getByLabelText('Theme'), { target: { value: 'terminal' } })
+  const theme = screen.getByLabelText('Theme') as HTMLSelectElement
+  expect([...theme.options].map((o) => [o.value, o.text])).toEqual([['light', 'Light'], ['dark', 'Dark'], ['terminal', 'Terminal'], ['solarized', 'Solarized light'], ['vivid', 'Vivid']])
+  fireEvent.change(theme, { target: { value: 'terminal' } })
   expect(p.onTheme).toHaveBeenCalledWith('terminal')
+  fireEvent.change(theme, { target: { value: 'vivid' } })
+  expect(p.onTheme).toHaveBeenLastCalledWith('vivid')
   fireEvent.click(screen.getByRole('button', { name: 'Refresh now' }))
   expect(p.onRefresh).toHaveBeenCalled()
   expect(screen.queryByRole('button', { name: /Zoom out/ })).toBeNull()

@@ -1,23 +1,26 @@
 import { useEffect, useState, type ReactNode } from 'react'
-import { formatTime, keyLabel, modelLabel } from '../../lib/format'
+import { useTranslation } from 'react-i18next'
+import { LanguageSelect } from './LanguageSelect'
+import { keyLabel, modelLabel } from '../../i18n/labels'
+import { formatInterval, formatTime } from '../../lib/format'
 import { RANGES, fromLocalInput, toLocalInput, type TimeRange, type Window } from '../../lib/time-range'
 
 export const REFRESH_OPTIONS = [
-  { label: 'Off', ms: null },
-  { label: '5s', ms: 5_000 },
-  { label: '10s', ms: 10_000 },
-  { label: '30s', ms: 30_000 },
-  { label: '1m', ms: 60_000 },
+  { id: 'off', ms: null },
+  { id: '5s', ms: 5_000 },
+  { id: '10s', ms: 10_000 },
+  { id: '30s', ms: 30_000 },
+  { id: '1m', ms: 60_000 },
 ] as const
 /** The metered endpoints, by the protocol a person knows them as. */
 export const ENDPOINTS = [
-  { path: '/v1/chat/completions', label: 'Chat completions' },
-  { path: '/v1/completions', label: 'Completions' },
-  { path: '/v1/embeddings', label: 'Embeddings' },
-  { path: '/v1/responses', label: 'Responses API' },
-  { path: '/v1/messages', label: 'Anthropic messages' },
+  { path: '/v1/chat/completions', id: 'chat' },
+  { path: '/v1/completions', id: 'completions' },
+  { path: '/v1/embeddings', id: 'embeddings' },
+  { path: '/v1/responses', id: 'responses' },
+  { path: '/v1/messages', id: 'messages' },
 ] as const
-export const THEMES = ['light', 'dark', 'terminal'] as const
+export const THEMES = ['light', 'dark', 'terminal', 'solarized', 'vivid'] as const
 export type Theme = (typeof THEMES)[number]
 
 export interface HeaderProps {
@@ -51,6 +54,7 @@ export interface HeaderProps {
 }
 
 export function Header(p: HeaderProps) {
+  const { t } = useTranslation()
   const [customOpen, setCustomOpen] = useState(false)
   const [invalid, setInvalid] = useState(false)
   const [from, setFrom] = useState(toLocalInput(p.window.start))
@@ -68,11 +72,11 @@ export function Header(p: HeaderProps) {
     <header className="header">
       <div className="brand">
         <span className="logo" aria-hidden>◆</span>
-        <h1>LLM metrics</h1>
+        <h1>{t('app.title')}</h1>
       </div>
       <div className="controls">
         <label>
-          <span>Time range</span>
+          <span>{t('header.timeRange')}</span>
           <select
             value={rangeValue}
             onChange={(e) => {
@@ -86,13 +90,13 @@ export function Header(p: HeaderProps) {
               }
             }}
           >
-            {RANGES.map((r) => <option key={r.id} value={r.id}>{r.label}</option>)}
-            <option value="custom">Custom…</option>
+            {RANGES.map((r) => <option key={r.id} value={r.id}>{t(`ranges.${r.id}`)}</option>)}
+            <option value="custom">{t('header.custom')}</option>
           </select>
         </label>
         {p.onBack && (
-          <button type="button" className="back" onClick={p.onBack} aria-label="Zoom out to the previous range">
-            ← Back
+          <button type="button" className="back" onClick={p.onBack} aria-label={t('header.backLabel')}>
+            {t('header.back')}
           </button>
         )}
         {(customOpen || p.range.kind === 'custom') && (
@@ -107,17 +111,17 @@ export function Header(p: HeaderProps) {
               p.onRange({ kind: 'custom', start: s, end: t })
             }}
           >
-            <label><span>From</span><input type="datetime-local" value={from} onChange={(e) => setFrom(e.target.value)} /></label>
-            <label><span>To</span><input type="datetime-local" value={to} onChange={(e) => setTo(e.target.value)} /></label>
-            <button type="submit">Apply</button>
-            {invalid && <span className="invalid" role="alert">“To” must be after “From”.</span>}
+            <label><span>{t('header.from')}</span><input type="datetime-local" value={from} onChange={(e) => setFrom(e.target.value)} /></label>
+            <label><span>{t('header.to')}</span><input type="datetime-local" value={to} onChange={(e) => setTo(e.target.value)} /></label>
+            <button type="submit">{t('header.apply')}</button>
+            {invalid && <span className="invalid" role="alert">{t('header.invalidRange')}</span>}
           </form>
         )}
         <label>
-          <span>Model</span>
+          <span>{t('header.model')}</span>
           {/* Option values carry a prefix so that "all" and "no model" ('') stay apart. */}
           <select value={p.model === null ? 'all' : `m:${p.model}`} onChange={(e) => p.onModel(e.target.value === 'all' ? null : e.target.value.slice(2))}>
-            <option value="all">All models</option>
+            <option value="all">{t('header.allModels')}</option>
             {(p.model === null || p.models.includes(p.model) ? p.models : [...p.models, p.model]).map((m) => (
               <option key={m} value={`m:${m}`}>{modelLabel(m)}</option>
             ))}
@@ -125,9 +129,9 @@ export function Header(p: HeaderProps) {
         </label>
         {(p.keys.length > 0 || p.keyId !== null) && (
           <label>
-            <span>Key</span>
+            <span>{t('header.key')}</span>
             <select value={p.keyId ?? ''} onChange={(e) => p.onKey(e.target.value || null)}>
-              <option value="">All keys</option>
+              <option value="">{t('header.allKeys')}</option>
               {p.keys.map((k) => <option key={k.id} value={k.id}>{keyLabel(k.name, k.id)}</option>)}
               {/* A key from the address that the summary has not named (yet): by its id. */}
               {p.keyId !== null && !p.keys.some((k) => k.id === p.keyId) && <option value={p.keyId}>{p.keyId}</option>}
@@ -135,35 +139,36 @@ export function Header(p: HeaderProps) {
           </label>
         )}
         <label>
-          <span>Endpoint</span>
+          <span>{t('header.endpoint')}</span>
           <select value={p.endpoint} onChange={(e) => p.onEndpoint(e.target.value)}>
-            <option value="">All endpoints</option>
-            {ENDPOINTS.map((e) => <option key={e.path} value={e.path}>{e.label}</option>)}
+            <option value="">{t('header.allEndpoints')}</option>
+            {ENDPOINTS.map((e) => <option key={e.path} value={e.path}>{t(`endpoints.${e.id}`)}</option>)}
           </select>
         </label>
         <label>
-          <span>Streaming</span>
+          <span>{t('header.streaming')}</span>
           <select value={p.stream} onChange={(e) => p.onStream(e.target.value as HeaderProps['stream'])}>
-            <option value="">All</option>
-            <option value="true">Streamed</option>
-            <option value="false">Not streamed</option>
+            <option value="">{t('header.streamAll')}</option>
+            <option value="true">{t('header.streamed')}</option>
+            <option value="false">{t('header.notStreamed')}</option>
           </select>
         </label>
         <label>
-          <span>Refresh</span>
+          <span>{t('header.refresh')}</span>
           <select value={String(p.refreshMs)} onChange={(e) => p.onRefreshMs(e.target.value === 'null' ? null : Number(e.target.value))}>
-            {REFRESH_OPTIONS.map((o) => <option key={o.label} value={String(o.ms)}>{o.label}</option>)}
+            {REFRESH_OPTIONS.map((o) => <option key={o.id} value={String(o.ms)}>{o.ms === null ? t('header.refreshOff') : formatInterval(o.ms)}</option>)}
           </select>
         </label>
         <label>
-          <span>Theme</span>
+          <span>{t('header.theme')}</span>
           <select value={p.theme} onChange={(e) => p.onTheme(e.target.value as Theme)} data-testid="theme">
-            {THEMES.map((t) => <option key={t} value={t}>{t[0].toUpperCase() + t.slice(1)}</option>)}
+            {THEMES.map((th) => <option key={th} value={th}>{t(`themes.${th}`)}</option>)}
           </select>
         </label>
+        <LanguageSelect />
         <div className="updated">
-          <span aria-live="polite">Updated {p.updatedAt ? formatTime(new Date(p.updatedAt).toISOString()) : '—'}</span>
-          <button type="button" onClick={p.onRefresh} aria-label="Refresh now">↻ Refresh</button>
+          <span aria-live="polite">{t('header.updated', { time: p.updatedAt ? formatTime(new Date(p.updatedAt).toISOString()) : '—' })}</span>
+          <button type="button" onClick={p.onRefresh} aria-label={t('header.refreshNow')}>{t('header.refreshButton')}</button>
         </div>
         {p.nav}
       </div>

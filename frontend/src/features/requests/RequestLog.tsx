@@ -2,34 +2,27 @@ import type { RequestRecord } from '@llm-proxy/core/contracts'
 import { useEffect, useRef, useState } from 'react'
 import { apiUrl, type Params } from '../../api/client'
 import { fetchRequestsPage, useRequestsPage } from '../../api/hooks'
-import { formatExact, formatMs, formatRate, formatTime, formatUsd, keyLabel, modelLabel } from '../../lib/format'
+import { useTranslation } from 'react-i18next'
+import { i18n } from '../../i18n'
+import { keyLabel, modelLabel } from '../../i18n/labels'
+import en from '../../i18n/locales/en.json'
+import { formatBytes, formatExact, formatExactMs, formatMs, formatRate, formatTime, formatUsd } from '../../lib/format'
 import { resolveRange, type TimeRange } from '../../lib/time-range'
 
-const OUTCOME_LABEL: Record<string, string> = {
-  success: 'success', cancelled: 'cancelled', client_error: 'client error', backend_error: 'backend error', network_error: 'network error',
-}
+const outcomeLabel = (o: string) => (i18n.exists(`logOutcomes.${o}`) ? i18n.t(`logOutcomes.${o}`) : o)
 
-/** Every recorded field in words, in the order the detail panel lists them; the API name is its tooltip. */
-const FIELDS: Record<string, string> = {
-  id: 'Request ID', ts: 'Time', endpoint: 'Endpoint', stream: 'Streamed', model: 'Model (as the backend reported it)',
-  model_requested: 'Model requested', outcome: 'Outcome', status_code: 'HTTP status', error_type: 'Error type',
-  error_message: 'Error message', finish_reason: 'Finish reason', total_ms: 'Total time', ttft_ms: 'Time to first token',
-  ttlt_ms: 'Time to last token', tpot_ms: 'Time per output token', output_tps: 'Output tokens per second',
-  prompt_tokens: 'Prompt tokens', completion_tokens: 'Completion tokens', total_tokens: 'Total tokens',
-  cached_tokens: 'Cached prompt tokens', reasoning_tokens: 'Reasoning tokens', tokens_estimated: 'Token counts estimated',
-  user: 'User', client_ip: 'Client IP', user_agent: 'User agent', key_id: 'Access key', key_name: 'Key', chunk_count: 'Stream events',
-  request_bytes: 'Request body', response_bytes: 'Response body', cost_usd: 'Cost (USD, estimated)',
-}
+/** Every recorded field in words, in the order the detail panel lists them (locales/*.json, "fields"); the API name is its tooltip. */
+const FIELDS = Object.keys(en.fields)
 /** A field the list above does not know yet still gets a readable name. */
-export const fieldLabel = (key: string) => FIELDS[key] ?? (key.charAt(0).toUpperCase() + key.slice(1)).replace(/_ms$/, ' (ms)').replace(/_/g, ' ')
+export const fieldLabel = (key: string) => (FIELDS.includes(key) ? i18n.t(`fields.${key}`) : (key.charAt(0).toUpperCase() + key.slice(1)).replace(/_ms$/, ' (ms)').replace(/_/g, ' '))
 
 function fieldValue(key: string, v: unknown): string {
   if (v === null || v === undefined) return '—'
-  if (typeof v === 'boolean') return v ? 'Yes' : 'No'
+  if (typeof v === 'boolean') return i18n.t(v ? 'log.yes' : 'log.no')
   if (key === 'ts') return `${formatTime(String(v))} (${String(v)})`
-  if (key === 'outcome') return OUTCOME_LABEL[String(v)] ?? String(v)
-  if (typeof v === 'number' && key.endsWith('_ms')) return v >= 1000 ? `${formatMs(v)} (${formatExact(v)} ms)` : formatMs(v)
-  if (typeof v === 'number' && key.endsWith('_bytes')) return `${formatExact(v)} bytes`
+  if (key === 'outcome') return outcomeLabel(String(v))
+  if (typeof v === 'number' && key.endsWith('_ms')) return v >= 1000 ? `${formatMs(v)} (${formatExactMs(v)})` : formatMs(v)
+  if (typeof v === 'number' && key.endsWith('_bytes')) return formatBytes(v)
   if (typeof v === 'number' && key === 'output_tps') return formatRate(v)
   if (typeof v === 'number' && key === 'cost_usd') return `${formatUsd(v)} (${v})`
   if (typeof v === 'number') return formatExact(v)
@@ -51,6 +44,7 @@ export function RequestLog(props: RequestLogProps) {
 }
 
 function Log({ range, filters, refreshMs, refreshTick }: RequestLogProps) {
+  const { t } = useTranslation()
   // A relative range moves with the clock, so its start is computed at each fetch.
   const query = (): Params => {
     const w = resolveRange(range, Date.now())
@@ -105,21 +99,21 @@ function Log({ range, filters, refreshMs, refreshTick }: RequestLogProps) {
   return (
     <section className="card table-card" aria-labelledby="log-title">
       <div className="card-head">
-        <h2 id="log-title">Requests</h2>
+        <h2 id="log-title">{t('log.title')}</h2>
         {frozen ? (
-          <span className="live paused">Paused while older requests are shown</span>
+          <span className="live paused">{t('log.paused')}</span>
         ) : (
-          refreshMs !== null && <span className="live">Live</span>
+          refreshMs !== null && <span className="live">{t('log.live')}</span>
         )}
         <a className="button push" href={apiUrl('/metrics/requests.csv', query())} download="requests.csv">
-          Download CSV
+          {t('log.downloadCsv')}
         </a>
       </div>
       <div className="table-scroll">
         {/* On a phone each row becomes a small card (theme.css); the labels come from data-label. */}
         <table data-testid="request-log" className={withKeys ? 'log-table with-keys' : 'log-table'}>
           <thead>
-            <tr><th>Time</th><th>Model</th><th>Endpoint</th><th>Outcome</th><th>Status</th><th>Latency</th><th>TTFT</th><th>Tokens in / out</th><th>Cost</th><th>User</th>{withKeys && <th>Key</th>}</tr>
+            <tr><th>{t('log.time')}</th><th>{t('log.model')}</th><th>{t('log.endpoint')}</th><th>{t('log.outcome')}</th><th>{t('log.status')}</th><th>{t('log.latency')}</th><th>{t('log.ttft')}</th><th>{t('log.tokensInOut')}</th><th>{t('log.cost')}</th><th>{t('log.user')}</th>{withKeys && <th>{t('log.key')}</th>}</tr>
           </thead>
           <tbody>
             {rows.map((r) => (
@@ -133,33 +127,33 @@ function Log({ range, filters, refreshMs, refreshTick }: RequestLogProps) {
                   e.preventDefault()
                   setSelected(r)
                 }}
-                aria-label={`Request ${r.id}, ${formatTime(r.ts)}, ${OUTCOME_LABEL[r.outcome]}: show details`}
+                aria-label={t('log.rowLabel', { id: r.id, time: formatTime(r.ts), outcome: outcomeLabel(r.outcome) })}
               >
                 <td className="c-time">{formatTime(r.ts)}</td>
                 <td className="c-model">{modelLabel(r.model ?? r.model_requested)}</td>
-                <td className="c-endpoint"><code>{r.endpoint.replace('/v1/', '')}</code>{r.stream ? <span title="streamed"> ⇶</span> : ''}</td>
-                <td className="c-outcome"><span className={`pill ${r.outcome}`}>{OUTCOME_LABEL[r.outcome]}</span></td>
-                <td className="c-status" data-label="Status">{r.status_code ?? '—'}</td>
-                <td className="c-latency" data-label="Latency">{formatMs(r.total_ms)}</td>
-                <td className="c-ttft" data-label="TTFT">{formatMs(r.ttft_ms)}</td>
-                <td className="c-tokens" data-label="Tokens">{r.prompt_tokens ?? '—'} / {r.completion_tokens ?? '—'}{r.tokens_estimated ? <span title="estimated">*</span> : ''}</td>
-                <td className="c-cost" data-label="Cost" title={r.cost_usd === null ? 'No price known for this model' : `$${r.cost_usd}`}>{formatUsd(r.cost_usd)}</td>
-                <td className="c-user" data-label="User">{r.user ?? '—'}</td>
-                {withKeys && <td className="c-key" data-label="Key" title={r.key_id ?? undefined}>{r.key_id === null ? '—' : keyLabel(r.key_name, r.key_id)}</td>}
+                <td className="c-endpoint"><code>{r.endpoint.replace('/v1/', '')}</code>{r.stream ? <span title={t('log.streamed')}> ⇶</span> : ''}</td>
+                <td className="c-outcome"><span className={`pill ${r.outcome}`}>{outcomeLabel(r.outcome)}</span></td>
+                <td className="c-status" data-label={t('log.status')}>{r.status_code ?? '—'}</td>
+                <td className="c-latency" data-label={t('log.latency')}>{formatMs(r.total_ms)}</td>
+                <td className="c-ttft" data-label={t('log.ttft')}>{formatMs(r.ttft_ms)}</td>
+                <td className="c-tokens" data-label={t('log.tokens')}>{formatExact(r.prompt_tokens)} / {formatExact(r.completion_tokens)}{r.tokens_estimated ? <span title={t('log.estimated')}>*</span> : ''}</td>
+                <td className="c-cost" data-label={t('log.cost')} title={r.cost_usd === null ? t('log.noPrice') : `$${r.cost_usd}`}>{formatUsd(r.cost_usd)}</td>
+                <td className="c-user" data-label={t('log.user')}>{r.user ?? '—'}</td>
+                {withKeys && <td className="c-key" data-label={t('log.key')} title={r.key_id ?? undefined}>{r.key_id === null ? '—' : keyLabel(r.key_name, r.key_id)}</td>}
               </tr>
             ))}
-            {rows.length === 0 && <tr><td colSpan={withKeys ? 11 : 10} className="muted">{live.data ? 'No requests match.' : 'Loading…'}</td></tr>}
+            {rows.length === 0 && <tr><td colSpan={withKeys ? 11 : 10} className="muted">{live.data ? t('log.noMatch') : t('log.loading')}</td></tr>}
           </tbody>
         </table>
       </div>
       <div className="log-status">
         {next && (
           <button type="button" onClick={loadMore} disabled={loadingMore}>
-            {loadingMore ? 'Loading…' : 'Load older requests'}
+            {loadingMore ? t('log.loading') : t('log.loadOlder')}
           </button>
         )}
-        {frozen && <button type="button" onClick={backToLive}>Back to the newest (live)</button>}
-        {moreError && <span className="invalid" role="alert">Could not load older requests: {moreError}</span>}
+        {frozen && <button type="button" onClick={backToLive}>{t('log.backToLive')}</button>}
+        {moreError && <span className="invalid" role="alert">{t('log.loadOlderFailed', { message: moreError })}</span>}
       </div>
       {selected && <RequestDetail request={selected} onClose={() => setSelected(null)} />}
     </section>
@@ -167,6 +161,7 @@ function Log({ range, filters, refreshMs, refreshTick }: RequestLogProps) {
 }
 
 function RequestDetail({ request, onClose }: { request: RequestRecord; onClose: () => void }) {
+  const { t } = useTranslation()
   const closeRef = useRef<HTMLButtonElement>(null)
   // The parent re-renders at every poll; keep the effect from re-running (and moving focus) then.
   const close = useRef(onClose)
@@ -185,11 +180,11 @@ function RequestDetail({ request, onClose }: { request: RequestRecord; onClose: 
   return (
     <aside className="detail" role="dialog" aria-labelledby="detail-title" data-testid="request-detail">
       <div className="detail-head">
-        <h3 id="detail-title">Request <code>{request.id.slice(0, 8)}</code></h3>
-        <button type="button" ref={closeRef} onClick={onClose} aria-label="Close details">✕</button>
+        <h3 id="detail-title">{t('log.detailTitle')} <code>{request.id.slice(0, 8)}</code></h3>
+        <button type="button" ref={closeRef} onClick={onClose} aria-label={t('log.closeDetail')}>✕</button>
       </div>
       <dl>
-        {[...Object.keys(FIELDS).filter((k) => k in request), ...Object.keys(request).filter((k) => !(k in FIELDS))].map((k) => (
+        {[...FIELDS.filter((k) => k in request), ...Object.keys(request).filter((k) => !FIELDS.includes(k))].map((k) => (
           <div key={k} className={k === 'id' || k === 'user_agent' || k === 'error_message' ? 'field long' : 'field'}>
             <dt title={k}>{fieldLabel(k)}</dt>
             <dd>{k === 'id' ? <code className="request-id">{request.id}</code> : fieldValue(k, (request as Record<string, unknown>)[k])}</dd>

@@ -1,5 +1,6 @@
 import type { SaturationLevel, SaturationModel } from '@llm-proxy/core/contracts'
-import { formatMs, formatRate, modelLabel } from '../../lib/format'
+import { formatMs, formatRate } from '../../lib/format'
+import { modelLabel } from '../../i18n/labels'
 
 /** A level group as people say it: "3", "5–6". */
 export const levelLabel = (l: Pick<SaturationLevel, 'level' | 'level_max'>) => (l.level === l.level_max ? String(l.level) : `${l.level}–${l.level_max}`)

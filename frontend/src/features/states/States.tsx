@@ -1,11 +1,13 @@
+import { useTranslation } from 'react-i18next'
 import type { ApiFailure } from '../../api/client'
 
 /** No request recorded yet: how to send the first one. */
 export function EmptyState({ proxyUrl }: { proxyUrl: string }) {
+  const { t } = useTranslation()
   return (
     <section className="card empty" data-testid="empty-state">
-      <h2>No requests yet</h2>
-      <p>Point any OpenAI SDK at the proxy and change nothing else. Requests show up here within seconds.</p>
+      <h2>{t('states.emptyTitle')}</h2>
+      <p>{t('states.emptyText')}</p>
       <pre><code>{`from openai import OpenAI
 client = OpenAI(base_url="${proxyUrl}/v1", api_key="your-key")
 client.chat.completions.create(model="llama3.2:1b",
@@ -18,19 +20,21 @@ client.chat.completions.create(model="llama3.2:1b",
 
 /** A failed refresh: what failed, while the last data stays on screen. */
 export function ErrorBanner({ error, hasData }: { error: ApiFailure; hasData: boolean }) {
-  const title = error.kind === 'unreachable' ? 'Metrics API unreachable' : error.kind === 'invalid' ? 'Unexpected answer' : 'The metrics API returned an error'
+  const { t } = useTranslation()
+  const title = t(error.kind === 'unreachable' ? 'states.unreachable' : error.kind === 'invalid' ? 'states.invalid' : 'states.httpError')
   return (
     <div className="banner error" role="alert" data-testid="error-banner">
       <strong>{title}.</strong> {error.message}
-      {hasData && <span className="muted"> Showing the last data received.</span>}
+      {hasData && <span className="muted"> {t('states.showingLast')}</span>}
     </div>
   )
 }
 
 export function Loading() {
+  const { t } = useTranslation()
   return (
     <div className="loading" role="status" aria-live="polite">
-      <span className="spinner" aria-hidden /> Loading metrics…
+      <span className="spinner" aria-hidden /> {t('states.loading')}
     </div>
   )
 }

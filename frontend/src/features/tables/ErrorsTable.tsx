@@ -1,14 +1,16 @@
 import type { ErrorSummary } from '@llm-proxy/core/contracts'
+import { useTranslation } from 'react-i18next'
 import { formatCount, formatTime } from '../../lib/format'
 
 export function ErrorsTable({ errors }: { errors: ErrorSummary[] }) {
+  const { t } = useTranslation()
   return (
     <section className="card table-card" aria-labelledby="errors-title">
-      <h2 id="errors-title">Errors</h2>
+      <h2 id="errors-title">{t('tables.errors')}</h2>
       <div className="table-scroll">
         <table>
           <thead>
-            <tr><th>Type</th><th>Status</th><th>Count</th><th>Last seen</th><th>Last message</th></tr>
+            <tr><th>{t('tables.type')}</th><th>{t('tables.status')}</th><th>{t('tables.count')}</th><th>{t('tables.lastSeen')}</th><th>{t('tables.lastMessage')}</th></tr>
           </thead>
           <tbody>
             {errors.map((e) => (
@@ -20,7 +22,7 @@ export function ErrorsTable({ errors }: { errors: ErrorSummary[] }) {
                 <td className="message">{e.last_message ?? '—'}</td>
               </tr>
             ))}
-            {errors.length === 0 && <tr><td colSpan={5} className="muted">No errors in this range.</td></tr>}
+            {errors.length === 0 && <tr><td colSpan={5} className="muted">{t('tables.noErrors')}</td></tr>}
           </tbody>
         </table>
       </div>

@@ -1,0 +1,259 @@
+// The dashboard in Chromium in each of its languages (at a phone's width) and each of its themes
+// (WCAG AA contrast of the text as rendered), and on a touch screen (a tap shows values, no zoom).
+import { createSqliteSink, type RowSink } from '@llm-proxy/storage'
+import { buildMetricsApi } from '@llm-proxy/metrics-api'
+import { startMockBackend, type MockBackend } from '@llm-proxy/mock-backend'
+import { buildProxy } from '@llm-proxy/proxy'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import OpenAI from 'openai'
+import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core'
+import { afterAll, beforeAll, expect, test } from 'vitest'
+import { buildDashboardServer } from '../server/app'
+import { THEMES } from '../src/features/header/Header'
+
+const CHROMIUM = '/usr/bin/chromium'
+const staticDir = fileURLToPath(new URL('../dist/', import.meta.url))
+// Each language's phone screenshot, to look at (not compared).
+const screenshots = join(tmpdir(), 'dashboard-screenshots')
+const locale = (code: string) => JSON.parse(readFileSync(new URL(`../src/i18n/locales/${code}.json`, import.meta.url), 'utf8'))
+// Each language and a browser locale that should select it.
+const LANGUAGES = [['en', 'en-US', 'en'], ['es', 'es-ES', 'es'], ['fr', 'fr-FR', 'fr'], ['de', 'de-DE', 'de'], ['ja', 'ja-JP', 'ja'], ['zh', 'zh-CN', 'zh-CN'], ['ru', 'ru-RU', 'ru'], ['ko', 'ko-KR', 'ko']] as const
+
+let backend: MockBackend
+let sink: RowSink
+let recorded = 0
+let onRow: () => void = () => {}
+let dir: string
+let proxy: ReturnType<typeof buildProxy>
+let api: ReturnType<typeof buildMetricsApi>
+let dashboard: ReturnType<typeof buildDashboardServer>
+let browser: Browser
+let dashboardUrl: string
+
+const url = (app: { server: { address(): unknown } }) => `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error('Chromium is missing: apt-get install chromium (.ci/run does)')
+  if (!existsSync(join(staticDir, 'index.html'))) throw new Error('Build the dashboard first (pnpm build)')
+  dir = mkdtempSync(join(tmpdir(), 'dashboard-i18n-e2e-'))
+  backend = await startMockBackend({ ttftMs: 5, tokensPerSecond: 1000, answerTokens: 8 })
+  sink = await createSqliteSink({ file: join(dir, 'metrics.db') })
+  proxy = buildProxy({
+    config: { backendUrl: backend.url, bodyLimit: 1e7, streamUsage: 'inject', connectTimeoutMs: 2000, headersTimeoutMs: 10_000, idleTimeoutMs: 10_000, trustProxy: false },
+    sink,
+    onRecorded: () => {
+      recorded++
+      onRow()
+    },
+    flushIntervalMs: 5,
+  })
+  await proxy.listen({ host: '127.0.0.1', port: 0 })
+  api = buildMetricsApi({ config: { dbPath: join(dir, 'metrics.db'), corsOrigins: [] } })
+  await api.listen({ host: '127.0.0.1', port: 0 })
+  dashboard = buildDashboardServer({ config: { metricsApiUrl: url(api), proxyPublicUrl: url(proxy) }, staticDir })
+  await dashboard.listen({ host: '127.0.0.1', port: 0 })
+  dashboardUrl = url(dashboard)
+
+  // Every outcome the log and charts colour: successes, a streamed one, a backend error, a client error.
+  const client = new OpenAI({ baseURL: `${url(proxy)}/v1`, apiKey: 'sk-e2e', maxRetries: 0 })
+  const messages = [{ role: 'user' as const, content: 'Hello' }]
+  for (let i = 0; i < 3; i++) await client.chat.completions.create({ model: 'mock-llama-3.2-1b', messages, user: 'alice' })
+  const s = await client.chat.completions.create({ model: 'mock-qwen2.5-7b', messages, stream: true })
+  for await (const _ of s);
+  await client.chat.completions.create({ model: 'mock-qwen2.5-7b', messages }, { headers: { 'x-mock-scenario': 'error-500' } }).catch(() => {})
+  const bad = await fetch(`${url(proxy)}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model": ' })
+  expect(bad.status).toBe(400)
+  if (recorded < 6) await new Promise<void>((r) => (onRow = () => recorded >= 6 && r()))
+  await proxy.rows.flush()
+
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
+  })
+})
+
+afterAll(async () => {
+  await browser?.close()
+  await dashboard?.close()
+  await api?.close()
+  await proxy?.close()
+  await backend?.close()
+  await sink?.close()
+  if (dir) rmSync(dir, { recursive: true, force: true })
+})
+
+/** A fresh context (fresh storage: the language is detected, no theme saved), the page loaded with its data. */
+async function open(options: BrowserContextOptions): Promise<Page> {
+  const context = await browser.newContext(options)
+  const page = await context.newPage()
+  await page.goto(dashboardUrl)
+  await page.getByTestId('kpi-requests').waitFor()
+  await page.locator('.recharts-surface').first().waitFor()
+  await page.locator('[data-testid="request-log"] tbody tr.clickable').first().waitFor()
+  return page
+}
+
+/**
+ * Runs in the page: every visible text (HTML text nodes, form controls, SVG text such as chart axes
+ * and the legend) whose contrast with what is behind it is under WCAG AA: 4.5:1, or 3:1 for large
+ * text (24px, or 18.66px bold). Behind it: the first ancestor backgrounds down to an opaque one.
+ * Decoration (aria-hidden) is exempt, as WCAG exempts it.
+ */
+function contrastOffenders(): string[] {
+  type RGBA = [number, number, number, number]
+  const parse = (c: string): RGBA => {
+    const m = c.match(/rgba?\(([^)]+)\)/)
+    if (!m) return [0, 0, 0, 0]
+    const p = m[1].split(/[\s,/]+/).filter(Boolean).map(Number)
+    return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1]
+  }
+  const over = (top: RGBA, under: RGBA): RGBA => [0, 1, 2].map((i) => top[i] * top[3] + under[i] * (1 - top[3])).concat(1) as RGBA
+  const lum = ([r, g, b]: RGBA) => {
+    const f = (v: number) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b)
+  }
+  function background(el: Element): RGBA {
+    const layers: RGBA[] = []
+    for (let e: Element | null = el; e; e = e.parentElement) {
+      const bg = parse(getComputedStyle(e).backgroundColor)
+      if (bg[3] > 0) layers.push(bg)
+      if (bg[3] >= 1) break
+    }
+    return layers.reduceRight<RGBA>((acc, l) => over(l, acc), [255, 255, 255, 1])
+  }
+  const opacity = (el: Element) => {
+    let o = 1
+    for (let e: Element | null = el; e; e = e.parentElement) o *= Number(getComputedStyle(e).opacity)
+    return o
+  }
+  const out: string[] = []
+  const candidates = [...document.querySelectorAll('body *')].filter(
+    (el) => ['SELECT', 'INPUT', 'BUTTON'].includes(el.tagName) || [...el.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && n.textContent!.trim() !== ''),
+  )
+  for (const el of candidates) {
+    if (el.tagName === 'OPTION' || el.closest('[aria-hidden="true"]') || el.closest('.sr-only')) continue
+    const r = el.getBoundingClientRect()
+    const st = getComputedStyle(el)
+    if (r.width < 2 || r.height < 2 || st.visibility !== 'visible') continue
+    const svg = el instanceof SVGElement
+    const fg = parse(svg ? st.fill : st.color)
+    fg[3] *= (svg ? Number(st.fillOpacity) : 1) * opacity(el)
+    const bg = background(el)
+    const l1 = lum(over(fg, bg))
+    const l2 = lum(bg)
+    const ratio = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05)
+    const size = parseFloat(st.fontSize)
+    const large = size >= 24 || (size >= 18.66 && Number(st.fontWeight) >= 700)
+    if (ratio < (large ? 3 : 4.5)) {
+      const text = (el as HTMLElement).innerText ?? el.textContent ?? ''
+      out.push(`${el.tagName.toLowerCase()}.${String(el.getAttribute('class') ?? '').replace(/\s+/g, '.')} "${text.trim().slice(0, 30)}" ${ratio.toFixed(2)}:1 (${svg ? st.fill : st.color} on rgb(${bg.slice(0, 3).map(Math.round).join(', ')}))`)
+    }
+  }
+  return out
+}
+
+test('every theme passes WCAG AA contrast for its text: page, chart axes and legend, tooltip, detail panel', async () => {
+  const page = await open({ viewport: { width: 1280, height: 900 }, locale: 'en-US' })
+  const failures: Record<string, string[]> = {}
+  for (const theme of THEMES) {
+    await page.getByTestId('theme').selectOption(theme)
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe(theme)
+    // The axes and the legend are SVG and HTML inside the charts: make sure they are there.
+    expect(await page.locator('.recharts-cartesian-axis-tick-value').count()).toBeGreaterThan(0)
+    expect(await page.locator('.legend-text').count()).toBeGreaterThan(0)
+    const offenders = await page.evaluate(contrastOffenders)
+    // A tooltip, over a chart.
+    await page.locator('.chart.wide svg[role="application"]').focus()
+    await page.keyboard.press('ArrowRight')
+    await page.locator('.chart.wide [data-testid="chart-tooltip"]').waitFor()
+    offenders.push(...(await page.evaluate(contrastOffenders)))
+    // A request's detail panel.
+    await page.locator('[data-testid="request-log"] tbody tr.clickable').first().click()
+    await page.getByTestId('request-detail').waitFor()
+    offenders.push(...(await page.evaluate(contrastOffenders)))
+    await page.keyboard.press('Escape')
+    await page.getByTestId('request-detail').waitFor({ state: 'detached' })
+    if (offenders.length) failures[theme] = [...new Set(offenders)]
+  }
+  expect(failures).toEqual({})
+  await page.context().close()
+})
+
+test('each language: detected from the browser, every string translated, nothing wider than a 390 px phone', async () => {
+  for (const [code, browserLocale, htmlLang] of LANGUAGES) {
+    const strings = locale(code)
+    const page = await open({ viewport: { width: 390, height: 844 }, locale: browserLocale, colorScheme: 'light' })
+    expect(await page.evaluate(() => document.documentElement.lang), code).toBe(htmlLang)
+    expect(await page.locator('h1').textContent(), code).toBe(strings.app.title)
+    expect(await page.getByTestId('language').inputValue(), code).toBe(code)
+    await page.getByLabel(strings.header.timeRange).waitFor()
+    // No key was looked up that no language has, and no raw key is on screen (text, labels, titles).
+    expect(await page.evaluate(() => window.__i18nMissing ?? []), code).toEqual([])
+    const raw = await page.evaluate(() => {
+      const re = /\b(?:app|header|ranges|endpoints|themes|labels|kpi|outcomes|charts|tables|log|logOutcomes|fields|states|errors)\.[A-Za-z0-9_]+\b/
+      const attrs = [...document.querySelectorAll('[aria-label], [title], [data-label]')].flatMap((e) => ['aria-label', 'title', 'data-label'].map((a) => e.getAttribute(a) ?? ''))
+      return [document.body.innerText, ...attrs].filter((t) => re.test(t)).map((t) => t.match(re)![0])
+    })
+    expect(raw, code).toEqual([])
+    // No horizontal scrolling, and nothing in the header or the figures' cards sticks out of its box or is cut off.
+    const overflow = await page.evaluate(() => {
+      const bad: string[] = []
+      if (document.documentElement.scrollWidth > 390) bad.push(`page ${document.documentElement.scrollWidth}px wide`)
+      const name = (e: Element) => `${e.tagName.toLowerCase()}.${String(e.getAttribute('class') ?? '').replace(/\s+/g, '.')} "${(e.textContent ?? '').trim().slice(0, 24)}"`
+      for (const box of [document.querySelector('.header')!, ...document.querySelectorAll('.card.kpi')]) {
+        const b = box.getBoundingClientRect()
+        for (const e of box.querySelectorAll('*')) {
+          const r = e.getBoundingClientRect()
+          if (r.width === 0) continue
+          if (r.left < b.left - 0.5 || r.right > b.right + 0.5) bad.push(`${name(e)} out of ${name(box)}`)
+          // Text cut short (an ellipsis) in a block that holds text.
+          const st = getComputedStyle(e)
+          if (st.display !== 'inline' && e.tagName !== 'SELECT' && e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1) bad.push(`${name(e)} cut off (${e.scrollWidth} > ${e.clientWidth})`)
+        }
+      }
+      return bad
+    })
+    expect(overflow, code).toEqual([])
+    mkdirSync(screenshots, { recursive: true })
+    await page.screenshot({ path: join(screenshots, `dashboard-phone-${code}.png`), fullPage: true })
+    await page.context().close()
+  }
+})
+
+test('the language chosen in the header is remembered over the browser’s', async () => {
+  const page = await open({ viewport: { width: 1200, height: 900 }, locale: 'en-US' })
+  await page.getByTestId('language').selectOption('ko')
+  await page.getByText(locale('ko').header.refreshButton).waitFor()
+  await page.reload()
+  await page.getByTestId('kpi-requests').waitFor()
+  expect(await page.evaluate(() => document.documentElement.lang)).toBe('ko')
+  expect(await page.locator('h1').textContent()).toBe(locale('ko').app.title)
+  await page.context().close()
+})
+
+test('on a touch screen a tap shows the tooltip and does not zoom; the tooltip’s bucket zooms with a button', async () => {
+  const page = await open({ viewport: { width: 390, height: 844 }, locale: 'en-US', hasTouch: true, isMobile: true })
+  const range = page.getByLabel('Time range')
+  const before = await range.inputValue()
+  const chart = page.locator('.chart.wide svg[role="application"]')
+  await chart.scrollIntoViewIfNeeded()
+  const box = (await chart.boundingBox())!
+  await page.touchscreen.tap(box.x + box.width * 0.9, box.y + box.height * 0.4)
+  await page.locator('.chart.wide [data-testid="chart-tooltip"]').waitFor()
+  const zoom = page.locator('.chart.wide').getByRole('button', { name: /^Zoom to / })
+  await zoom.waitFor()
+  // Not zoomed: same range, no From/To, nothing in the address.
+  expect(await range.inputValue()).toBe(before)
+  expect(await page.getByLabel('From').count()).toBe(0)
+  expect(new URL(page.url()).searchParams.has('from')).toBe(false)
+  // The deliberate gesture: the button zooms to that bucket.
+  await zoom.tap()
+  await page.getByLabel('From').waitFor()
+  expect(await range.inputValue()).toBe('custom')
+  expect(new URL(page.url()).searchParams.get('from')).toMatch(/Z$/)
+  await page.context().close()
+})
