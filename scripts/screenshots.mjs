@@ -14,15 +14,35 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), 'screenshots-'))
 const db = openWriterDb(join(dir, 'metrics.db'))
 const store = createRequestStore(db)
-const make = makeRowFactory(5)
+const makeRow = makeRowFactory(5)
 const now = Date.now()
+// Concurrency that follows the load, and a backend that slows down past 4 requests at once like a
+// GPU server (the simulated backend's --capacity), so the saturation panel shows a real knee.
+const CAPACITY = 4
+const make = (t, load) => {
+  const row = makeRow(t)
+  const inflight = 1 + Math.floor(Math.random() * (2 + load * 14))
+  const slow = Math.max(1, inflight / CAPACITY)
+  row.inflight = inflight
+  if (row.stream && row.ttft_ms !== null) {
+    row.ttft_ms *= slow
+    row.tpot_ms *= slow
+    row.ttlt_ms = row.ttft_ms + row.tpot_ms * (row.completion_tokens - 1)
+    row.total_ms = row.ttlt_ms + 2
+    row.output_tps = 1000 / row.tpot_ms
+  } else {
+    row.total_ms *= slow
+    row.output_tps = row.completion_tokens / (row.total_ms / 1000)
+  }
+  return row
+}
 // A day with a daily rhythm: busier in the afternoon, quieter at night.
 const rows = []
 // Two days, so the previous window of the 24-hour view has data too.
 for (let t = now - 2 * 86_400_000; t < now; t += 1000) {
   const hour = new Date(t).getUTCHours()
   const load = 0.15 + 0.85 * Math.max(0, Math.sin(((hour - 6) / 24) * 2 * Math.PI))
-  if (Math.random() < load * 0.35) rows.push(make(t))
+  if (Math.random() < load * 0.35) rows.push(make(t, load))
   if (rows.length >= 5000) store.insertBatch(rows.splice(0))
 }
 store.insertBatch(rows)
@@ -49,6 +69,10 @@ for (const theme of ['light', 'dark', 'terminal']) {
   await page.waitForFunction(() => document.querySelectorAll('[data-testid="request-log"] tbody tr').length > 5)
   await page.waitForTimeout(500) // let the charts settle
   await page.screenshot({ path: join(root, `docs/screenshots/dashboard-${theme}.png`), fullPage: true })
+  if (theme === 'light') {
+    await page.locator('[data-testid="saturation"] svg[role="application"]').waitFor()
+    await page.locator('[data-testid="saturation"]').screenshot({ path: join(root, 'docs/screenshots/dashboard-saturation.png') })
+  }
   if (theme === 'dark') {
     await page.setViewportSize({ width: 390, height: 844 })
     await page.waitForTimeout(300)
