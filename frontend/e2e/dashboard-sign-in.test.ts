@@ -133,7 +133,7 @@ test('sign in, create a key, use it, see its usage, edit, rotate, revoke, delete
   const row = table.locator('tbody tr', { hasText: 'alice' })
   await row.waitFor()
   expect(await row.locator('.c-status').textContent()).toBe('active')
-  expect(await row.locator('.c-limits').textContent()).toBe('60 rpm · 100k tokens/month')
+  expect(await row.locator('.c-limits').textContent()).toBe('60 rpm · 100K tokens/month')
   expect(await row.textContent()).toContain('mock-*')
   expect(await row.locator('.c-requests').textContent()).toBe('0')
 
@@ -157,7 +157,7 @@ test('sign in, create a key, use it, see its usage, edit, rotate, revoke, delete
   await form.getByLabel('Requests per minute').fill('120')
   await form.getByRole('button', { name: 'Save' }).click()
   await form.waitFor({ state: 'detached' })
-  await expect.poll(() => row.locator('.c-limits').textContent()).toBe('120 rpm · 100k tokens/month')
+  await expect.poll(() => row.locator('.c-limits').textContent()).toBe('120 rpm · 100K tokens/month')
 
   // Rotate: a new secret, shown once; the old one is refused at once, the new one works.
   await page.getByRole('button', { name: 'Rotate alice' }).click()

@@ -95,7 +95,7 @@ export function SaturationView({ data }: { data: Saturation }) {
                   }}
                   formatter={(v, name) => (name === 'TTFT p95' ? formatMs(Number(v)) : formatRate(Number(v)))}
                 />
-                <Legend verticalAlign="top" height={26} wrapperStyle={{ fontSize: 12 }} />
+                <Legend verticalAlign="top" height={26} wrapperStyle={{ fontSize: 12 }} formatter={(value) => <span className="legend-text">{value}</span>} />
                 {model.tps_halved && (
                   <ReferenceLine yAxisId="tps" x={levelLabel(model.tps_halved)} stroke="var(--c-line1)" strokeDasharray="4 4" label={{ value: 'speed halved', position: 'insideTopRight', fontSize: 11, fill: 'var(--muted)' }} />
                 )}
