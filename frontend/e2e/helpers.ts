@@ -3,6 +3,7 @@
 import { createSqliteSink, type RowSink } from '@llm-proxy/storage'
 import { buildMetricsApi } from '@llm-proxy/metrics-api'
 import { startMockBackend, type MockBackend, type MockBackendOptions } from '@llm-proxy/mock-backend'
+import type { CaptureConfig } from '@llm-proxy/core'
 import { buildAdminApi, buildProxy, KeyGuard } from '@llm-proxy/proxy'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
@@ -50,7 +51,15 @@ export interface KeysStack {
 }
 
 /** A proxy in keys mode (AUTH_MODE=keys) with its admin API, the metrics API and a dashboard. */
-export async function startKeysStack(o: { adminToken: string; backend?: MockBackendOptions; dashboard?: Partial<DashboardServerOptions['config']> }): Promise<KeysStack> {
+export async function startKeysStack(o: {
+  adminToken: string
+  backend?: MockBackendOptions
+  dashboard?: Partial<DashboardServerOptions['config']>
+  /** Content capture on the proxy (CAPTURE and REDACT as the proxy reads them). */
+  capture?: CaptureConfig
+  /** The metrics API's token (API_TOKEN); each dashboard gets it as METRICS_API_TOKEN. */
+  apiToken?: string
+}): Promise<KeysStack> {
   const dir = mkdtempSync(join(tmpdir(), 'dashboard-keys-e2e-'))
   const extraDashboards: ReturnType<typeof buildDashboardServer>[] = []
   const backend = await startMockBackend(o.backend ?? { ttftMs: 5, tokensPerSecond: 1000, answerTokens: 6 })
@@ -64,12 +73,13 @@ export async function startKeysStack(o: { adminToken: string; backend?: MockBack
     sink,
     keyGuard: guard,
     flushIntervalMs: 5,
+    capture: o.capture ? { config: o.capture, store: sink.captures } : null,
   })
   await proxy.listen({ host: '127.0.0.1', port: 0 })
-  const api = buildMetricsApi({ config: { dbPath: join(dir, 'metrics.db'), corsOrigins: [] } })
+  const api = buildMetricsApi({ config: { dbPath: join(dir, 'metrics.db'), corsOrigins: [], apiToken: o.apiToken } })
   await api.listen({ host: '127.0.0.1', port: 0 })
   const startDashboard: KeysStack['startDashboard'] = async (config = {}, extra = {}) => {
-    const app = buildDashboardServer({ config: { metricsApiUrl: url(api), proxyPublicUrl: url(proxy), ...config }, staticDir, ...extra })
+    const app = buildDashboardServer({ config: { metricsApiUrl: url(api), metricsApiToken: o.apiToken, proxyPublicUrl: url(proxy), ...config }, staticDir, ...extra })
     await app.listen({ host: '127.0.0.1', port: 0 })
     extraDashboards.push(app)
     return { app, url: url(app) }

@@ -29,7 +29,7 @@ interface HistoryState {
 }
 
 /** The metrics dashboard; `nav` holds the sign-in links when the server has sign-in. */
-export function App({ nav }: { nav?: ReactNode } = {}) {
+export function App({ nav, signedIn = false }: { nav?: ReactNode; signedIn?: boolean } = {}) {
   // The view (range, model, endpoint, streaming, key) lives in the address bar; see lib/view.ts.
   const [initial] = useState(() => viewFromSearch(window.location.search))
   // No range in the address: the shortest preset showing the data, once the models say when the
@@ -188,7 +188,7 @@ export function App({ nav }: { nav?: ReactNode } = {}) {
               <KeysTable keys={summary.data.by_key} />
               <ErrorsTable errors={summary.data.errors} />
             </div>
-            <RequestLog range={range} filters={filters} refreshMs={refreshMs} refreshTick={refreshTick} />
+            <RequestLog range={range} filters={filters} refreshMs={refreshMs} refreshTick={refreshTick} showContent={signedIn} />
           </>
         )}
       </main>

@@ -110,5 +110,5 @@ export function Root() {
       />
     )
   }
-  return <App nav={nav} />
+  return <App nav={nav} signedIn={Boolean(session?.enabled && session.user)} />
 }

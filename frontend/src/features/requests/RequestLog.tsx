@@ -2,6 +2,7 @@ import type { RequestRecord } from '@llm-proxy/core/contracts'
 import { useEffect, useRef, useState } from 'react'
 import { apiUrl, type Params } from '../../api/client'
 import { fetchRequestsPage, useRequestsPage } from '../../api/hooks'
+import { CapturedContent } from '../conversation/CapturedContent'
 import { useTranslation } from 'react-i18next'
 import { i18n } from '../../i18n'
 import { keyLabel, modelLabel } from '../../i18n/labels'
@@ -35,6 +36,8 @@ export interface RequestLogProps {
   refreshMs: number | null
   /** Changes when the header's "Refresh" is pressed. */
   refreshTick?: number
+  /** A signed-in user: the detail shows what was captured of the request, if anything. */
+  showContent?: boolean
 }
 
 /** The newest requests, live; older pages through the API's cursor; one request in detail. */
@@ -43,7 +46,7 @@ export function RequestLog(props: RequestLogProps) {
   return <Log key={JSON.stringify([props.range, props.filters])} {...props} />
 }
 
-function Log({ range, filters, refreshMs, refreshTick }: RequestLogProps) {
+function Log({ range, filters, refreshMs, refreshTick, showContent = false }: RequestLogProps) {
   const { t } = useTranslation()
   // A relative range moves with the clock, so its start is computed at each fetch.
   const query = (): Params => {
@@ -119,6 +122,7 @@ function Log({ range, filters, refreshMs, refreshTick }: RequestLogProps) {
             {rows.map((r) => (
               <tr
                 key={r.id}
+                data-request-id={r.id}
                 className="clickable"
                 tabIndex={0}
                 onClick={() => setSelected(r)}
@@ -155,12 +159,12 @@ function Log({ range, filters, refreshMs, refreshTick }: RequestLogProps) {
         {frozen && <button type="button" onClick={backToLive}>{t('log.backToLive')}</button>}
         {moreError && <span className="invalid" role="alert">{t('log.loadOlderFailed', { message: moreError })}</span>}
       </div>
-      {selected && <RequestDetail request={selected} onClose={() => setSelected(null)} />}
+      {selected && <RequestDetail request={selected} showContent={showContent} onClose={() => setSelected(null)} />}
     </section>
   )
 }
 
-function RequestDetail({ request, onClose }: { request: RequestRecord; onClose: () => void }) {
+function RequestDetail({ request, showContent, onClose }: { request: RequestRecord; showContent: boolean; onClose: () => void }) {
   const { t } = useTranslation()
   const closeRef = useRef<HTMLButtonElement>(null)
   // The parent re-renders at every poll; keep the effect from re-running (and moving focus) then.
@@ -191,6 +195,7 @@ function RequestDetail({ request, onClose }: { request: RequestRecord; onClose: 
           </div>
         ))}
       </dl>
+      {showContent && <CapturedContent requestId={request.id} />}
     </aside>
   )
 }
