@@ -1,17 +1,19 @@
 import { REDACTION_TYPES, type CapturedChoice, type CapturedContent, type CapturedToolCall } from '@llm-proxy/core/contracts'
 import type { ReactNode } from 'react'
+import { useTranslation } from 'react-i18next'
 
 // Placeholders the proxy writes in place of redacted data and base64 images.
 const MARK = new RegExp(`(\\[(?:${REDACTION_TYPES.join('|')})\\]|\\[image: \\d+ KB\\])`, 'g')
 
 /** Text with every placeholder visibly marked, so nobody mistakes `[EMAIL]` for what was typed. */
 export function Marked({ text }: { text: string }) {
+  const { t } = useTranslation()
   const parts = text.split(MARK)
   return (
     <>
       {parts.map((p, i) =>
         i % 2 === 1 ? (
-          <span key={i} className={p.startsWith('[image') ? 'placeholder image' : 'placeholder redacted'} title={p.startsWith('[image') ? 'An image, left out' : `Redacted: ${p.slice(1, -1)}`}>
+          <span key={i} className={p.startsWith('[image') ? 'placeholder image' : 'placeholder redacted'} title={p.startsWith('[image') ? t('conversation.imageLeftOut') : t('conversation.redacted', { type: p.slice(1, -1) })}>
             {p}
           </span>
         ) : (
@@ -23,9 +25,10 @@ export function Marked({ text }: { text: string }) {
 }
 
 function CutMarker() {
+  const { t } = useTranslation()
   return (
     <span className="cut-marker" data-testid="cut-marker">
-      … cut here (longer than CAPTURE_MAX_BYTES)
+      {t('conversation.cut')}
     </span>
   )
 }
@@ -41,10 +44,11 @@ const pretty = (v: unknown): string => {
 }
 
 function ToolCall({ call }: { call: CapturedToolCall }) {
+  const { t } = useTranslation()
   return (
     <div className="tool-call" data-testid="tool-call">
       <div className="tool-call-head">
-        <code>{call.name ?? '(unnamed tool)'}</code>
+        <code>{call.name ?? t('conversation.unnamedTool')}</code>
         {call.id && <span className="muted"> {call.id}</span>}
       </div>
       <pre>
@@ -116,25 +120,27 @@ function requestMessages(body: Obj): { role: string; node: ReactNode }[] {
 const SHOWN = new Set(['messages', 'input', 'prompt', 'system', 'instructions', 'tools'])
 
 function Answer({ choice, many }: { choice: CapturedChoice; many: boolean }) {
+  const { t } = useTranslation()
   return (
     <Bubble role={choice.role ?? 'assistant'}>
-      {many && <div className="muted">choice {choice.index}</div>}
+      {many && <div className="muted">{t('conversation.choice', { index: choice.index })}</div>}
       {choice.reasoning && (
         <details className="reasoning" data-testid="reasoning">
-          <summary>Reasoning</summary>
+          <summary>{t('conversation.reasoning')}</summary>
           <p><Marked text={choice.reasoning} /></p>
         </details>
       )}
       {choice.content && <p className="content"><Marked text={choice.content} /></p>}
       {choice.refusal && <p className="refusal"><Marked text={choice.refusal} /></p>}
       {choice.tool_calls.map((c, i) => <ToolCall key={i} call={c} />)}
-      {choice.finish_reason && <div className="muted finish">finish: {choice.finish_reason}</div>}
+      {choice.finish_reason && <div className="muted finish">{t('conversation.finish', { reason: choice.finish_reason })}</div>}
     </Bubble>
   )
 }
 
 /** Captured content of one request, rendered as a conversation (props only; no fetching). */
 export function Conversation({ content }: { content: CapturedContent }) {
+  const { t } = useTranslation()
   const { request, response } = content
   const body = request.body
   const messages = isObj(body) ? requestMessages(body) : []
@@ -144,9 +150,10 @@ export function Conversation({ content }: { content: CapturedContent }) {
     <section className="conversation" data-testid="conversation">
       <div className="muted conversation-head">
         {content.endpoint}
-        {content.redaction === 'pii' ? ' · personal data and secrets redacted' : ' · not redacted'}
+        {' · '}
+        {content.redaction === 'pii' ? t('conversation.redactedPii') : t('conversation.notRedacted')}
       </div>
-      <h3>Request</h3>
+      <h3>{t('conversation.request')}</h3>
       {typeof body === 'string' ? (
         <pre><Marked text={body} /></pre>
       ) : (
@@ -158,7 +165,7 @@ export function Conversation({ content }: { content: CapturedContent }) {
       )}
       {tools.length > 0 && (
         <details className="tools">
-          <summary>Tools ({tools.length})</summary>
+          <summary>{t('conversation.tools', { count: tools.length })}</summary>
           <pre>{pretty(tools)}</pre>
         </details>
       )}
@@ -173,7 +180,7 @@ export function Conversation({ content }: { content: CapturedContent }) {
         </dl>
       )}
       {request.cut && <CutMarker />}
-      <h3>Response{response.status !== null ? ` (${response.status})` : ''}</h3>
+      <h3>{response.status !== null ? t('conversation.responseStatus', { status: response.status }) : t('conversation.response')}</h3>
       {response.choices?.map((c) => <Answer key={c.index} choice={c} many={response.choices!.length > 1} />)}
       {response.error != null && (
         <div className="capture-error" role="note" data-testid="capture-error">
@@ -181,7 +188,7 @@ export function Conversation({ content }: { content: CapturedContent }) {
         </div>
       )}
       {response.text !== null && <pre><Marked text={response.text} /></pre>}
-      {response.choices === null && response.error == null && response.text === null && <p className="muted">No answer kept (embeddings keep their input only).</p>}
+      {response.choices === null && response.error == null && response.text === null && <p className="muted">{t('conversation.noAnswer')}</p>}
       {response.cut && <CutMarker />}
     </section>
   )
