@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react'
+import { useTranslation } from 'react-i18next'
 import { signOut, useSession } from './api/session'
 import { App, savedTheme, systemTheme } from './App'
 import { SessionNav, linkTo } from './features/auth/SessionNav'
@@ -18,6 +19,7 @@ function Redirect({ to, go }: { to: string; go: (path: string) => void }) {
  * page (/keys). Without sign-in on the server, only the dashboard, exactly as before.
  */
 export function Root() {
+  const { t } = useTranslation()
   const [path, setPath] = useState(window.location.pathname)
   const [notice, setNotice] = useState<string | null>(null)
   const { info: session, refresh } = useSession()
@@ -39,7 +41,7 @@ export function Root() {
   const signedIn = useRef(false)
   useEffect(() => {
     if (session === null) return
-    if (signedIn.current && !session.user) setNotice((n) => n ?? 'Your session has ended. Sign in again.')
+    if (signedIn.current && !session.user) setNotice((n) => n ?? t('auth.sessionEnded'))
     signedIn.current = session.user !== null
   }, [session])
 
@@ -47,25 +49,25 @@ export function Root() {
     signedIn.current = false
     await signOut()
     await refresh()
-    setNotice('You are signed out.')
+    setNotice(t('auth.signedOut'))
     go('/sign-in')
   }
   const onSessionEnded = () => {
-    setNotice('Your session has ended. Sign in again.')
+    setNotice(t('auth.sessionEnded'))
     void refresh()
   }
   const page = path === '/keys' ? 'keys' : 'dashboard'
   const nav = <SessionNav session={session} page={page} go={go} onSignOut={() => void onSignOut()} />
 
   if (path === '/sign-in' || path === '/keys') {
-    if (session === null) return <div className="loading" role="status"><span className="spinner" aria-hidden /> Loading…</div>
+    if (session === null) return <div className="loading" role="status"><span className="spinner" aria-hidden /> {t('auth.loading')}</div>
     if (!session.enabled) {
       return (
         <main className="sign-in">
           <div className="card sign-in-card">
-            <h1>Sign-in is off</h1>
-            <p>Set <code>ADMIN_PASSWORD</code> on the dashboard server to turn on sign-in and the Keys page.</p>
-            <a href="/" onClick={linkTo(go, '/')}>Back to the dashboard</a>
+            <h1>{t('auth.offTitle')}</h1>
+            <p>{t('auth.offBody', { variable: 'ADMIN_PASSWORD' })}</p>
+            <a href="/" onClick={linkTo(go, '/')}>{t('auth.back')}</a>
           </div>
         </main>
       )
@@ -88,9 +90,9 @@ export function Root() {
       return (
         <main className="sign-in">
           <div className="card sign-in-card">
-            <h1>Key management is off</h1>
-            <p>Set <code>ADMIN_TOKEN</code> (the proxy's) and <code>ADMIN_API_URL</code> on the dashboard server.</p>
-            <a href="/" onClick={linkTo(go, '/')}>Back to the dashboard</a>
+            <h1>{t('auth.keysOffTitle')}</h1>
+            <p>{t('auth.keysOffBody', { token: 'ADMIN_TOKEN', url: 'ADMIN_API_URL' })}</p>
+            <a href="/" onClick={linkTo(go, '/')}>{t('auth.back')}</a>
           </div>
         </main>
       )

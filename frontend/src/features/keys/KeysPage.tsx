@@ -1,5 +1,6 @@
 import { CAPTURE_POLICIES, type ApiKeyView, type CreatedKey, type CreateKeyBody, type KeyUsage } from '@llm-proxy/core/contracts'
 import { useCallback, useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react'
+import { useTranslation } from 'react-i18next'
 import { AdminError, createKey, deleteKey, keyUsage, listKeys, revokeKey, rotateKey, updateKey } from '../../api/admin'
 import { formatCount, formatExact, formatTime, formatUsd } from '../../lib/format'
 import { bodyFromForm, formFromKey, limitsText, type KeyForm } from './key-form'
@@ -19,6 +20,7 @@ type Dialog =
  * session and adds the proxy's ADMIN_TOKEN. A 401 means the session ended: back to the sign-in form.
  */
 export function KeysPage({ header, onSessionEnded }: { header: ReactNode; onSessionEnded: () => void }) {
+  const { t } = useTranslation()
   const [keys, setKeys] = useState<ApiKeyView[] | null>(null)
   const [usage, setUsage] = useState<Record<string, KeyUsage | null>>({})
   const [error, setError] = useState<string | null>(null)
@@ -80,37 +82,37 @@ export function KeysPage({ header, onSessionEnded }: { header: ReactNode; onSess
       <main>
         <section className="card table-card" aria-labelledby="admin-keys-title">
           <div className="card-head">
-            <h2 id="admin-keys-title">Access keys</h2>
-            <span className="muted">Each key is a client's API key for the proxy; its secret is shown once.</span>
-            <span className="push updated" aria-live="polite">Updated {updatedAt ? formatTime(new Date(updatedAt).toISOString()) : '—'}</span>
-            <button type="button" onClick={() => void load()} aria-label="Refresh keys">↻ Refresh</button>
-            <button type="button" className="primary" onClick={() => setDialog({ kind: 'create' })}>Create key</button>
+            <h2 id="admin-keys-title">{t('keys.title')}</h2>
+            <span className="muted">{t('keys.intro')}</span>
+            <span className="push updated" aria-live="polite">{t('keys.updated', { time: updatedAt ? formatTime(new Date(updatedAt).toISOString()) : '—' })}</span>
+            <button type="button" onClick={() => void load()} aria-label={t('keys.refreshLabel')}>↻ {t('keys.refresh')}</button>
+            <button type="button" className="primary" onClick={() => setDialog({ kind: 'create' })}>{t('keys.create')}</button>
           </div>
           {error && <div className="banner" role="alert">{error}</div>}
-          {keys === null && !error && <div className="loading" role="status"><span className="spinner" aria-hidden /> Loading keys…</div>}
-          {keys?.length === 0 && <p className="muted" data-testid="no-keys">No keys yet. Create one, give its secret to a client, and it calls the proxy with it as its API key.</p>}
+          {keys === null && !error && <div className="loading" role="status"><span className="spinner" aria-hidden /> {t('keys.loading')}</div>}
+          {keys?.length === 0 && <p className="muted" data-testid="no-keys">{t('keys.none')}</p>}
           {keys && keys.length > 0 && (
             <div className="table-scroll">
               <table data-testid="admin-keys-table">
                 <thead>
                   <tr>
-                    <th>Name</th>
-                    <th>Key</th>
-                    <th>Status</th>
-                    <th>Expires</th>
-                    <th>Limits</th>
-                    <th>Models</th>
-                    <th title="In the budget period (this day or month, UTC)">Requests</th>
-                    <th title="In the budget period">Tokens</th>
-                    <th title="In the budget period">Est. cost</th>
-                    <th>Budget left</th>
-                    <th><span className="sr-only">Actions</span></th>
+                    <th>{t('keys.col.name')}</th>
+                    <th>{t('keys.col.key')}</th>
+                    <th>{t('keys.col.status')}</th>
+                    <th>{t('keys.col.expires')}</th>
+                    <th>{t('keys.col.limits')}</th>
+                    <th>{t('keys.col.models')}</th>
+                    <th title={t('keys.col.inPeriodLong')}>{t('keys.col.requests')}</th>
+                    <th title={t('keys.col.inPeriod')}>{t('keys.col.tokens')}</th>
+                    <th title={t('keys.col.inPeriod')}>{t('keys.col.cost')}</th>
+                    <th>{t('keys.col.budgetLeft')}</th>
+                    <th><span className="sr-only">{t('keys.col.actions')}</span></th>
                   </tr>
                 </thead>
                 <tbody>
                   {keys.map((k) => {
                     const u = usage[k.id]
-                    const left = u ? [u.budget_remaining_tokens !== null && `${formatExact(u.budget_remaining_tokens)} tokens`, u.budget_remaining_usd !== null && formatUsd(u.budget_remaining_usd)].filter(Boolean).join(' · ') : ''
+                    const left = u ? [u.budget_remaining_tokens !== null && t('keys.tokensLeft', { tokens: formatExact(u.budget_remaining_tokens) }), u.budget_remaining_usd !== null && formatUsd(u.budget_remaining_usd)].filter(Boolean).join(' · ') : ''
                     return (
                       <tr key={k.id} data-key={k.id}>
                         <td className="c-name">
@@ -118,20 +120,20 @@ export function KeysPage({ header, onSessionEnded }: { header: ReactNode; onSess
                           {k.owner && <div className="muted small">{k.owner}</div>}
                         </td>
                         <td><code>{k.display}</code></td>
-                        <td className="c-status"><span className={`pill key-${k.status}`}>{k.status}</span></td>
-                        <td>{k.expires_at ? formatTime(k.expires_at) : 'Never'}</td>
+                        <td className="c-status"><span className={`pill key-${k.status}`}>{t(`keys.status.${k.status}`)}</span></td>
+                        <td>{k.expires_at ? formatTime(k.expires_at) : t('keys.never')}</td>
                         <td className="c-limits">{limitsText(k)}</td>
-                        <td>{k.models?.join(', ') ?? 'All'}</td>
+                        <td>{k.models?.join(', ') ?? t('keys.allModels')}</td>
                         <td className="c-requests">{formatCount(u?.requests)}</td>
                         <td className="c-tokens">{formatCount(u?.tokens)}</td>
                         <td className="c-cost">{formatUsd(u?.cost_usd)}</td>
                         <td className="c-left">{left || '—'}</td>
                         <td className="actions">
                           <div className="row-actions">
-                          <button type="button" aria-label={`Edit ${k.name}`} onClick={() => setDialog({ kind: 'edit', key: k })}>Edit</button>
-                          <button type="button" aria-label={`Rotate ${k.name}`} disabled={k.status === 'revoked'} onClick={() => void act(() => rotateKey(k.id), (r: CreatedKey) => setDialog({ kind: 'secret', key: r, rotated: true }))}>Rotate</button>
-                          <button type="button" aria-label={`Revoke ${k.name}`} disabled={k.status === 'revoked'} onClick={() => setDialog({ kind: 'revoke', key: k })}>Revoke</button>
-                          <button type="button" className="danger" aria-label={`Delete ${k.name}`} onClick={() => setDialog({ kind: 'delete', key: k })}>Delete</button>
+                          <button type="button" aria-label={t('keys.editLabel', { name: k.name })} onClick={() => setDialog({ kind: 'edit', key: k })}>{t('keys.edit')}</button>
+                          <button type="button" aria-label={t('keys.rotateLabel', { name: k.name })} disabled={k.status === 'revoked'} onClick={() => void act(() => rotateKey(k.id), (r: CreatedKey) => setDialog({ kind: 'secret', key: r, rotated: true }))}>{t('keys.rotate')}</button>
+                          <button type="button" aria-label={t('keys.revokeLabel', { name: k.name })} disabled={k.status === 'revoked'} onClick={() => setDialog({ kind: 'revoke', key: k })}>{t('keys.revoke')}</button>
+                          <button type="button" className="danger" aria-label={t('keys.deleteLabel', { name: k.name })} onClick={() => setDialog({ kind: 'delete', key: k })}>{t('keys.delete')}</button>
                           </div>
                         </td>
                       </tr>
@@ -164,13 +166,13 @@ export function KeysPage({ header, onSessionEnded }: { header: ReactNode; onSess
       )}
       {dialog?.kind === 'secret' && <SecretDialog created={dialog.key} rotated={dialog.rotated} onClose={close} />}
       {dialog?.kind === 'revoke' && (
-        <Confirm title={`Revoke ${dialog.key.name}?`} confirmLabel="Revoke key" busy={busy} error={dialogError} onCancel={close} onConfirm={() => void act(() => revokeKey(dialog.key.id), close)}>
-          <p>Requests with this key get a 401 from every proxy within 2 seconds. A revoked key cannot be used or rotated again; its history stays in the metrics.</p>
+        <Confirm title={t('keys.revokeTitle', { name: dialog.key.name })} confirmLabel={t('keys.revokeConfirm')} busy={busy} error={dialogError} onCancel={close} onConfirm={() => void act(() => revokeKey(dialog.key.id), close)}>
+          <p>{t('keys.revokeBody')}</p>
         </Confirm>
       )}
       {dialog?.kind === 'delete' && (
-        <Confirm title={`Delete ${dialog.key.name}?`} confirmLabel="Delete key" busy={busy} error={dialogError} onCancel={close} onConfirm={() => void act(() => deleteKey(dialog.key.id), close)}>
-          <p>The key is removed and stops working; this cannot be undone. Its requests stay in the metrics, by its id.</p>
+        <Confirm title={t('keys.deleteTitle', { name: dialog.key.name })} confirmLabel={t('keys.deleteConfirm')} busy={busy} error={dialogError} onCancel={close} onConfirm={() => void act(() => deleteKey(dialog.key.id), close)}>
+          <p>{t('keys.deleteBody')}</p>
         </Confirm>
       )}
     </div>
@@ -178,6 +180,7 @@ export function KeysPage({ header, onSessionEnded }: { header: ReactNode; onSess
 }
 
 function KeyFormDialog(p: { editing: ApiKeyView | null; busy: boolean; error: string | null; onCancel: () => void; onSubmit: (body: CreateKeyBody) => void }) {
+  const { t } = useTranslation()
   const [form, setForm] = useState<KeyForm>(() => formFromKey(p.editing ?? undefined))
   const [invalid, setInvalid] = useState<{ field: keyof KeyForm; error: string } | null>(null)
   const set = (field: keyof KeyForm) => (e: { target: { value: string } }) => setForm((f) => ({ ...f, [field]: e.target.value }))
@@ -209,37 +212,37 @@ function KeyFormDialog(p: { editing: ApiKeyView | null; busy: boolean; error: st
     'aria-describedby': [hint && `key-${name}-hint`, invalid?.field === name && `key-${name}-error`].filter(Boolean).join(' ') || undefined,
   })
   return (
-    <Modal title={p.editing ? `Edit ${p.editing.name}` : 'Create a key'} onClose={p.onCancel} testId="key-form-dialog">
+    <Modal title={p.editing ? t('keys.form.editTitle', { name: p.editing.name }) : t('keys.form.createTitle')} onClose={p.onCancel} testId="key-form-dialog">
       <form onSubmit={submit} className="key-form" noValidate>
-        {field('name', 'Name', <input {...attrs('name')} required data-autofocus autoComplete="off" />)}
-        {field('owner', 'Owner or team (optional)', <input {...attrs('owner')} autoComplete="off" />)}
+        {field('name', t('keys.form.name'), <input {...attrs('name')} required data-autofocus autoComplete="off" />)}
+        {field('owner', t('keys.form.owner'), <input {...attrs('owner')} autoComplete="off" />)}
         <div className="form-row">
-          {field('rpm', 'Requests per minute', <input {...attrs('rpm', true)} inputMode="numeric" placeholder="No limit" />, 'Empty: no limit.')}
-          {field('tpm', 'Tokens per minute', <input {...attrs('tpm', true)} inputMode="numeric" placeholder="No limit" />, 'Empty: no limit.')}
+          {field('rpm', t('keys.form.rpm'), <input {...attrs('rpm', true)} inputMode="numeric" placeholder={t('keys.form.noLimit')} />, t('keys.form.emptyNoLimit'))}
+          {field('tpm', t('keys.form.tpm'), <input {...attrs('tpm', true)} inputMode="numeric" placeholder={t('keys.form.noLimit')} />, t('keys.form.emptyNoLimit'))}
         </div>
         <div className="form-row">
-          {field('budget_tokens', 'Token budget', <input {...attrs('budget_tokens')} inputMode="numeric" placeholder="None" />)}
-          {field('budget_usd', 'Cost budget (USD)', <input {...attrs('budget_usd')} inputMode="decimal" placeholder="None" />)}
-          {field('budget_period', 'Budget period', (
+          {field('budget_tokens', t('keys.form.budgetTokens'), <input {...attrs('budget_tokens')} inputMode="numeric" placeholder={t('keys.form.none')} />)}
+          {field('budget_usd', t('keys.form.budgetUsd'), <input {...attrs('budget_usd')} inputMode="decimal" placeholder={t('keys.form.none')} />)}
+          {field('budget_period', t('keys.form.budgetPeriod'), (
             <select {...attrs('budget_period')}>
-              <option value="day">Per day (UTC)</option>
-              <option value="month">Per month (UTC)</option>
+              <option value="day">{t('keys.form.perDay')}</option>
+              <option value="month">{t('keys.form.perMonth')}</option>
             </select>
           ))}
         </div>
-        {field('models', 'Allowed models', <input {...attrs('models', true)} placeholder="All models" autoComplete="off" />, 'Comma-separated names or globs (llama*, gpt-4o); empty: every model.')}
+        {field('models', t('keys.form.models'), <input {...attrs('models', true)} placeholder={t('keys.form.allModels')} autoComplete="off" />, t('keys.form.modelsHint'))}
         <div className="form-row">
-          {field('expires', 'Expires', <input {...attrs('expires', true)} type="datetime-local" />, 'Your local time; empty: never.')}
-          {field('capture', 'Content capture', (
+          {field('expires', t('keys.form.expires'), <input {...attrs('expires', true)} type="datetime-local" />, t('keys.form.expiresHint'))}
+          {field('capture', t('keys.form.capture'), (
             <select {...attrs('capture')}>
-              {CAPTURE_POLICIES.map((c) => <option key={c} value={c}>{c === 'inherit' ? 'As the proxy (CAPTURE)' : c === 'off' ? 'Off' : c === 'errors' ? 'Errors only' : 'All requests'}</option>)}
+              {CAPTURE_POLICIES.map((c) => <option key={c} value={c}>{t(`keys.form.capturePolicy.${c}`)}</option>)}
             </select>
           ))}
         </div>
         {p.error && <p className="form-error" role="alert">{p.error}</p>}
         <div className="modal-actions">
-          <button type="button" onClick={p.onCancel}>Cancel</button>
-          <button type="submit" className="primary" disabled={p.busy}>{p.editing ? 'Save' : 'Create key'}</button>
+          <button type="button" onClick={p.onCancel}>{t('keys.cancel')}</button>
+          <button type="submit" className="primary" disabled={p.busy}>{p.editing ? t('keys.form.save') : t('keys.create')}</button>
         </div>
       </form>
     </Modal>
@@ -248,6 +251,7 @@ function KeyFormDialog(p: { editing: ApiKeyView | null; busy: boolean; error: st
 
 /** The secret, once: copy it now, it is not stored anywhere it could be shown again. */
 function SecretDialog({ created, rotated, onClose }: { created: CreatedKey; rotated: boolean; onClose: () => void }) {
+  const { t } = useTranslation()
   const [copied, setCopied] = useState<'yes' | 'failed' | null>(null)
   const inputRef = useRef<HTMLInputElement>(null)
   const copy = async () => {
@@ -261,19 +265,19 @@ function SecretDialog({ created, rotated, onClose }: { created: CreatedKey; rota
     }
   }
   return (
-    <Modal title={rotated ? `New secret for ${created.name}` : `Key ${created.name} created`} onClose={onClose} testId="secret-dialog">
+    <Modal title={rotated ? t('keys.secret.rotatedTitle', { name: created.name }) : t('keys.secret.createdTitle', { name: created.name })} onClose={onClose} testId="secret-dialog">
       <p>
-        {rotated ? 'The old secret no longer works. ' : ''}
-        This is the only time the secret is shown: copy it now and give it to the client, who uses it as its API key.
+        {rotated ? `${t('keys.secret.oldStops')} ` : ''}
+        {t('keys.secret.onlyOnce')}
       </p>
       <div className="secret">
-        <label htmlFor="new-secret" className="sr-only">Secret</label>
+        <label htmlFor="new-secret" className="sr-only">{t('keys.secret.label')}</label>
         <input id="new-secret" ref={inputRef} readOnly value={created.secret} data-testid="secret" onFocus={(e) => e.target.select()} spellCheck={false} />
-        <button type="button" onClick={() => void copy()} data-autofocus>Copy</button>
+        <button type="button" onClick={() => void copy()} data-autofocus>{t('keys.secret.copy')}</button>
       </div>
-      <p className="muted" role="status">{copied === 'yes' ? 'Copied to the clipboard.' : copied === 'failed' ? 'Copying is not allowed here: the secret is selected, press Ctrl+C (⌘C).' : ''}</p>
+      <p className="muted" role="status">{copied === 'yes' ? t('keys.secret.copied') : copied === 'failed' ? t('keys.secret.copyFailed') : ''}</p>
       <div className="modal-actions">
-        <button type="button" className="primary" onClick={onClose}>Done</button>
+        <button type="button" className="primary" onClick={onClose}>{t('keys.secret.done')}</button>
       </div>
     </Modal>
   )

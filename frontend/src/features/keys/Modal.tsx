@@ -1,4 +1,5 @@
 import { useId, useLayoutEffect, useRef, type ReactNode } from 'react'
+import { useTranslation } from 'react-i18next'
 
 /**
  * A modal dialog on the native <dialog>: the page behind is inert, Tab stays inside, Escape closes,
@@ -39,12 +40,13 @@ export function Modal({ title, onClose, children, testId }: { title: string; onC
 
 /** "Are you sure?" with the safe choice focused. */
 export function Confirm(p: { title: string; children: ReactNode; confirmLabel: string; busy?: boolean; error?: string | null; onConfirm: () => void; onCancel: () => void }) {
+  const { t } = useTranslation()
   return (
     <Modal title={p.title} onClose={p.onCancel} testId="confirm-dialog">
       <div className="modal-body">{p.children}</div>
       {p.error && <p className="form-error" role="alert">{p.error}</p>}
       <div className="modal-actions">
-        <button type="button" onClick={p.onCancel} data-autofocus>Cancel</button>
+        <button type="button" onClick={p.onCancel} data-autofocus>{t('keys.cancel')}</button>
         <button type="button" className="danger" onClick={p.onConfirm} disabled={p.busy}>{p.confirmLabel}</button>
       </div>
     </Modal>

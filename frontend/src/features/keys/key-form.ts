@@ -1,4 +1,5 @@
 import type { ApiKeyView, CapturePolicy, CreateKeyBody } from '@llm-proxy/core/contracts'
+import { i18n } from '../../i18n'
 import { formatCount, formatUsd } from '../../lib/format'
 import { fromLocalInput, toLocalInput } from '../../lib/time-range'
 
@@ -39,20 +40,20 @@ export function formFromKey(k?: ApiKeyView): KeyForm {
  * all, an empty one meaning "none"), or the first field that is wrong and why.
  */
 export function bodyFromForm(f: KeyForm): { body: CreateKeyBody } | { field: keyof KeyForm; error: string } {
-  if (!f.name.trim()) return { field: 'name', error: 'Enter a name.' }
+  if (!f.name.trim()) return { field: 'name', error: i18n.t('keys.form.errName') }
   const int = (field: 'rpm' | 'tpm' | 'budget_tokens') => {
     const v = f[field].trim()
     if (!v) return null
     return /^\d+$/.test(v) && Number(v) > 0 ? Number(v) : field
   }
   const limits = { rpm: int('rpm'), tpm: int('tpm'), budget_tokens: int('budget_tokens') }
-  for (const [field, v] of Object.entries(limits)) if (typeof v === 'string') return { field: field as keyof KeyForm, error: 'Enter a whole number above 0, or leave it empty for no limit.' }
+  for (const [field, v] of Object.entries(limits)) if (typeof v === 'string') return { field: field as keyof KeyForm, error: i18n.t('keys.form.errWhole') }
   const usd = f.budget_usd.trim()
-  if (usd && !(Number(usd) > 0)) return { field: 'budget_usd', error: 'Enter an amount in US dollars above 0, or leave it empty.' }
+  if (usd && !(Number(usd) > 0)) return { field: 'budget_usd', error: i18n.t('keys.form.errUsd') }
   let expires_at: string | null = null
   if (f.expires) {
     const ms = fromLocalInput(f.expires)
-    if (ms === null) return { field: 'expires', error: 'Enter a date and time, or leave it empty for a key that does not expire.' }
+    if (ms === null) return { field: 'expires', error: i18n.t('keys.form.errDate') }
     expires_at = new Date(ms).toISOString()
   }
   const models = f.models.split(/[,\n]/).map((m) => m.trim()).filter(Boolean)
@@ -74,8 +75,8 @@ export function limitsText(k: ApiKeyView): string {
   const parts = [
     l.rpm !== null && `${formatCount(l.rpm)} rpm`,
     l.tpm !== null && `${formatCount(l.tpm)} tpm`,
-    l.budget_tokens !== null && `${formatCount(l.budget_tokens)} tokens/${l.budget_period}`,
-    l.budget_usd !== null && `${formatUsd(l.budget_usd)}/${l.budget_period}`,
+    l.budget_tokens !== null && i18n.t(`keys.limits.tokensPer_${l.budget_period}`, { tokens: formatCount(l.budget_tokens) }),
+    l.budget_usd !== null && i18n.t(`keys.limits.usdPer_${l.budget_period}`, { usd: formatUsd(l.budget_usd) }),
   ].filter(Boolean)
-  return parts.length ? parts.join(' · ') : 'None'
+  return parts.length ? parts.join(' · ') : i18n.t('keys.limits.none')
 }
