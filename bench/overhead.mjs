@@ -1,6 +1,6 @@
 // pnpm bench:overhead — what metering costs. Starts the simulated backend in fast mode, a bare
 // Fastify + undici pass-through (the floor), the real proxy with metering on SQLite and on PostgreSQL
-// (a throwaway cluster, when PostgreSQL is installed), and nginx when installed; drives them interleaved (A B C A B C ...) with a load generator in its own process; prints
+// (a throwaway cluster, when PostgreSQL is installed), the SQLite proxy with keys and with CAPTURE=all, and nginx when installed; drives them interleaved (A B C A B C ...) with a load generator in its own process; prints
 // req/s, p50/p99, proxy CPU per request and peak RSS, with ratios taken pair by pair within the run.
 import { spawn, execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs'
@@ -141,6 +141,14 @@ const benchKey = await (await fetch(`http://127.0.0.1:${adminPort}/admin/keys`, 
 })).json()
 targets.push({ name: 'proxy-keys', url: `http://127.0.0.1:${keysPort}`, pid: proxyKeys.pid, headers: [`authorization: Bearer ${benchKey.secret}`] })
 
+// The SQLite proxy again with CAPTURE=all (and REDACT=pii, the default): what capturing content costs.
+const capPort = await freePort()
+const capDb = join(tmp, 'capture.db')
+const proxyCap = await start('proxy-cap', process.execPath, [join(root, 'packages/proxy/dist/server.js')], {
+  BACKEND_URL: backendUrl, PROXY_HOST: '127.0.0.1', PROXY_PORT: String(capPort), DB_PATH: capDb, LOG_LEVEL: 'warn', CAPTURE: 'all',
+}, null, `http://127.0.0.1:${capPort}/health`)
+targets.push({ name: 'proxy-cap', url: `http://127.0.0.1:${capPort}`, pid: proxyCap.pid })
+
 // --events: the SQLite proxy again with every event output on (EVENT_LOG to a file, a webhook and
 // OTLP to receivers in this process), to compare with `proxy`.
 let proxyEv = null
@@ -171,7 +179,7 @@ if (opts.events) {
   targets.push({ name: 'proxy-ev', url: `http://127.0.0.1:${port}`, pid: proxyEv.pid })
 }
 const isProxy = (name) => name.startsWith('proxy')
-const sent = { proxy: 0, 'proxy-pg': 0, 'proxy-keys': 0, 'proxy-ev': 0 }
+const sent = { proxy: 0, 'proxy-pg': 0, 'proxy-keys': 0, 'proxy-ev': 0, 'proxy-cap': 0 }
 
 let nginxNote = 'nginx: not installed (apt-get install nginx to include it)'
 const nginxBin = ['/usr/sbin/nginx', '/usr/bin/nginx'].find(existsSync)
@@ -277,6 +285,11 @@ await stopped(proxyKeys)
 const kdb = new Database(join(tmp, 'keys.db'), { readonly: true })
 rows['proxy-keys'] = kdb.prepare('SELECT count(*) AS n FROM requests').get().n
 kdb.close()
+await stopped(proxyCap)
+const cdb = new Database(capDb, { readonly: true })
+rows['proxy-cap'] = cdb.prepare('SELECT count(*) AS n FROM requests').get().n
+const captureNote = `captures stored by proxy-cap: ${cdb.prepare('SELECT count(*) AS n FROM captures').get().n} (CAPTURE=all, REDACT=pii)`
+cdb.close()
 if (proxyPg) {
   await stopped(proxyPg)
   const sql = postgres(cluster.url, { max: 1, onnotice: () => {} })
@@ -320,6 +333,7 @@ for (const s of scenarios) {
     console.log(line)
   }
   console.log(`  keys mode vs the same proxy without keys: CPU ${ratio(m['proxy-keys'].cpuUs, m.proxy.cpuUs)}×`)
+  console.log(`  CAPTURE=all vs the same proxy with capture off: CPU ${ratio(m['proxy-cap'].cpuUs, m.proxy.cpuUs)}× (${f(median(m['proxy-cap'].cpuUs) - median(m.proxy.cpuUs), 0)} µs/req more)`)
   const rec = recordedOverhead[s.name]
   if (!s.stream && s.concurrency === 1) {
     // At concurrency 1 nothing queues, so what the client sees added is the proxy's own time plus one
@@ -339,6 +353,7 @@ console.log(`\n1,000 concurrent slow streams (20 ms between tokens) through the 
 console.log(`peak RSS during the slow streams (MB): proxy ${slowRss.proxy.toFixed(0)}, bare ${slowRss.bare.toFixed(0)}`)
 console.log(`peak RSS over the whole run (MB): ${Object.entries(rssPeak).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`)
 if (eventsNote) console.log(eventsNote)
+console.log(captureNote)
 let allRows = true
 for (const name of Object.keys(rows)) {
   const ok = rows[name] === sent[name]

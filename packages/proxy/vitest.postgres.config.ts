@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     name: 'proxy-postgres',
-    include: ['test/chat-completions.test.ts', 'test/failures.test.ts'],
+    include: ['test/chat-completions.test.ts', 'test/failures.test.ts', 'test/capture.test.ts'],
     testTimeout: 30_000,
     env: { TEST_ENGINE: 'postgres' },
     globalSetup: ['../../tests/support/postgres.ts'],

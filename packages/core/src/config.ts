@@ -4,6 +4,21 @@ import { ConfigError, boolFlag, byteSize, httpUrl, logLevel, parseEnv, port, pos
 
 export const DEFAULT_DB_PATH = './data/metrics.db'
 
+const days = z.coerce.number({ error: 'expected a number of days' }).int('expected a whole number of days').positive('expected a number of days above 0')
+
+/** Whose requests' content is kept: nobody's, failed ones, or all. */
+export const CAPTURE_MODES = ['off', 'errors', 'all'] as const
+export type CaptureMode = (typeof CAPTURE_MODES)[number]
+
+/** CAPTURE and its companions; `mode` is the default, a key's own policy wins. */
+export interface CaptureConfig {
+  mode: CaptureMode
+  /** Per side (request, response); the rest is marked as cut. */
+  maxBytes: number
+  retentionDays?: number
+  redact: 'pii' | 'off'
+}
+
 const otlpProtocol = z.enum(['http/protobuf', 'http/json'], { error: 'expected http/protobuf or http/json (gRPC is not supported)' })
 
 /** Every variable the proxy reads, with its default. The README's table is checked against this. */
@@ -28,7 +43,13 @@ export const proxyEnvSchema = z.object({
   // Off unless set: deleting data is never a default.
   // Prices for local and custom models (YAML or JSON); wins over the built-in price table.
   PRICES_FILE: z.string().optional(),
-  RETENTION_DAYS: z.coerce.number({ error: 'expected a number of days' }).int('expected a whole number of days').positive('expected a number of days above 0').optional(),
+  RETENTION_DAYS: days.optional(),
+  // Content capture (DESIGN.md §8): off unless set; each key may override CAPTURE.
+  CAPTURE: z.enum(CAPTURE_MODES, { error: 'expected off, errors or all' }).default('off'),
+  CAPTURE_MAX_BYTES: byteSize(64 * 1024),
+  // Its own, apart from RETENTION_DAYS: captured text is more sensitive than the numbers.
+  CAPTURE_RETENTION_DAYS: days.optional(),
+  REDACT: z.enum(['pii', 'off'], { error: 'expected pii or off' }).default('pii'),
   AUTH_MODE: z.enum(['passthrough', 'keys'], { error: 'expected passthrough or keys' }).default('passthrough'),
   ADMIN_HOST: z.string().default('127.0.0.1'),
   ADMIN_PORT: port(8003),
@@ -79,6 +100,8 @@ export interface ProxyConfig {
   logLevel: z.infer<typeof logLevel>
   /** Where events go out besides the database (DESIGN.md §9); each part is off when absent. */
   events: EventsConfig
+  /** Content capture (DESIGN.md §8). */
+  capture: CaptureConfig
 }
 
 export interface EventsConfig {
@@ -139,6 +162,7 @@ export function loadProxyConfig(env: Env): ProxyConfig {
     admin: e.ADMIN_TOKEN ? { host: e.ADMIN_HOST, port: e.ADMIN_PORT, token: e.ADMIN_TOKEN } : null,
     secretKey: e.SECRET_KEY,
     logLevel: e.LOG_LEVEL,
+    capture: { mode: e.CAPTURE, maxBytes: e.CAPTURE_MAX_BYTES, retentionDays: e.CAPTURE_RETENTION_DAYS, redact: e.REDACT },
     events: {
       log: e.EVENT_LOG === undefined ? undefined : e.EVENT_LOG === 'stdout' ? 'stdout' : { file: e.EVENT_LOG },
       webhook: e.EVENT_WEBHOOK_URL ? { url: e.EVENT_WEBHOOK_URL, token: e.EVENT_WEBHOOK_TOKEN } : undefined,

@@ -44,6 +44,10 @@ describe('loadProxyConfig', () => {
     ['DATABASE_URL', 'mysql://db/x'],
     ['BODY_TIMEOUT_MS', '-5'],
     ['ALLOW_OPEN_RELAY', 'sure'],
+    ['CAPTURE', 'some'],
+    ['CAPTURE_MAX_BYTES', 'big'],
+    ['CAPTURE_RETENTION_DAYS', '0'],
+    ['REDACT', 'none'],
   ])('a bad %s names the variable', (name, value) => {
     expect(() => loadProxyConfig({ [name]: value })).toThrowError(ConfigError)
     expect(() => loadProxyConfig({ [name]: value })).toThrowError(new RegExp(`${name}: .*got "${value}"`))
@@ -162,5 +166,15 @@ describe('events out (EVENT_LOG, EVENT_WEBHOOK_*, OTEL_*)', () => {
     expect(c).toMatchObject({ headers: 'api-key=abc', protocol: 'http/json', exportIntervalMs: 15_000, serviceName: 'edge-proxy' })
     expect(() => loadProxyConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toThrow(/OTEL_EXPORTER_OTLP_PROTOCOL: expected http\/protobuf or http\/json \(gRPC is not supported\)/)
     expect(() => loadProxyConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT/)
+  })
+})
+
+describe('content capture (CAPTURE, CAPTURE_MAX_BYTES, CAPTURE_RETENTION_DAYS, REDACT)', () => {
+  test('off by default, redaction on, 64 KB per side, no retention of its own', () => {
+    expect(loadProxyConfig({}).capture).toEqual({ mode: 'off', maxBytes: 65536, retentionDays: undefined, redact: 'pii' })
+  })
+
+  test('each variable is read', () => {
+    expect(loadProxyConfig({ CAPTURE: 'errors', CAPTURE_MAX_BYTES: '32kb', CAPTURE_RETENTION_DAYS: '7', REDACT: 'off' }).capture).toEqual({ mode: 'errors', maxBytes: 32768, retentionDays: 7, redact: 'off' })
   })
 })

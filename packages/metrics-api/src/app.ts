@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs'
 import { Readable } from 'node:stream'
 import { StorageUnavailableError, openMetricsReader, type MetricsReader, type Snapshot } from '@llm-proxy/storage'
 import { ApiProblem, badParam, parseQuery } from './errors.js'
+import { getContent } from './queries/get-content.js'
 import { getModels } from './queries/get-models.js'
 import { getSaturation } from './queries/get-saturation.js'
 import { getSummary } from './queries/get-summary.js'
@@ -114,6 +115,13 @@ export function buildMetricsApi(options: MetricsApiOptions): FastifyInstance {
     const row = await read((db) => getRequest(db, request.params.id))
     if (!row) throw new ApiProblem(404, 'invalid_request_error', 'not_found', `No request with id '${request.params.id}'.`, 'id')
     return row
+  })
+
+  // Captured content (CAPTURE): behind the same token as every other endpoint.
+  app.get<{ Params: { id: string } }>('/metrics/requests/:id/content', async (request) => {
+    const content = await read((db) => getContent(db, request.params.id))
+    if (!content) throw new ApiProblem(404, 'invalid_request_error', 'not_found', `Nothing was captured for request '${request.params.id}'.`, 'id')
+    return content
   })
 
   app.get('/metrics/prometheus', async (_request, reply) => {

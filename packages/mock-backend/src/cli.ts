@@ -18,7 +18,8 @@ Options (flag, or environment variable):
 Per request: headers x-mock-scenario, x-mock-ttft-ms, x-mock-tokens-per-second, x-mock-answer-tokens,
 x-mock-cached-tokens, x-mock-cache-write-tokens (Anthropic), x-mock-content-encoding (gzip, deflate, br).
 Scenarios: error-<status>[-text], hang, hang-after-first-token, stream-error, stream-reset,
-reasoning, tool-call, no-usage, no-done, failed (Responses API).`
+reasoning, tool-call, refusal (chat), no-usage, no-done, failed (Responses API). Chat and completions
+answer \`n\` choices.`
 
 function fail(message: string): never {
   console.error(`mock-backend: ${message}\n\n${usage}`)

@@ -50,6 +50,8 @@ export const DEFAULT_MODELS = ['llama3.2:1b', 'mock-llama-3.2-1b', 'mock-qwen2.5
 
 const WORDS = ['The', ' proxy', ' measures', ' every', ' token', ' it', ' sees', ',', ' and', ' the', ' dashboard', ' shows', ' how', ' fast', ' it', ' came', '.']
 const word = (i: number) => WORDS[i % WORDS.length]
+/** The `refusal` scenario's answer (chat), streamed in these pieces. */
+const REFUSAL = ["I'm sorry,", ' I cannot', ' help with that.']
 
 interface Plan {
   ttftMs: number
@@ -97,6 +99,9 @@ function errorBody(status: number) {
   const [type, code] = kinds[status] ?? ['server_error', null]
   return { error: { message: `mock ${status} error`, type, param: null, code } }
 }
+
+/** `n` answers per request (1 to 8), as OpenAI's `n`. */
+const choiceCount = (body: any) => (Number.isInteger(body?.n) ? Math.min(8, Math.max(1, body.n)) : 1)
 
 /** A deterministic prompt size: words plus 4 per message. */
 export function countPromptTokens(body: any): number {
@@ -241,14 +246,18 @@ export async function startMockBackend(options: MockBackendOptions = {}): Promis
       const id = `mock-${Date.now().toString(36)}`
       const created = Math.floor(Date.now() / 1000)
       const usage = plan.scenario === 'no-usage' ? undefined : usageOf(body, plan, reasoning)
+      const n = choiceCount(body)
+      const textOf = (c: number) => Array.from({ length: plan.tokens }, (_, i) => word(i + c)).join('')
       if (kind === 'text') {
-        return sendJson(res, 200, { id, object: 'text_completion', created, model, choices: [{ index: 0, text, logprobs: null, finish_reason: finish }], usage }, plan.encoding)
+        return sendJson(res, 200, { id, object: 'text_completion', created, model, choices: Array.from({ length: n }, (_, c) => ({ index: c, text: textOf(c), logprobs: null, finish_reason: finish })), usage }, plan.encoding)
       }
-      const message: Record<string, unknown> =
+      const message = (c: number): Record<string, unknown> =>
         plan.scenario === 'tool-call'
-          ? { role: 'assistant', content: null, tool_calls: [{ id: 'call_mock_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris","unit":"celsius"}' } }] }
-          : { role: 'assistant', content: text, ...(reasoning ? { reasoning_content: 'Let me think.' } : {}) }
-      sendJson(res, 200, { id, object: 'chat.completion', created, model, choices: [{ index: 0, message, logprobs: null, finish_reason: finish }], usage }, plan.encoding)
+          ? { role: 'assistant', content: null, tool_calls: [{ id: `call_mock_${c + 1}`, type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris","unit":"celsius"}' } }] }
+          : plan.scenario === 'refusal'
+            ? { role: 'assistant', content: null, refusal: REFUSAL.join('') }
+            : { role: 'assistant', content: c === 0 ? text : textOf(c), ...(reasoning ? { reasoning_content: 'Let me think.' } : {}) }
+      sendJson(res, 200, { id, object: 'chat.completion', created, model, choices: Array.from({ length: n }, (_, c) => ({ index: c, message: message(c), logprobs: null, finish_reason: finish })), usage }, plan.encoding)
     }
     if (delay <= 0) return send()
     const timer = setTimeout(send, delay)
@@ -276,23 +285,33 @@ export async function startMockBackend(options: MockBackendOptions = {}): Promis
     const chunk = (choice: string) => `${head}${choice}]${tail}\n\n`
     const reasoning = plan.scenario === 'reasoning' ? 4 : 0
 
+    // `n` answers are interleaved, one event per choice in turn, as servers stream them.
+    const choices = choiceCount(body)
     const events: string[] = []
-    if (kind === 'chat') events.push(chunk('{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}'))
-    const contentEvents: string[] = []
-    for (let i = 0; i < reasoning; i++) contentEvents.push(chunk(`{"index":0,"delta":{"reasoning_content":${JSON.stringify(word(i))}},"logprobs":null,"finish_reason":null}`))
-    if (plan.scenario === 'tool-call') {
-      const pieces = ['{"city":', '"Paris",', '"unit":', '"celsius"}']
-      contentEvents.push(chunk('{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_mock_1","type":"function","function":{"name":"get_weather","arguments":""}}]},"logprobs":null,"finish_reason":null}'))
-      for (const p of pieces) contentEvents.push(chunk(`{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":${JSON.stringify(p)}}}]},"logprobs":null,"finish_reason":null}`))
-    } else {
-      for (let i = 0; i < plan.tokens; i++) {
-        const w = JSON.stringify(word(i))
-        contentEvents.push(kind === 'chat' ? chunk(`{"index":0,"delta":{"content":${w}},"logprobs":null,"finish_reason":null}`) : chunk(`{"index":0,"text":${w},"logprobs":null,"finish_reason":null}`))
+    if (kind === 'chat') for (let c = 0; c < choices; c++) events.push(chunk(`{"index":${c},"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}`))
+    const perChoice: string[][] = []
+    for (let c = 0; c < choices; c++) {
+      const own: string[] = []
+      for (let i = 0; i < reasoning; i++) own.push(chunk(`{"index":${c},"delta":{"reasoning_content":${JSON.stringify(word(i))}},"logprobs":null,"finish_reason":null}`))
+      if (plan.scenario === 'refusal') {
+        for (const piece of REFUSAL) own.push(chunk(`{"index":${c},"delta":{"refusal":${JSON.stringify(piece)}},"logprobs":null,"finish_reason":null}`))
+      } else if (plan.scenario === 'tool-call') {
+        const pieces = ['{"city":', '"Paris",', '"unit":', '"celsius"}']
+        own.push(chunk(`{"index":${c},"delta":{"tool_calls":[{"index":0,"id":"call_mock_${c + 1}","type":"function","function":{"name":"get_weather","arguments":""}}]},"logprobs":null,"finish_reason":null}`))
+        for (const p of pieces) own.push(chunk(`{"index":${c},"delta":{"tool_calls":[{"index":0,"function":{"arguments":${JSON.stringify(p)}}}]},"logprobs":null,"finish_reason":null}`))
+      } else {
+        for (let i = 0; i < plan.tokens; i++) {
+          const w = JSON.stringify(word(i + c))
+          own.push(kind === 'chat' ? chunk(`{"index":${c},"delta":{"content":${w}},"logprobs":null,"finish_reason":null}`) : chunk(`{"index":${c},"text":${w},"logprobs":null,"finish_reason":null}`))
+        }
       }
+      perChoice.push(own)
     }
-    const closing: string[] = [
-      kind === 'chat' ? chunk(`{"index":0,"delta":{},"logprobs":null,"finish_reason":"${finish}"}`) : chunk(`{"index":0,"text":"","logprobs":null,"finish_reason":"${finish}"}`),
-    ]
+    const contentEvents: string[] = []
+    for (let i = 0; perChoice.some((own) => i < own.length); i++) for (const own of perChoice) if (i < own.length) contentEvents.push(own[i])
+    const closing: string[] = Array.from({ length: choices }, (_, c) =>
+      kind === 'chat' ? chunk(`{"index":${c},"delta":{},"logprobs":null,"finish_reason":"${finish}"}`) : chunk(`{"index":${c},"text":"","logprobs":null,"finish_reason":"${finish}"}`),
+    )
     if (includeUsage) closing.push(`${head}],"usage":${JSON.stringify(usageOf(body, { ...plan, tokens: plan.tokens }, reasoning))}}\n\n`)
     if (plan.scenario !== 'no-done') closing.push('data: [DONE]\n\n')
 

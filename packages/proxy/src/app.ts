@@ -1,8 +1,9 @@
-import { METERED_ENDPOINTS, type ProxyConfig, type RequestRow } from '@llm-proxy/core'
-import type { RowSink } from '@llm-proxy/storage'
+import { METERED_ENDPOINTS, type CaptureConfig, type ProxyConfig, type RequestRow } from '@llm-proxy/core'
+import type { CaptureStore, RowSink } from '@llm-proxy/storage'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Socket } from 'node:net'
 import type { Dispatcher } from 'undici'
+import { createCaptureWriter, type CaptureWriter } from './capture/writer.js'
 import { ProxyError, bodyTimeout, clientErrorBody, errorBody, methodNotAllowed, toProxyError, unknownUrl } from './errors.js'
 import { redactUrl } from './log-redaction.js'
 import type { EventOutputs } from './events/outputs.js'
@@ -35,6 +36,8 @@ export interface ProxyOptions {
   keyGuard?: KeyGuard
   /** Event log, webhook and OpenTelemetry (startEventOutputs); fed each batch once stored, closed after the rows. */
   events?: EventOutputs | null
+  /** Content capture (CAPTURE, DESIGN.md §8) and where captures go; absent or mode off without keys: nothing is captured. */
+  capture?: { config: CaptureConfig; store: CaptureStore } | null
   /** Row batching; defaults suit production. */
   batchSize?: number
   flushIntervalMs?: number
@@ -43,6 +46,8 @@ export interface ProxyOptions {
 declare module 'fastify' {
   interface FastifyInstance {
     rows: RowWriter
+    /** Captured content waiting to be built and stored; null when nothing is captured. */
+    captures: CaptureWriter | null
     /** Resolves once no metered request is in flight, or after `timeoutMs`; then aborts the rest. */
     drain(timeoutMs: number): Promise<void>
   }
@@ -204,8 +209,13 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
   const pricer = options.pricer === undefined ? createPricer(config.prices ?? []) : options.pricer
   const forwardDeps = { dispatcher, basePath, backendApiKey: config.backendApiKey, aborters, upstream: { inflight: 0 } }
   const guard = options.keyGuard ?? null
+  // With CAPTURE=off a key may still capture its own requests; without keys nothing ever can.
+  const cap = options.capture
+  const captures = cap && (cap.config.mode !== 'off' || guard !== null) ? createCaptureWriter({ store: cap.store, redact: cap.config.redact, logger: app.log }) : null
+  app.decorate('captures', captures)
+  const capture = captures && cap ? { mode: cap.config.mode, maxBytes: cap.config.maxBytes, writer: captures } : null
   for (const endpoint of METERED_ENDPOINTS) {
-    app.register(meteredRoute, { endpoint, streamUsage: config.streamUsage, forwardDeps, rows, inflight, guard, pricer })
+    app.register(meteredRoute, { endpoint, streamUsage: config.streamUsage, forwardDeps, rows, inflight, guard, pricer, capture })
   }
   app.register(passthroughRoute, { forwardDeps, guard })
   if (guard) {
@@ -222,6 +232,7 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
     // Rows of requests cut at shutdown are recorded as their sockets close: wait for them first.
     await Promise.allSettled([...inflight.values()])
     await rows.close()
+    await captures?.flush()
     // Every row that will ever be stored is stored now: let the outputs deliver the last of them.
     await options.events?.close()
     if (ownsDispatcher) await dispatcher.close()

@@ -58,8 +58,14 @@ try {
   console.error(`proxy: cannot start the event outputs: ${(err as Error).message}`)
   exit(1)
 }
-const app = buildProxy({ config, sink, logger, keyGuard: config.authMode === 'keys' ? keyGuard! : undefined, events })
-const stopRetention = config.retentionDays ? startRetention(sink, config.retentionDays, app.log) : () => {}
+const app = buildProxy({ config, sink, logger, keyGuard: config.authMode === 'keys' ? keyGuard! : undefined, events, capture: { config: config.capture, store: sink.captures } })
+const stopRowRetention = config.retentionDays ? startRetention(sink, config.retentionDays, app.log) : () => {}
+// Captured content has its own retention (CAPTURE_RETENTION_DAYS), whatever the rows keep.
+const stopCaptureRetention = config.capture.retentionDays ? startRetention(sink.captures, config.capture.retentionDays, app.log, 'captures') : () => {}
+const stopRetention = () => {
+  stopRowRetention()
+  stopCaptureRetention()
+}
 
 let stopping = false
 async function shutdown(signal: string) {
@@ -96,7 +102,7 @@ try {
     app.log.info({ admin: `http://${config.admin!.host}:${config.admin!.port}` }, 'admin API ready')
   }
   const outputs = { eventLog: config.events.log === undefined ? undefined : config.events.log === 'stdout' ? 'stdout' : config.events.log.file, eventWebhook: config.events.webhook ? new URL(config.events.webhook.url).origin : undefined, otlp: config.events.otel ? new URL(config.events.otel.endpoint).origin : undefined }
-  app.log.info({ backend: config.backendUrl, storage, streamUsage: config.streamUsage, auth: config.authMode, ...outputs }, 'proxy ready')
+  app.log.info({ backend: config.backendUrl, storage, streamUsage: config.streamUsage, auth: config.authMode, capture: config.capture.mode, ...outputs }, 'proxy ready')
 } catch (err) {
   app.log.error({ err }, 'proxy failed to start')
   exit(1)

@@ -13,7 +13,7 @@ import OpenAI from 'openai'
 import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions'
 import { buildProxy, type ProxyAppConfig } from '../src/app.js'
 import { startEventOutputs, type EventOutputOptions, type EventOutputs } from '../src/events/outputs.js'
-import type { EventsConfig } from '@llm-proxy/core'
+import type { CaptureConfig, EventsConfig } from '@llm-proxy/core'
 import pino from 'pino'
 import { buildAdminApi } from '../src/keys/admin.js'
 import { KeyGuard } from '../src/keys/guard.js'
@@ -80,6 +80,10 @@ export interface Stack {
   /** With `keys`: the admin API (its URL and token) and the guard. */
   admin: { url: string; token: string; call: (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }> } | null
   guard: KeyGuard | null
+  /** The store the proxy writes to (captures' retention is run against it in tests). */
+  sink: RowSink
+  /** SQLite file or PostgreSQL URL, for a metrics API reading the same database. */
+  storage: { dbPath: string; databaseUrl?: string }
   /** Rows in the store, after flushing the queue. */
   stored(): Promise<Record<string, unknown>[]>
   /** Everything the store holds, as text (the SQLite files' bytes, or every PostgreSQL table). */
@@ -100,6 +104,8 @@ export async function startStack(o: {
   keys?: { now?: () => number; secretKey?: string }
   /** Overrides the pricer (by default PRICES_FILE rules from the config, then the bundled table). */
   pricer?: Pricer | null
+  /** Content capture (CAPTURE and companions; REDACT defaults to pii, CAPTURE_MAX_BYTES to 64 KB). */
+  capture?: Partial<CaptureConfig>
   /** Event outputs (EVENT_LOG, webhook, OTLP), started as server.ts starts them; logs go to `logger`. */
   events?: { config: EventsConfig; logger?: pino.Logger } & Partial<Pick<EventOutputOptions, 'webhook' | 'stdout'>>
 } = {}): Promise<Stack> {
@@ -145,19 +151,22 @@ export async function startStack(o: {
     onRecorded: rows.push,
     flushIntervalMs: 5,
     pricer: o.pricer,
+    capture: o.capture ? { config: { mode: 'off', maxBytes: 64 * 1024, redact: 'pii', ...o.capture }, store: sink.captures } : null,
   })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
   const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: CLIENT_KEY, maxRetries: 0 })
   const anthropic = new Anthropic({ baseURL: url, apiKey: CLIENT_KEY, maxRetries: 0 })
   return {
-    backend, url, client, anthropic, rows, dbFile, app, admin, guard, events,
+    backend, url, client, anthropic, rows, dbFile, app, admin, guard, events, sink,
+    storage: { dbPath: dbFile, databaseUrl: pg?.url },
     async stored() {
       await app.rows.flush()
       return read.all()
     },
     async dump() {
       await app.rows.flush()
+      await app.captures?.flush()
       return read.dump()
     },
     async close() {

@@ -2,6 +2,7 @@ import { LEVELS, ROLLUP_COLUMNS, ROW_COLUMNS, USER_LEVELS } from '@llm-proxy/cor
 import Database from 'better-sqlite3'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
+import { CAPTURE_COLUMNS } from './capture-sql.js'
 import { histToPg, type Sql } from './pg/connect.js'
 import { migratePg } from './pg/migrations.js'
 import { LATEST_SCHEMA_VERSION, migrate } from './sqlite/migrations.js'
@@ -35,6 +36,7 @@ function* copyLines(rows: Iterable<Record<string, unknown>>, columns: readonly s
 export interface CopyReport {
   requests: number
   rollups: number
+  captures: number
 }
 
 /**
@@ -51,7 +53,7 @@ export async function copySqliteToPg(file: string, sql: Sql, progress: (msg: str
     const [has] = await sql.unsafe<{ n: number }[]>('SELECT count(*) AS n FROM (SELECT 1 FROM rollup_day LIMIT 1) x')
     if (has.n > 0) throw new Error('the PostgreSQL database already has data; copy into an empty database (rollups would be counted twice)')
 
-    const report: CopyReport = { requests: 0, rollups: 0 }
+    const report: CopyReport = { requests: 0, rollups: 0, captures: 0 }
     // COPY (PostgreSQL's bulk load) into the empty tables, one transaction for everything.
     await sql.begin(async (tx) => {
       const copy = async (table: string, columns: readonly string[], rows: Iterable<Record<string, unknown>>, count: (n: number) => void) => {
@@ -66,6 +68,8 @@ export async function copySqliteToPg(file: string, sql: Sql, progress: (msg: str
       // Keys before anything that names them; their counters are live state, not history.
       const keyCols = ['id', 'name', 'owner', 'hash', 'display', 'created_at', 'updated_at', 'expires_at', 'revoked_at', 'rpm', 'tpm', 'budget_tokens', 'budget_usd', 'budget_period', 'models', 'upstream_key_enc', 'capture']
       await copy('api_keys', keyCols, src.prepare(`SELECT ${keyCols.join(', ')} FROM api_keys`).iterate() as Iterable<Record<string, unknown>>, () => {})
+      // Captured content goes along (its own retention still applies on the new side).
+      await copy('captures', CAPTURE_COLUMNS, src.prepare(`SELECT ${CAPTURE_COLUMNS.join(', ')} FROM captures`).iterate() as Iterable<Record<string, unknown>>, (n) => (report.captures = n))
       for (const { name } of LEVELS) {
         const tables: [string, string[]][] = [[`rollup_${name}`, [...ROLLUP_COLUMNS]]]
         if (USER_LEVELS.includes(name)) tables.push([`users_${name}`, ['bucket', 'user', 'model', 'stream', 'key_id', 'requests']])

@@ -11,6 +11,7 @@ export { migratePg, pgSchemaVersion, PG_SCHEMA_VERSION } from './pg/migrations.j
 export { copySqliteToPg } from './copy.js'
 export { createSqliteKeys } from './sqlite/keys.js'
 export { createPgKeys } from './pg/keys.js'
+export { CAPTURE_SQL } from './capture-sql.js'
 
 import { createPgReader } from './pg/reader.js'
 import { createPgSink } from './pg/sink.js'

@@ -14,7 +14,29 @@ export interface RowSink {
   deleteBefore(beforeTs: number): Promise<number>
   /** Proxy keys and their counters (the admin API and AUTH_MODE=keys). */
   readonly keys: KeyStore
+  /** Captured content (CAPTURE), apart from the rows. */
+  readonly captures: CaptureStore
   close(): Promise<void>
+}
+
+/** One captured request as stored: both sides already redacted and cut, as JSON text. */
+export interface CaptureRecord {
+  request_id: string
+  ts: number
+  endpoint: string
+  key_id: string | null
+  redaction: 'pii' | 'off'
+  /** JSON of CapturedRequest. */
+  request: string
+  /** JSON of CapturedResponse. */
+  response: string
+}
+
+/** Captured content, keyed by request id; its own retention (CAPTURE_RETENTION_DAYS). */
+export interface CaptureStore {
+  insert(records: readonly CaptureRecord[]): Promise<void>
+  /** Deletes captures older than `beforeTs`; returns how many. */
+  deleteBefore(beforeTs: number): Promise<number>
 }
 
 /** A consistent read: every query in one snapshot sees the same committed batches. */

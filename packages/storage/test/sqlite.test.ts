@@ -112,3 +112,32 @@ test('stored histograms add up by merging their sorted lists', () => {
   expect(merged.total).toBe(11)
   expect(mergeHistBlobs(null, a.toBlob())).toEqual(a.toBlob())
 })
+
+test('captures (schema v8): written through the writer thread, once per request id, with their own retention', async () => {
+  const file = tmpDb()
+  const sink = await createSqliteSink({ file })
+  const capture = (id: string, ts: number) => ({ request_id: id, ts, endpoint: '/v1/chat/completions', key_id: null, redaction: 'pii' as const, request: '{"body":{"messages":[]},"cut":false}', response: '{"status":200}' })
+  await sink.captures.insert([capture('a', 1000), capture('b', 2000)])
+  await sink.captures.insert([capture('a', 1000)]) // a retried batch that had landed
+  const reader = openReaderDb(file)!
+  expect(reader.prepare('SELECT request_id, ts FROM captures ORDER BY ts').all()).toEqual([{ request_id: 'a', ts: 1000 }, { request_id: 'b', ts: 2000 }])
+  expect(await sink.captures.deleteBefore(1500)).toBe(1)
+  expect(reader.prepare('SELECT request_id FROM captures').all()).toEqual([{ request_id: 'b' }])
+  reader.close()
+  await sink.close()
+})
+
+test('a version 7 database gets the captures table (version 8) and keeps its rows', () => {
+  const file = tmpDb()
+  openWriterDb(file).close()
+  rmSync(file)
+  const old = new Database(file)
+  migrate(old, migrations.filter((m) => m.version <= 7))
+  old.prepare(`INSERT INTO requests (id, ts, endpoint, stream, outcome, total_ms) VALUES ('r1', 1, '/v1/chat/completions', 0, 'success', 5)`).run()
+  old.close()
+  const db = openWriterDb(file)
+  expect(db.pragma('user_version', { simple: true })).toBe(8)
+  expect(db.prepare('SELECT count(*) AS n FROM requests').get()).toEqual({ n: 1 })
+  expect(db.prepare('SELECT count(*) AS n FROM captures').get()).toEqual({ n: 0 })
+  db.close()
+})

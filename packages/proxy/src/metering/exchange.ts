@@ -1,5 +1,6 @@
 import { outcomeForStatus, outputTokensPerSecond, timePerOutputToken, type Outcome, type RequestRow } from '@llm-proxy/core'
 import { performance } from 'node:perf_hooks'
+import type { CaptureTap } from '../capture/tap.js'
 import type { BodyMeter, BodySummary } from './body-meter.js'
 import type { SseMeter } from './sse-meter.js'
 import { protocolOf, shorten, type Protocol, type Usage } from './usage.js'
@@ -50,6 +51,8 @@ export class Exchange {
   private failure: Failure | null = null
   /** Set while the proxy's copy of a compressed response is still being decoded; the row waits for it. */
   decoding: Promise<void> | null = null
+  /** A copy for content capture; null (and never touched) unless the request's policy captures. */
+  capture: CaptureTap | null = null
   readonly protocol: Protocol
   private sse: SseMeter | null = null
   private bodyMeter: BodyMeter | null = null

@@ -1,5 +1,10 @@
+import type { CaptureMode } from '@llm-proxy/core'
+import type { CapturePolicy } from '@llm-proxy/core/contracts'
 import type { FastifyPluginAsync } from 'fastify'
 import { performance } from 'node:perf_hooks'
+import { captureModeFor } from '../capture/policy.js'
+import { CaptureTap } from '../capture/tap.js'
+import type { CaptureWriter } from '../capture/writer.js'
 import { ProxyError, invalidJson, notAnObject } from '../errors.js'
 import type { KeyGuard, Refusal } from '../keys/guard.js'
 import { presentedSecret } from '../keys/secrets.js'
@@ -17,6 +22,8 @@ export interface MeteredRouteOptions {
   /** AUTH_MODE=keys: every request needs a proxy key within its limits. */
   guard: KeyGuard | null
   pricer: Pricer | null
+  /** Content capture; null when nothing can be captured (CAPTURE=off without keys): no work at all then. */
+  capture: { mode: CaptureMode; maxBytes: number; writer: CaptureWriter } | null
 }
 
 const isRefusal = (v: object): v is Refusal => 'error' in v
@@ -47,6 +54,13 @@ export const meteredRoute: FastifyPluginAsync<MeteredRouteOptions> = async (app,
       const ua = request.headers['user-agent']
       const ex = new Exchange(o.endpoint, request.ip ?? null, ua ? ua.slice(0, 256) : null, o.pricer)
       request.exchange = ex
+      const capture = o.capture
+      const tapFor = (policy: CapturePolicy | null) => {
+        if (capture === null) return
+        const mode = captureModeFor(capture.mode, policy)
+        ex.capture = mode === 'off' ? null : new CaptureTap(mode, capture.maxBytes, ex.protocol)
+      }
+      tapFor(null)
       // 'close' comes after the last byte was written, or when the client went away: the row is made
       // then, once, whatever path the request took (proxied, refused by the parser, failed).
       let settle!: () => void
@@ -63,6 +77,7 @@ export const meteredRoute: FastifyPluginAsync<MeteredRouteOptions> = async (app,
         const record = () => {
           const row = ex.toRow(endedAt)
           o.rows.record(row)
+          if (ex.capture !== null) capture!.writer.enqueue(ex.capture, row)
           if (row.key_id && o.guard) o.guard.recordUsage(row.key_id, (row.prompt_tokens ?? 0) + (row.completion_tokens ?? 0), row.cost_usd ?? 0)
           request.log.info(
             { statusCode: row.status_code, outcome: row.outcome, model: row.model ?? row.model_requested, ms: Math.round(row.total_ms) },
@@ -78,6 +93,7 @@ export const meteredRoute: FastifyPluginAsync<MeteredRouteOptions> = async (app,
       if (o.guard) {
         // Before the body is read: a request without a usable key costs nothing more.
         const auth = o.guard.authenticate(presentedSecret(request.headers))
+        if (!('error' in auth)) tapFor(auth.key.rec.capture)
         const admitted: Refusal | { headers: Record<string, string> } = 'error' in auth ? auth : o.guard.admit(auth.key)
         if (isRefusal(admitted)) {
           ex.keyId = admitted.keyId
@@ -97,6 +113,8 @@ export const meteredRoute: FastifyPluginAsync<MeteredRouteOptions> = async (app,
       const ex = request.exchange!
       const raw = request.body as Buffer | undefined
       ex.requestBytes = raw?.length ?? 0
+      // The client's bytes as sent (not the copy with stream_options added); parsed after the response.
+      if (ex.capture !== null && raw) ex.capture.request = raw
       if (!raw || raw.length === 0) throw invalidJson('the body is empty.')
       let parsed: unknown
       try {

@@ -108,10 +108,12 @@ export function forward(request: FastifyRequest, reply: FastifyReply, o: Forward
         let strip = false
         if (ex) {
           ex.statusCode = statusCode
+          ex.capture?.begin(statusCode, isEventStream(headers) && statusCode < 300)
           const encoding = contentEncoding(headers['content-encoding'])
           if (encoding !== null) {
             makeDecoder = createDecoder(encoding)
             unreadable = makeDecoder === null
+            if (unreadable && ex.capture) ex.capture.unreadable = true
             if (unreadable) request.log.warn({ encoding }, 'the backend answered in a content coding the proxy cannot read; no tokens for this row')
           }
           // Compressed bytes cannot be edited without re-encoding them: they pass unchanged.
@@ -135,8 +137,11 @@ export function forward(request: FastifyRequest, reply: FastifyReply, o: Forward
         if (makeDecoder !== null) decode(chunk)
         else if (unreadable) {
           // Passed on, not measured.
-        } else if (sse !== null) out = sse.push(chunk, performance.now())
-        else bodyMeter?.push(chunk)
+        } else {
+          if (sse !== null) out = sse.push(chunk, performance.now())
+          else bodyMeter?.push(chunk)
+          ex?.capture?.push(chunk)
+        }
         if (out.length === 0) return
         if (ex) ex.responseBytes += out.length
         if (!res.write(out)) {
@@ -204,6 +209,7 @@ export function forward(request: FastifyRequest, reply: FastifyReply, o: Forward
         decoder.on('data', (plain: Buffer) => {
           if (sse !== null) sse.push(plain, arrivedAt)
           else bodyMeter?.push(plain)
+          ex?.capture?.push(plain)
         })
         if (ex) ex.decoding = new Promise<void>((resolve) => (finishDecoding = resolve))
         decoder.on('error', (err) => {

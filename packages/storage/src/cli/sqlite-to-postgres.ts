@@ -36,7 +36,7 @@ const sql = connect(to, { max: 1, application: 'llm-proxy-migrate' })
 try {
   const started = Date.now()
   const report = await copySqliteToPg(from, sql, (m) => console.log(`  ${m}`))
-  console.log(`copied ${report.requests} rows and ${report.rollups} rollup rows in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  console.log(`copied ${report.requests} rows, ${report.rollups} rollup rows and ${report.captures} captures in ${((Date.now() - started) / 1000).toFixed(1)} s`)
 } catch (err) {
   console.error(`migration failed: ${(err as Error).message}`)
   process.exitCode = 1

@@ -4,6 +4,7 @@ import { LEVELS, USER_LEVELS } from '@llm-proxy/core'
 const MEASURES = ['latency', 'ttft', 'tpot', 'tps']
 const TOKENS = ['prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'reasoning_tokens']
 import type { Sql } from './connect.js'
+import { capturesDdl } from '../capture-sql.js'
 
 /**
  * Versioned schema changes for PostgreSQL, run by whichever process starts first under an advisory
@@ -147,6 +148,11 @@ export const PG_MIGRATIONS: { version: number; description: string; sql: string 
     sql: LEVELS.map(({ name }) => `
       ALTER TABLE rollup_${name} ADD COLUMN priced bigint NOT NULL DEFAULT 0;
       UPDATE rollup_${name} SET priced = requests WHERE cost_usd > 0;`).join('\n'),
+  },
+  {
+    version: 8,
+    description: 'captured content (CAPTURE), keyed by request id, apart from the rows',
+    sql: capturesDdl('bigint'),
   },
 ]
 

@@ -1,6 +1,7 @@
 import { BOOL_COLUMNS, MEASURES, ROLLUP_COLUMNS, ROLLUP_KEY, ROLLUP_SUMS, ROW_COLUMNS, rollupDeltas, type RequestRow } from '@llm-proxy/core'
 import { TransientStorageError, type RowSink } from '../types.js'
 import { connect, histToPg, isTransientPgError, type Sql } from './connect.js'
+import { createPgCaptures } from './captures.js'
 import { createPgKeys } from './keys.js'
 import { migratePg } from './migrations.js'
 
@@ -101,6 +102,10 @@ export async function createPgSink(url: string): Promise<RowSink> {
   return {
     engine: 'postgres',
     keys: createPgKeys(sql),
+    captures: (() => {
+      const c = createPgCaptures(sql)
+      return { insert: (records) => wrap(() => c.insert(records)), deleteBefore: (before) => wrap(() => c.deleteBefore(before)) }
+    })(),
     insertBatch: (rows) => wrap(() => insertBatchPg(sql, rows)),
     deleteBefore: (beforeTs) => wrap(async () => (await sql.unsafe('DELETE FROM requests WHERE ts < $1', [beforeTs])).count),
     close: () => sql.end({ timeout: 5 }),

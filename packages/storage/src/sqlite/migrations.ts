@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3'
 import { LEVELS, USER_LEVELS } from '@llm-proxy/core'
 import { createSqliteStore } from './store.js'
+import { capturesDdl } from '../capture-sql.js'
 
 /**
  * Versioned schema changes for SQLite, applied in order by the proxy (the only writer). Append new
@@ -182,6 +183,11 @@ export const migrations: Migration[] = [
         ALTER TABLE rollup_${name} ADD COLUMN priced INTEGER NOT NULL DEFAULT 0;
         UPDATE rollup_${name} SET priced = requests WHERE cost_usd > 0;`).join('\n'))
     },
+  },
+  {
+    version: 8,
+    description: 'captured content (CAPTURE), keyed by request id, apart from the rows',
+    up: (db) => db.exec(capturesDdl('INTEGER')),
   },
 ]
 

@@ -1,6 +1,6 @@
 import type { RequestRow } from '@llm-proxy/core'
 import { Worker } from 'node:worker_threads'
-import { TransientStorageError, type KeyStore, type RowSink } from '../types.js'
+import { TransientStorageError, type CaptureRecord, type CaptureStore, type KeyStore, type RowSink } from '../types.js'
 import type { KeyMethod, WorkerReply, WorkerRequest } from './worker.js'
 
 export interface SqliteSinkOptions {
@@ -82,9 +82,15 @@ export async function createSqliteSink(o: SqliteSinkOptions): Promise<RowSink> {
     syncCounters: keyCall('syncCounters'),
   }
 
+  const captures: CaptureStore = {
+    insert: async (records) => void (await call({ op: 'captures', records: records as CaptureRecord[] })),
+    deleteBefore: async (beforeTs) => (await call({ op: 'deleteCapturesBefore', beforeTs })) as number,
+  }
+
   return {
     engine: 'sqlite',
     keys,
+    captures,
     insertBatch: async (rows: readonly RequestRow[]) => void (await call({ op: 'insert', rows: rows as RequestRow[] })),
     deleteBefore: async (beforeTs) => (await call({ op: 'deleteBefore', beforeTs })) as number,
     async close() {

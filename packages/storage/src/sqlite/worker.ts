@@ -5,7 +5,9 @@ import type Database from 'better-sqlite3'
 import { statSync } from 'node:fs'
 import { parentPort, workerData } from 'node:worker_threads'
 import { openWriterDb } from './open.js'
+import { createSqliteCaptures } from './captures.js'
 import { createSqliteKeys } from './keys.js'
+import type { CaptureRecord } from '../types.js'
 import { createSqliteStore, type SqliteStore } from './store.js'
 
 export type KeyMethod = 'listKeys' | 'insertKey' | 'updateKey' | 'deleteKey' | 'syncCounters'
@@ -13,6 +15,8 @@ export type WorkerRequest =
   | { id: number; op: 'insert'; rows: RequestRow[] }
   | { id: number; op: 'deleteBefore'; beforeTs: number }
   | { id: number; op: 'keys'; method: KeyMethod; args: unknown[] }
+  | { id: number; op: 'captures'; records: CaptureRecord[] }
+  | { id: number; op: 'deleteCapturesBefore'; beforeTs: number }
   | { id: number; op: 'close' }
 export type WorkerReply =
   | { type: 'ready' }
@@ -31,6 +35,7 @@ const TRANSIENT = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|PROTOCOL|READONLY|NO
 let db: Database.Database | null = null
 let store: SqliteStore | null = null
 let keys: ReturnType<typeof createSqliteKeys> | null = null
+let captures: ReturnType<typeof createSqliteCaptures> | null = null
 let identity: string | null = null
 
 const identityOf = (): string | null => {
@@ -47,6 +52,7 @@ function open(): void {
   db = openWriterDb(file)
   store = createSqliteStore(db)
   keys = createSqliteKeys(db)
+  captures = createSqliteCaptures(db)
   identity = identityOf()
 }
 
@@ -57,6 +63,7 @@ function closeDb(): void {
   db = null
   store = null
   keys = null
+  captures = null
 }
 
 /** The file deleted or replaced under us would swallow every later row: notice it and start anew. */
@@ -88,7 +95,13 @@ port.on('message', (m: WorkerRequest) => {
       ensureOpen()
       value = (keys![m.method] as (...a: unknown[]) => unknown)(...m.args)
     }
-    else if (m.op === 'close') closeDb()
+    else if (m.op === 'captures') {
+      ensureOpen()
+      captures!.insert(m.records)
+    } else if (m.op === 'deleteCapturesBefore') {
+      ensureOpen()
+      value = captures!.deleteBefore(m.beforeTs)
+    } else if (m.op === 'close') closeDb()
     post({ type: 'result', id: m.id, ok: true, value })
   } catch (err) {
     const e = err as { message: string; code?: string }
