@@ -3,7 +3,7 @@ import { useEffect, useState } from 'react'
 import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
 import { useSaturation } from '../../api/hooks'
 import type { Params } from '../../api/client'
-import { formatCount, formatMs, formatRate, formatTime, modelLabel } from '../../lib/format'
+import { formatCount, formatMs, formatRate, modelLabel } from '../../lib/format'
 import { resolveRange, type TimeRange } from '../../lib/time-range'
 import { describeSaturation, levelLabel } from './describe'
 
@@ -109,7 +109,6 @@ export function SaturationView({ data }: { data: Saturation }) {
           </div>
           <p className="muted saturation-note">
             Grey points: fewer than {data.min_samples} requests at that level.
-            {data.limited && data.read_from && ` Only the newest requests of this range were read, from ${formatTime(data.read_from)} on.`}
           </p>
         </>
       )}
