@@ -1,4 +1,4 @@
-import { LogHistogram, mergeHistBlobs } from '@llm-proxy/core'
+import { LogHistogram, ROW_COLUMNS, mergeHistBlobs, rollupDeltas, type RequestRow } from '@llm-proxy/core'
 import Database from 'better-sqlite3'
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -136,8 +136,51 @@ test('a version 7 database gets the captures table (version 8) and keeps its row
   old.prepare(`INSERT INTO requests (id, ts, endpoint, stream, outcome, total_ms) VALUES ('r1', 1, '/v1/chat/completions', 0, 'success', 5)`).run()
   old.close()
   const db = openWriterDb(file)
-  expect(db.pragma('user_version', { simple: true })).toBe(8)
+  expect(db.pragma('user_version', { simple: true })).toBe(LATEST_SCHEMA_VERSION)
   expect(db.prepare('SELECT count(*) AS n FROM requests').get()).toEqual({ n: 1 })
   expect(db.prepare('SELECT count(*) AS n FROM captures').get()).toEqual({ n: 0 })
+  db.close()
+})
+
+/** Random rows over three days, with in-flight counts 0–40 or none, several outcomes, keys and endpoints. */
+export function satRows(count: number, seed = 3): RequestRow[] {
+  let x = seed
+  const rand = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+  return Array.from({ length: count }, () => sampleRow({
+    ts: Date.UTC(2026, 0, 10) + Math.floor(rand() * 3 * 86_400_000), model: ['a', 'b'][Math.floor(rand() * 2)], stream: rand() < 0.6,
+    outcome: rand() < 0.8 ? 'success' : 'backend_error', inflight: rand() < 0.1 ? null : Math.floor(rand() * 41), total_ms: 5 + rand() * 3000,
+    ttft_ms: rand() < 0.7 ? rand() * 500 : null, output_tps: rand() < 0.9 ? rand() * 90 : null, completion_tokens: rand() < 0.9 ? Math.floor(rand() * 400) : null,
+    key_id: rand() < 0.5 ? 'k' : null, endpoint: rand() < 0.7 ? '/v1/chat/completions' : '/v1/messages',
+  }))
+}
+
+test('a version 8 database with rows gets saturation rollups (version 9) filled from them, equal to what the writer would have written', () => {
+  const file = tmpDb()
+  openWriterDb(file).close()
+  rmSync(file)
+  const old = new Database(file)
+  migrate(old, migrations.filter((m) => m.version <= 8))
+  const rows = satRows(3000)
+  const q = (c: string) => (c === 'user' ? '"user"' : c)
+  const insert = old.prepare(`INSERT INTO requests (${ROW_COLUMNS.map(q).join(', ')}) VALUES (${ROW_COLUMNS.map((c) => '@' + c).join(', ')})`)
+  for (const r of rows) insert.run({ ...r, stream: r.stream ? 1 : 0, tokens_estimated: r.tokens_estimated ? 1 : 0 })
+  // Its other rollups exist already (only the saturation ones are new).
+  old.prepare(`INSERT INTO rollup_day (bucket, model, stream, outcome, status_code, requests, ${['latency', 'ttft', 'tpot', 'tps', 'overhead'].map((m) => `${m}_n, ${m}_sum`).join(', ')}, prompt_tokens, completion_tokens, total_tokens, cached_tokens, reasoning_tokens, with_usage, estimated, last_ts) VALUES (0, 'x', 0, 'success', 200, 1, ${Array(10).fill(0).join(', ')}, 0, 0, 0, 0, 0, 0, 0, 0)`).run()
+  old.close()
+  const db = openWriterDb(file)
+  expect(db.pragma('user_version', { simple: true })).toBe(LATEST_SCHEMA_VERSION)
+  const deltas = rollupDeltas(rows)
+  for (const level of ['hour', 'day'] as const) {
+    const want = deltas.find((d) => d.level === level)!.saturation
+    const got = db.prepare(`SELECT * FROM saturation_${level} ORDER BY bucket, model, stream, key_id, endpoint, level`).all() as Record<string, unknown>[]
+    const norm = (r: Record<string, unknown>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v instanceof Uint8Array ? Array.from(new Int32Array(Uint8Array.from(v).buffer)) : v]))
+    const key = (r: Record<string, unknown>) => [r.bucket, r.model, r.stream, r.key_id, r.endpoint, r.level].join('|')
+    const wantSorted = [...want].sort((a, b) => (a.bucket - b.bucket) || 0).map((r) => norm(r as never))
+    expect(new Map(got.map((r) => [key(r), norm(r)]))).toEqual(new Map(wantSorted.map((r) => [key(r), r])))
+    expect(got.reduce((n, r) => n + (r.requests as number), 0)).toBe(rows.filter((r) => r.outcome === 'success' && r.inflight !== null && r.inflight >= 1).length)
+  }
+  // The rows the writer adds from now on merge into the same rollups.
+  createSqliteStore(db).insertBatch(satRows(100, 9))
+  expect(db.prepare('SELECT sum(requests) AS n FROM saturation_day').get()).toEqual({ n: [...rows, ...satRows(100, 9)].filter((r) => r.outcome === 'success' && r.inflight !== null && r.inflight >= 1).length })
   db.close()
 })
