@@ -7,6 +7,7 @@ import { afterEach, expect, test } from 'vitest'
 // The built package: the writer thread runs from dist/.
 import { LATEST_SCHEMA_VERSION, createSqliteReader, createSqliteSink, createSqliteStore, migrate, migrations, openReaderDb, openWriterDb } from '../dist/index.js'
 import { sampleRow } from './fixtures.js'
+import { satRows } from './sat-rows.js'
 
 const dirs: string[] = []
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })))
@@ -141,18 +142,6 @@ test('a version 7 database gets the captures table (version 8) and keeps its row
   expect(db.prepare('SELECT count(*) AS n FROM captures').get()).toEqual({ n: 0 })
   db.close()
 })
-
-/** Random rows over three days, with in-flight counts 0–40 or none, several outcomes, keys and endpoints. */
-export function satRows(count: number, seed = 3): RequestRow[] {
-  let x = seed
-  const rand = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
-  return Array.from({ length: count }, () => sampleRow({
-    ts: Date.UTC(2026, 0, 10) + Math.floor(rand() * 3 * 86_400_000), model: ['a', 'b'][Math.floor(rand() * 2)], stream: rand() < 0.6,
-    outcome: rand() < 0.8 ? 'success' : 'backend_error', inflight: rand() < 0.1 ? null : Math.floor(rand() * 41), total_ms: 5 + rand() * 3000,
-    ttft_ms: rand() < 0.7 ? rand() * 500 : null, output_tps: rand() < 0.9 ? rand() * 90 : null, completion_tokens: rand() < 0.9 ? Math.floor(rand() * 400) : null,
-    key_id: rand() < 0.5 ? 'k' : null, endpoint: rand() < 0.7 ? '/v1/chat/completions' : '/v1/messages',
-  }))
-}
 
 test('a version 8 database with rows gets saturation rollups (version 9) filled from them, equal to what the writer would have written', () => {
   const file = tmpDb()
