@@ -55,7 +55,7 @@ test('llm-proxy-migrate moves rows and rollups; the metrics API answers the same
   const pg = await createTestDatabase()
   cleanups.push(pg.drop)
   const { stdout } = await promisify(execFile)(process.execPath, [join(root, 'packages/storage/dist/cli/sqlite-to-postgres.js'), '--from', file, '--to', pg.url])
-  expect(stdout).toMatch(/copied 6800 rows and \d+ rollup rows/)
+  expect(stdout).toMatch(/copied 6800 rows(,| and) \d+ rollup rows/)
 
   const before = buildMetricsApi({ config: { dbPath: file, corsOrigins: [] }, now: () => NOW })
   const after = buildMetricsApi({ config: { dbPath: file, databaseUrl: pg.url, corsOrigins: [] }, now: () => NOW })
