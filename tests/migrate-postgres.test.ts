@@ -55,7 +55,7 @@ test('llm-proxy-migrate moves rows and rollups; the metrics API answers the same
   const pg = await createTestDatabase()
   cleanups.push(pg.drop)
   const { stdout } = await promisify(execFile)(process.execPath, [join(root, 'packages/storage/dist/cli/sqlite-to-postgres.js'), '--from', file, '--to', pg.url])
-  expect(stdout).toMatch(/copied 6800 rows and \d+ rollup rows/)
+  expect(stdout).toMatch(/copied 6800 rows(,| and) \d+ rollup rows/)
 
   const before = buildMetricsApi({ config: { dbPath: file, corsOrigins: [] }, now: () => NOW })
   const after = buildMetricsApi({ config: { dbPath: file, databaseUrl: pg.url, corsOrigins: [] }, now: () => NOW })
@@ -64,6 +64,8 @@ test('llm-proxy-migrate moves rows and rollups; the metrics API answers the same
     '/metrics', `/metrics?start=${NOW - 50 * DAY}&end=${NOW - 35 * DAY}`, `/metrics?start=${NOW - 7 * DAY + 12_345}&model=qwen`,
     `/metrics?start=${NOW - 2 * DAY}&outcome=backend_error`, `/metrics?start=${NOW - 30 * DAY}&user=u3`, `/metrics?start=${NOW - 3_600_000}`,
     '/metrics/timeseries', `/metrics/timeseries?bucket=1h&start=${NOW - 2 * DAY}&stream=true`, `/metrics/timeseries?start=${NOW - 50 * DAY}&end=${NOW}`,
+    '/metrics/saturation', `/metrics/saturation?start=${NOW - 50 * DAY}&end=${NOW - 35 * DAY}`, `/metrics/saturation?start=${NOW - 7 * DAY + 12_345}&model=qwen`,
+    `/metrics/saturation?start=${NOW - 30 * DAY}&user=u3`, `/metrics/saturation?start=${NOW - 3_600_000}&stream=true`,
     '/metrics/models', '/metrics/requests?limit=200', `/metrics/requests?limit=50&model=llama&start=${NOW - 5 * DAY}`, '/metrics/prometheus', '/metrics/requests.csv',
   ]
   for (const url of urls) {
@@ -76,4 +78,8 @@ test('llm-proxy-migrate moves rows and rollups; the metrics API answers the same
     expect(same, `${url} differs`).toBe(true)
   }
   expect((await after.inject({ url: `/metrics?start=${NOW - 50 * DAY}&end=${NOW - 35 * DAY}` })).json().requests.total).toBe(1500)
+  // Saturation rollups outlive the raw rows too: every successful request with an in-flight count is there.
+  const old = rows(1500, NOW - 45 * DAY, 10 * DAY, 1).filter((r) => r.outcome === 'success' && r.inflight! >= 1).length
+  const sat = (await after.inject({ url: `/metrics/saturation?start=${NOW - 50 * DAY}&end=${NOW - 35 * DAY}` })).json()
+  expect(sat.models.reduce((n: number, m: { requests: number }) => n + m.requests, 0)).toBe(old)
 })

@@ -1,5 +1,6 @@
 import { FAILED_OUTCOMES, type Outcome, type RequestRow } from './row.js'
 import { LogHistogram, bucketOf } from './histogram.js'
+import { saturationLevelGroup } from './contracts/saturation.js'
 
 /**
  * The rollup shape, written by the proxies and read by the metrics API: one definition of what is
@@ -281,7 +282,74 @@ export interface LevelDelta {
   rollups: RollupRow[]
   users: { bucket: number; user: string; model: string; stream: number; key_id: string; requests: number }[]
   errors: ErrorRollupRow[]
+  /** Saturation rollup rows (SAT_LEVELS only; empty at the other levels). */
+  saturation: SatRollupRow[]
 }
+
+/**
+ * Saturation rollups: successful requests with an in-flight count, per hour and per day only (a
+ * window's ragged edges read raw rows, which carry `inflight`). Keyed by the level group, not the
+ * level, so a key holds at most ~12 groups.
+ */
+export const SAT_LEVELS: readonly LevelName[] = ['hour', 'day']
+export const SAT_MEASURES = ['latency', 'ttft', 'tps'] as const
+export type SatMeasure = (typeof SAT_MEASURES)[number]
+export const SAT_KEY = ['bucket', 'model', 'stream', 'key_id', 'endpoint', 'level'] as const
+/** Columns merged by adding: `tokens` and `token_ms` are the completion tokens and total ms of requests that have both. */
+export const SAT_SUMS = ['requests', 'inflight_sum', 'tokens', 'token_ms', ...SAT_MEASURES.flatMap((m) => [`${m}_n`, `${m}_sum`] as const)] as const
+export const SAT_COLUMNS = [
+  ...SAT_KEY, 'requests', 'inflight_sum', 'tokens', 'token_ms',
+  ...SAT_MEASURES.flatMap((m) => [`${m}_n`, `${m}_sum`, `${m}_min`, `${m}_max`, `${m}_hist`] as const),
+] as const
+export type SatRollupRow = {
+  bucket: number; model: string; stream: number; key_id: string; endpoint: string; level: number
+  requests: number; inflight_sum: number; tokens: number; token_ms: number
+} & Record<`${SatMeasure}_n` | `${SatMeasure}_sum`, number> & Record<`${SatMeasure}_min` | `${SatMeasure}_max`, number | null> & Record<`${SatMeasure}_hist`, Uint8Array | null>
+
+/** What a saturation rollup key (or a level group of the answer) accumulates. */
+export class SatAcc {
+  requests = 0
+  inflightSum = 0
+  tokens = 0
+  tokenMs = 0
+  readonly latency = new MeasureAgg()
+  readonly ttft = new MeasureAgg()
+  readonly tps = new MeasureAgg()
+
+  addRow(r: { inflight: number | null; total_ms: number | null; ttft_ms: number | null; output_tps: number | null; completion_tokens: number | null }): void {
+    this.requests++
+    this.inflightSum += r.inflight ?? 0
+    this.latency.add(r.total_ms)
+    this.ttft.add(r.ttft_ms)
+    this.tps.add(r.output_tps)
+    if (r.completion_tokens !== null && r.total_ms !== null) {
+      this.tokens += r.completion_tokens
+      this.tokenMs += r.total_ms
+    }
+  }
+
+  addRollup(r: SatRollupRow): void {
+    this.requests += r.requests
+    this.inflightSum += r.inflight_sum
+    this.tokens += r.tokens
+    this.tokenMs += r.token_ms
+    for (const m of SAT_MEASURES) this[m].merge(r[`${m}_n`], r[`${m}_sum`], r[`${m}_min`] ?? null, r[`${m}_max`] ?? null, r[`${m}_hist`])
+  }
+
+  toRow(key: Pick<SatRollupRow, (typeof SAT_KEY)[number]>): SatRollupRow {
+    const { latency, ttft, tps } = this
+    return {
+      bucket: key.bucket, model: key.model, stream: key.stream, key_id: key.key_id, endpoint: key.endpoint, level: key.level,
+      requests: this.requests, inflight_sum: this.inflightSum, tokens: this.tokens, token_ms: this.tokenMs,
+      latency_n: latency.n, latency_sum: latency.sum, latency_min: latency.min, latency_max: latency.max, latency_hist: latency.toBlob(),
+      ttft_n: ttft.n, ttft_sum: ttft.sum, ttft_min: ttft.min, ttft_max: ttft.max, ttft_hist: ttft.toBlob(),
+      tps_n: tps.n, tps_sum: tps.sum, tps_min: tps.min, tps_max: tps.max, tps_hist: tps.toBlob(),
+    }
+  }
+}
+
+/** Whether a row counts toward saturation: successful, with an in-flight count of at least 1. */
+export const countsForSaturation = (r: Pick<RequestRow, 'outcome' | 'inflight'>): boolean => r.outcome === 'success' && r.inflight !== null && r.inflight !== undefined && r.inflight >= 1
 
 /**
  * Groups a batch into one delta per level, keys sorted so concurrent writers take row locks in the
@@ -293,6 +361,8 @@ export function rollupDeltas(rows: readonly RequestRow[]): LevelDelta[] {
     const users = new Map<string, LevelDelta['users'][number]>()
     const errors = new Map<string, ErrorRollupRow>()
     const keepUsers = USER_LEVELS.includes(name)
+    const keepSat = SAT_LEVELS.includes(name)
+    const sat = new Map<string, { key: Pick<SatRollupRow, (typeof SAT_KEY)[number]>; acc: SatAcc }>()
     for (const row of rows) {
       const bucket = row.ts - (row.ts % ms)
       const model = modelOf(row)
@@ -308,6 +378,13 @@ export function rollupDeltas(rows: readonly RequestRow[]): LevelDelta[] {
         const u = users.get(uk)
         if (u) u.requests++
         else users.set(uk, { bucket, user: row.user, model, stream, key_id: keyId, requests: 1 })
+      }
+      if (keepSat && countsForSaturation(row)) {
+        const level = saturationLevelGroup(row.inflight!)[0]
+        const sk = `${bucket}\u0000${model}\u0000${stream}\u0000${keyId}\u0000${row.endpoint}\u0000${level}`
+        let g = sat.get(sk)
+        if (!g) sat.set(sk, (g = { key: { bucket, model, stream, key_id: keyId, endpoint: row.endpoint, level }, acc: new SatAcc() }))
+        g.acc.addRow(row)
       }
       if (FAILED_OUTCOMES.includes(row.outcome)) {
         const errorType = row.error_type ?? row.outcome
@@ -330,6 +407,7 @@ export function rollupDeltas(rows: readonly RequestRow[]): LevelDelta[] {
       rollups: sorted(groups).map((g) => g.acc.toRollupRow(g.key)),
       users: sorted(users),
       errors: sorted(errors),
+      saturation: sorted(sat).map((g) => g.acc.toRow(g.key)),
     }
   })
 }

@@ -2,7 +2,7 @@ import { nearestRank, round, type RequestRow } from '@llm-proxy/core'
 import { Saturation, saturationLevelGroup } from '@llm-proxy/core/contracts'
 import { afterEach, describe, expect, test } from 'vitest'
 import { openMetricsReader } from '@llm-proxy/storage'
-import { getSaturation, SATURATION_MAX_ROWS } from '../src/queries/get-saturation.js'
+import { getSaturation } from '../src/queries/get-saturation.js'
 import { row, setup } from './helpers.js'
 
 type Setup = ReturnType<typeof setup>
@@ -19,7 +19,7 @@ const MIN_SAMPLES = 10
 type F = { model?: string; stream?: boolean; outcome?: string; endpoint?: string; key?: string; user?: string }
 
 /** The saturation answer computed the slow, obvious way: filter, group, sort, pick. */
-function bruteSaturation(rows: RequestRow[], start: number, end: number, f: F, maxRows = Infinity) {
+function bruteSaturation(rows: RequestRow[], start: number, end: number, f: F) {
   const matching = rows.filter(
     (r) =>
       r.ts >= start && r.ts < end && r.outcome === 'success' && r.inflight !== null && r.inflight >= 1 &&
@@ -30,9 +30,7 @@ function bruteSaturation(rows: RequestRow[], start: number, end: number, f: F, m
       (f.key === undefined || r.key_id === f.key) &&
       (f.user === undefined || r.user === f.user),
   )
-  // The newest first (rows are inserted in order, so a later index is a later seq), up to maxRows.
-  const newest = matching.map((r, i) => ({ r, i })).sort((a, b) => b.r.ts - a.r.ts || b.i - a.i).map((x) => x.r)
-  const kept = newest.slice(0, maxRows)
+  const kept = matching
   const byModel = new Map<string, RequestRow[]>()
   for (const r of kept) {
     const m = r.model ?? r.model_requested ?? ''
@@ -72,13 +70,28 @@ function bruteSaturation(rows: RequestRow[], start: number, end: number, f: F, m
       ttft_p95_doubled: knee(levels, (l) => l.ttft_p95_ms, (l) => l.streamed, (v, b) => v >= 2 * b),
     }
   })
-  const limited = newest.length > kept.length
-  return { limited, read_from: limited ? new Date(kept[kept.length - 1].ts).toISOString() : null, models: models.sort((a, b) => b.requests - a.requests || a.model.localeCompare(b.model)) }
+  return { models: models.sort((a, b) => b.requests - a.requests || a.model.localeCompare(b.model)) }
+}
+
+/**
+ * Compares an answer from the rollups with brute force: counts and mean levels exactly, throughput
+ * to 1e-6 relative (sums in another order), percentiles to 1% (the histograms' bound).
+ */
+function expectClose(got: Saturation, want: ReturnType<typeof bruteSaturation>) {
+  const PCT = ['ttft_p50_ms', 'ttft_p95_ms', 'latency_p50_ms', 'latency_p95_ms', 'output_tps_p50', 'output_tps_total'] as const
+  const strip = (ms: typeof want.models) => ms.map((m) => ({ model: m.model, requests: m.requests, levels: m.levels.map((l) => ({ ...l, ...Object.fromEntries(PCT.map((k) => [k, null])) })) }))
+  expect(strip(got.models as typeof want.models)).toEqual(strip(want.models))
+  got.models.forEach((m, i) => m.levels.forEach((l, j) => {
+    for (const k of PCT) {
+      const w = want.models[i].levels[j][k]
+      if (w === null) expect(l[k]).toBeNull()
+      else expect(Math.abs(l[k]! - w)).toBeLessThanOrEqual(Math.abs(w) * 0.01 + 1e-3)
+    }
+  }))
 }
 
 /** Compares an answer with brute force: throughput to 1e-6 relative (sums in another order), the rest exactly. */
 function expectSame(got: Saturation, want: ReturnType<typeof bruteSaturation>) {
-  expect({ limited: got.limited, read_from: got.read_from }).toEqual({ limited: want.limited, read_from: want.read_from })
   const strip = (ms: typeof want.models) => ms.map((m) => ({ ...m, levels: m.levels.map((l) => ({ ...l, output_tps_total: null })) }))
   expect(strip(got.models as typeof want.models)).toEqual(strip(want.models))
   got.models.forEach((m, i) => m.levels.forEach((l, j) => {
@@ -89,7 +102,7 @@ function expectSame(got: Saturation, want: ReturnType<typeof bruteSaturation>) {
 }
 
 /** Random rows with a slowdown built in: past 6 in flight, each request gets slower. */
-function randomRows(count: number, seed = 11): RequestRow[] {
+function randomRows(count: number, seed = 11, spreadHours = 4): RequestRow[] {
   let x = seed
   const rand = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
   const outcomes = ['success', 'success', 'success', 'success', 'cancelled', 'backend_error'] as const
@@ -100,7 +113,7 @@ function randomRows(count: number, seed = 11): RequestRow[] {
     const total = (200 + rand() * 800) * slow
     return row({
       // Whole seconds: many rows share a ts, so pages must break ties on seq.
-      ts: T - 2 * HOUR + Math.floor(rand() * 4 * 3600) * 1000,
+      ts: T - 2 * HOUR + Math.floor(rand() * spreadHours * 3600) * 1000,
       model: ['m1', 'm2', 'm3'][Math.floor(rand() * 3)],
       stream, inflight,
       outcome: outcomes[Math.floor(rand() * outcomes.length)],
@@ -145,29 +158,43 @@ describe('GET /metrics/saturation', () => {
     }
   })
 
-  test('pages and the row limit: small pages (ties on ts broken by seq) and a limit give what brute force gives over the newest rows', async () => {
+  test('the rollup path: windows over many hours and days (hour and day rollups, raw edges) equal brute force to the histograms\' 1%', async () => {
     s = setup()
-    const rows = randomRows(3000, 5)
+    // Three days and a half from T − 2 h, so windows hold whole days, whole hours and ragged edges.
+    const rows = randomRows(6000, 5, 84)
     for (let i = 0; i < rows.length; i += 1000) await s.insert(rows.slice(i, i + 1000))
     const reader = openMetricsReader(await s.readerConfig())
     try {
-      const [start, end] = [T - 3 * HOUR, T + 3 * HOUR]
-      const limited: boolean[] = []
-      for (const [page, maxRows, f] of [[97, 1_000, {}], [250, 500, { model: 'm1' }], [64, 100_000, {}], [1000, 1, { stream: true }], [100, 1_000, { model: 'm3' }]] as const) {
-        const got = Saturation.parse(await reader.read((db) => getSaturation(db, { start, end, ...f }, end, { page, maxRows })))
-        expectSame(got, bruteSaturation(rows, start, end, f, maxRows))
-        limited.push(got.limited)
+      const DAY = 24 * HOUR
+      const windows = [
+        [T - 3 * HOUR, T + 4 * DAY],
+        [T - HOUR + 17_123, T + 2 * DAY + 5 * HOUR + 40 * 60_000 + 5],
+        [Date.UTC(2026, 0, 11), Date.UTC(2026, 0, 13)],
+        [T + 3 * HOUR, T + 9 * HOUR],
+      ]
+      const filters: F[] = [{}, { model: 'm1' }, { stream: true }, { key: 'k1' }, { endpoint: '/v1/messages' }, { user: 'u1' }, { outcome: 'success', model: 'm3' }, { outcome: 'cancelled' }]
+      for (const [start, end] of windows) {
+        for (const f of filters) {
+          const got = Saturation.parse(await reader.read((db) => getSaturation(db, { start, end, ...(f as object) }, end + 10 * DAY, { exact: false })))
+          expectClose(got, bruteSaturation(rows, start, end, f))
+          // And with the exact re-read (few requests): brute force exactly.
+          const exact = Saturation.parse(await reader.read((db) => getSaturation(db, { start, end, ...(f as object) }, end + 10 * DAY)))
+          const want = bruteSaturation(rows, start, end, f)
+          if (want.models.reduce((n, m) => n + m.requests, 0) <= 5000) expectSame(exact, want)
+          else expectClose(exact, want)
+        }
       }
-      expect(limited).toEqual([true, true, false, true, false])
+      // An open window (no start, end now): the edges widen to whole days and still count every row.
+      const open = Saturation.parse(await reader.read((db) => getSaturation(db, {}, T + 4 * DAY, { exact: false })))
+      expectClose(open, bruteSaturation(rows, 0, T + 4 * DAY, {}))
     } finally {
       await reader.close()
     }
-    expect(SATURATION_MAX_ROWS).toBe(100_000)
   })
 
   test('no rows, or rows without inflight: no models', async () => {
     s = setup()
-    expect(Saturation.parse((await s.get('/metrics/saturation')).body)).toEqual({ window: { start: null, end: new Date(Date.UTC(2026, 0, 20)).toISOString() }, min_samples: MIN_SAMPLES, limited: false, read_from: null, models: [] })
+    expect(Saturation.parse((await s.get('/metrics/saturation')).body)).toEqual({ window: { start: null, end: new Date(Date.UTC(2026, 0, 20)).toISOString() }, min_samples: MIN_SAMPLES, models: [] })
     await s.insert([row({ ts: T, inflight: null }), row({ ts: T, inflight: 0 })])
     expect(Saturation.parse((await s.get('/metrics/saturation')).body).models).toEqual([])
   })

@@ -1,4 +1,4 @@
-import { LEVELS, ROLLUP_COLUMNS, ROW_COLUMNS, USER_LEVELS } from '@llm-proxy/core'
+import { LEVELS, ROLLUP_COLUMNS, ROW_COLUMNS, SAT_COLUMNS, SAT_LEVELS, USER_LEVELS } from '@llm-proxy/core'
 import Database from 'better-sqlite3'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -73,6 +73,7 @@ export async function copySqliteToPg(file: string, sql: Sql, progress: (msg: str
       for (const { name } of LEVELS) {
         const tables: [string, string[]][] = [[`rollup_${name}`, [...ROLLUP_COLUMNS]]]
         if (USER_LEVELS.includes(name)) tables.push([`users_${name}`, ['bucket', 'user', 'model', 'stream', 'key_id', 'requests']])
+        if (SAT_LEVELS.includes(name)) tables.push([`saturation_${name}`, [...SAT_COLUMNS]])
         tables.push([`errors_${name}`, ['bucket', 'model', 'stream', 'outcome', 'error_type', 'status_code', 'key_id', 'count', 'last_ts', 'last_message']])
         for (const [table, columns] of tables) {
           let n = 0

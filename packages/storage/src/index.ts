@@ -7,7 +7,7 @@ export { migrate, migrations, LATEST_SCHEMA_VERSION } from './sqlite/migrations.
 export { createPgSink, insertBatchPg } from './pg/sink.js'
 export { createPgReader } from './pg/reader.js'
 export { connect as connectPg, isTransientPgError, toPositional } from './pg/connect.js'
-export { migratePg, pgSchemaVersion, PG_SCHEMA_VERSION } from './pg/migrations.js'
+export { migratePg, pgSchemaVersion, PG_SCHEMA_VERSION, PG_MIGRATIONS } from './pg/migrations.js'
 export { copySqliteToPg } from './copy.js'
 export { createSqliteKeys } from './sqlite/keys.js'
 export { createPgKeys } from './pg/keys.js'

@@ -1,11 +1,12 @@
-import { LogHistogram, mergeHistBlobs, type RequestRow } from '@llm-proxy/core'
+import { LogHistogram, ROW_COLUMNS, mergeHistBlobs, rollupDeltas, type RequestRow } from '@llm-proxy/core'
 import { afterEach, expect, test } from 'vitest'
 import { createTestDatabase } from '../../../tests/support/postgres.js'
-import { PG_SCHEMA_VERSION, connectPg, copySqliteToPg, createPgReader, createPgSink, createSqliteStore, migratePg, openWriterDb, pgSchemaVersion } from '../dist/index.js'
+import { PG_MIGRATIONS, PG_SCHEMA_VERSION, connectPg, copySqliteToPg, createPgReader, createPgSink, createSqliteStore, migratePg, openWriterDb, pgSchemaVersion } from '../dist/index.js'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sampleRow } from './fixtures.js'
+import { satRows } from './sat-rows.js'
 
 const cleanups: (() => Promise<unknown> | unknown)[] = []
 afterEach(async () => {
@@ -54,7 +55,7 @@ test('concurrent writers on the same buckets never lose a count; a retried batch
   cleanups.push(() => Promise.all(sinks.map((s) => s.close())))
   const T = Date.UTC(2026, 0, 10, 12)
   const batches: RequestRow[][] = Array.from({ length: 30 }, (_, b) =>
-    Array.from({ length: 40 }, (_, i) => sampleRow({ ts: T + ((b * 40 + i) % 7) * 1000, model: ['a', 'b'][i % 2], total_ms: 1 + i, user: i % 3 ? 'u' : null })),
+    Array.from({ length: 40 }, (_, i) => sampleRow({ ts: T + ((b * 40 + i) % 7) * 1000, model: ['a', 'b'][i % 2], total_ms: 1 + i, user: i % 3 ? 'u' : null, inflight: 1 + (i % 9) })),
   )
   await Promise.all(batches.map((batch, i) => sinks[i % 3].insertBatch(batch)))
   await sinks[0].insertBatch(batches[0]) // as after a commit whose acknowledgement was lost
@@ -71,6 +72,42 @@ test('concurrent writers on the same buckets never lose a count; a retried batch
   const hist = new LogHistogram()
   for (const r of (await reader.read((s) => s!.all<{ latency_hist: Buffer }>('SELECT latency_hist FROM rollup_day')))) hist.mergeBlob(r.latency_hist)
   expect(hist.total).toBe(1200)
+  // Saturation rollups: the same requests, per level group, whatever writer added them.
+  const [sat] = await reader.read((s) => s!.all<{ n: number; ms: number; inflight: number }>('SELECT sum(requests) AS n, sum(latency_sum) AS ms, sum(inflight_sum) AS inflight FROM saturation_hour'))
+  expect(sat).toEqual({ ...raw, inflight: batches.flat().reduce((n, r) => n + r.inflight!, 0) })
+  const satHist = new LogHistogram()
+  for (const r of (await reader.read((s) => s!.all<{ latency_hist: Buffer }>('SELECT latency_hist FROM saturation_day')))) satHist.mergeBlob(r.latency_hist)
+  expect(satHist.total).toBe(1200)
+})
+
+test('a version 8 database with rows gets saturation rollups (version 9) filled in SQL, equal to what the writer would have written', async () => {
+  const url = await database()
+  const sql = connectPg(url, { max: 1 })
+  cleanups.push(() => sql.end())
+  await sql.unsafe('CREATE TABLE llm_proxy_schema (version integer NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())')
+  for (const m of PG_MIGRATIONS.filter((m) => m.version <= 8)) {
+    await sql.unsafe(m.sql)
+    await sql.unsafe('INSERT INTO llm_proxy_schema (version) VALUES ($1)', [m.version])
+  }
+  const rows = satRows(3000, 4)
+  const q = (c: string) => (c === 'user' ? '"user"' : c)
+  for (let i = 0; i < rows.length; i += 500) {
+    const values: unknown[] = []
+    const tuples = rows.slice(i, i + 500).map((r) => `(${ROW_COLUMNS.map((c) => `$${values.push(typeof r[c] === 'boolean' ? (r[c] ? 1 : 0) : r[c] ?? null)}`).join(', ')})`)
+    await sql.unsafe(`INSERT INTO requests (${ROW_COLUMNS.map(q).join(', ')}) VALUES ${tuples.join(', ')}`, values as never[])
+  }
+  expect(await migratePg(sql)).toBe(PG_SCHEMA_VERSION)
+  const deltas = rollupDeltas(rows)
+  const ints = (v: unknown) => (v === null ? null : Array.from(v as number[]))
+  for (const level of ['hour', 'day'] as const) {
+    const want = deltas.find((d) => d.level === level)!.saturation
+    const got = await sql.unsafe<Record<string, unknown>[]>(`SELECT * FROM saturation_${level}`)
+    const key = (r: Record<string, unknown>) => [r.bucket, r.model, r.stream, r.key_id, r.endpoint, r.level].join('|')
+    const norm = (r: Record<string, unknown>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k,
+      k.endsWith('_hist') ? (v instanceof Uint8Array ? Array.from(new Int32Array(Uint8Array.from(v).buffer)) : ints(v))
+        : k.endsWith('_sum') || k === 'token_ms' ? Math.round(Number(v) * 1e6) / 1e6 : typeof v === 'string' && /^\d+$/.test(v) && k !== 'model' ? Number(v) : v]))
+    expect(new Map(got.map((r) => [key(r), norm(r)]))).toEqual(new Map(want.map((r) => [key(r as never), norm(r as never)])))
+  }
 })
 
 test('the migration command moves a SQLite file, rollups that outlived their rows included', async () => {
@@ -81,8 +118,8 @@ test('the migration command moves a SQLite file, rollups that outlived their row
   const db = openWriterDb(file)
   const store = createSqliteStore(db)
   const T = Date.UTC(2026, 0, 10, 12)
-  store.insertBatch(Array.from({ length: 300 }, (_, i) => sampleRow({ ts: T - 40 * 86_400_000 + i * 1000, user: i % 2 ? 'x' : null })))
-  store.insertBatch(Array.from({ length: 200 }, (_, i) => sampleRow({ ts: T + i * 1000, outcome: i % 10 ? 'success' : 'backend_error', error_type: i % 10 ? null : 'boom', status_code: i % 10 ? 200 : 500 })))
+  store.insertBatch(Array.from({ length: 300 }, (_, i) => sampleRow({ ts: T - 40 * 86_400_000 + i * 1000, user: i % 2 ? 'x' : null, inflight: 3 })))
+  store.insertBatch(Array.from({ length: 200 }, (_, i) => sampleRow({ ts: T + i * 1000, inflight: 3, outcome: i % 10 ? 'success' : 'backend_error', error_type: i % 10 ? null : 'boom', status_code: i % 10 ? 200 : 500 })))
   store.deleteBefore(T - 30 * 86_400_000)
   // A capture with everything COPY's text format must escape (tabs, newlines, backslashes in JSON).
   db.prepare(`INSERT INTO captures (request_id, ts, endpoint, key_id, redaction, request, response) VALUES ('c1', ${T}, '/v1/chat/completions', NULL, 'pii', @request, '{}')`).run({ request: JSON.stringify({ body: 'a\tb\nc\\d "q"', cut: false }) })
@@ -94,6 +131,8 @@ test('the migration command moves a SQLite file, rollups that outlived their row
   expect(await sql.unsafe('SELECT count(*) AS n FROM requests')).toEqual([{ n: 200 }])
   expect(await sql.unsafe('SELECT sum(requests) AS n FROM rollup_day')).toEqual([{ n: 500 }])
   expect(await sql.unsafe('SELECT sum(count) AS n FROM errors_hour')).toEqual([{ n: 20 }])
+  // Saturation rollups come along, those whose rows retention removed included.
+  expect(await sql.unsafe('SELECT sum(requests) AS n, sum(inflight_sum) AS f FROM saturation_day')).toEqual([{ n: 480, f: 480 * 3 }])
   await expect(copySqliteToPg(file, sql)).rejects.toThrow(/already has data/)
 })
 

@@ -1,4 +1,4 @@
-import { LogHistogram, mergeHistBlobs } from '@llm-proxy/core'
+import { LogHistogram, ROW_COLUMNS, mergeHistBlobs, rollupDeltas, type RequestRow } from '@llm-proxy/core'
 import Database from 'better-sqlite3'
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -7,6 +7,7 @@ import { afterEach, expect, test } from 'vitest'
 // The built package: the writer thread runs from dist/.
 import { LATEST_SCHEMA_VERSION, createSqliteReader, createSqliteSink, createSqliteStore, migrate, migrations, openReaderDb, openWriterDb } from '../dist/index.js'
 import { sampleRow } from './fixtures.js'
+import { satRows } from './sat-rows.js'
 
 const dirs: string[] = []
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })))
@@ -136,8 +137,39 @@ test('a version 7 database gets the captures table (version 8) and keeps its row
   old.prepare(`INSERT INTO requests (id, ts, endpoint, stream, outcome, total_ms) VALUES ('r1', 1, '/v1/chat/completions', 0, 'success', 5)`).run()
   old.close()
   const db = openWriterDb(file)
-  expect(db.pragma('user_version', { simple: true })).toBe(8)
+  expect(db.pragma('user_version', { simple: true })).toBe(LATEST_SCHEMA_VERSION)
   expect(db.prepare('SELECT count(*) AS n FROM requests').get()).toEqual({ n: 1 })
   expect(db.prepare('SELECT count(*) AS n FROM captures').get()).toEqual({ n: 0 })
+  db.close()
+})
+
+test('a version 8 database with rows gets saturation rollups (version 9) filled from them, equal to what the writer would have written', () => {
+  const file = tmpDb()
+  openWriterDb(file).close()
+  rmSync(file)
+  const old = new Database(file)
+  migrate(old, migrations.filter((m) => m.version <= 8))
+  const rows = satRows(3000)
+  const q = (c: string) => (c === 'user' ? '"user"' : c)
+  const insert = old.prepare(`INSERT INTO requests (${ROW_COLUMNS.map(q).join(', ')}) VALUES (${ROW_COLUMNS.map((c) => '@' + c).join(', ')})`)
+  for (const r of rows) insert.run({ ...r, stream: r.stream ? 1 : 0, tokens_estimated: r.tokens_estimated ? 1 : 0 })
+  // Its other rollups exist already (only the saturation ones are new).
+  old.prepare(`INSERT INTO rollup_day (bucket, model, stream, outcome, status_code, requests, ${['latency', 'ttft', 'tpot', 'tps', 'overhead'].map((m) => `${m}_n, ${m}_sum`).join(', ')}, prompt_tokens, completion_tokens, total_tokens, cached_tokens, reasoning_tokens, with_usage, estimated, last_ts) VALUES (0, 'x', 0, 'success', 200, 1, ${Array(10).fill(0).join(', ')}, 0, 0, 0, 0, 0, 0, 0, 0)`).run()
+  old.close()
+  const db = openWriterDb(file)
+  expect(db.pragma('user_version', { simple: true })).toBe(LATEST_SCHEMA_VERSION)
+  const deltas = rollupDeltas(rows)
+  for (const level of ['hour', 'day'] as const) {
+    const want = deltas.find((d) => d.level === level)!.saturation
+    const got = db.prepare(`SELECT * FROM saturation_${level} ORDER BY bucket, model, stream, key_id, endpoint, level`).all() as Record<string, unknown>[]
+    const norm = (r: Record<string, unknown>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v instanceof Uint8Array ? Array.from(new Int32Array(Uint8Array.from(v).buffer)) : v]))
+    const key = (r: Record<string, unknown>) => [r.bucket, r.model, r.stream, r.key_id, r.endpoint, r.level].join('|')
+    const wantSorted = [...want].sort((a, b) => (a.bucket - b.bucket) || 0).map((r) => norm(r as never))
+    expect(new Map(got.map((r) => [key(r), norm(r)]))).toEqual(new Map(wantSorted.map((r) => [key(r), r])))
+    expect(got.reduce((n, r) => n + (r.requests as number), 0)).toBe(rows.filter((r) => r.outcome === 'success' && r.inflight !== null && r.inflight >= 1).length)
+  }
+  // The rows the writer adds from now on merge into the same rollups.
+  createSqliteStore(db).insertBatch(satRows(100, 9))
+  expect(db.prepare('SELECT sum(requests) AS n FROM saturation_day').get()).toEqual({ n: [...rows, ...satRows(100, 9)].filter((r) => r.outcome === 'success' && r.inflight !== null && r.inflight >= 1).length })
   db.close()
 })

@@ -22,8 +22,6 @@ const level = (lo: number, hi: number, requests: number, tps: number | null, ttf
 const data: Saturation = {
   window: { start: '2026-01-02T03:00:00.000Z', end: '2026-01-02T04:00:00.000Z' },
   min_samples: 10,
-  limited: false,
-  read_from: null,
   models: [
     {
       model: 'llama3.2:1b', requests: 130,
@@ -65,11 +63,6 @@ test('the panel lists every model\'s findings and charts the picked one', () => 
   fireEvent.change(select, { target: { value: 'qwen' } })
   expect(select.value).toBe('qwen')
   expect(summary()).toBe('qwen by concurrent requests: 1: 80 tok/s per request, 80 tok/s in all, TTFT p95 —, 12 requests; 2: 79 tok/s per request, 158 tok/s in all, TTFT p95 —, 13 requests.')
-})
-
-test('a range with more requests than one answer reads says from when it read', () => {
-  render(<SaturationView data={{ ...data, limited: true, read_from: '2026-01-02T03:30:00.000Z' }} />)
-  expect(screen.getByTestId('saturation').textContent).toContain('Only the newest requests of this range were read, from ')
 })
 
 test('no data: says so, no chart, no picker', () => {

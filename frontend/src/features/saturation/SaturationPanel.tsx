@@ -110,7 +110,6 @@ export function SaturationView({ data }: { data: Saturation }) {
           </div>
           <p className="muted saturation-note">
             Grey points: fewer than {data.min_samples} requests at that level.
-            {data.limited && data.read_from && ` Only the newest requests of this range were read, from ${formatTime(data.read_from)} on.`}
           </p>
         </>
       )}

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { IsoTime, Window } from './common.js'
+import { Window } from './common.js'
 
 /**
  * Concurrency levels are grouped so that high levels, which are rarely all seen, still gather
@@ -67,12 +67,6 @@ export type SaturationModel = z.infer<typeof SaturationModel>
 export const Saturation = z.object({
   window: Window,
   min_samples: z.number().int(),
-  /**
-   * True when the window held more successful requests than one answer reads (100,000): the newest
-   * were read, back to `read_from`; the older ones are left out.
-   */
-  limited: z.boolean(),
-  read_from: IsoTime.nullable(),
   models: z.array(SaturationModel),
 })
 export type Saturation = z.infer<typeof Saturation>

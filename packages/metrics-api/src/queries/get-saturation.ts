@@ -1,19 +1,10 @@
-import { MeasureAgg, modelOf, round } from '@llm-proxy/core'
+import { EXACT_LIMIT, LEVELS, SAT_LEVELS, SatAcc, modelOf, round, type SatRollupRow } from '@llm-proxy/core'
 import { SATURATION_MIN_SAMPLES, saturationLevelGroup, type FilterQuery, type Saturation, type SaturationKnee, type SaturationLevel, type SaturationModel } from '@llm-proxy/core/contracts'
 import type { Snapshot } from '@llm-proxy/storage'
-import { filterSql } from './plan.js'
+import { filterSql, planSegments } from './plan.js'
 import { iso, resolveWindow } from './window.js'
 
-/** Rows read per query: memory stays bounded whatever the window holds. */
-export const SATURATION_PAGE = 10_000
-/**
- * At most this many requests are read, the newest first: a window holding more is answered from
- * its newest part (`limited`, `read_from`), so the time an answer takes is bounded too.
- */
-export const SATURATION_MAX_ROWS = 100_000
-
 interface SatRow {
-  seq: number
   ts: number
   model: string | null
   model_requested: string | null
@@ -24,27 +15,17 @@ interface SatRow {
   completion_tokens: number | null
 }
 
-/** One level group of one model: percentiles exact up to EXACT_LIMIT values each, then 1%-accurate histograms. */
-class LevelAcc {
-  requests = 0
-  inflightSum = 0
-  tokens = 0
-  seconds = 0
-  readonly ttft = new MeasureAgg()
-  readonly latency = new MeasureAgg()
-  readonly tps = new MeasureAgg()
-  constructor(readonly level: number, readonly levelMax: number) {}
+const RAW_SQL = 'SELECT ts, model, model_requested, inflight, ttft_ms, total_ms, output_tps, completion_tokens FROM requests ' +
+  "WHERE ts >= @from AND ts < @to AND outcome = 'success' AND inflight >= 1"
 
-  add(r: SatRow): void {
-    this.requests++
-    this.inflightSum += r.inflight
-    this.ttft.add(r.ttft_ms)
-    this.latency.add(r.total_ms)
-    this.tps.add(r.output_tps)
-    if (r.completion_tokens !== null && r.total_ms !== null) {
-      this.tokens += r.completion_tokens
-      this.seconds += r.total_ms / 1000
-    }
+/** One level group of one model: percentiles exact up to EXACT_LIMIT values each (raw rows only), else 1%-accurate histograms. */
+class LevelAcc extends SatAcc {
+  constructor(readonly level: number, readonly levelMax: number) {
+    super()
+  }
+
+  get exact(): boolean {
+    return this.latency.exact && this.ttft.exact && this.tps.exact
   }
 
   toJson(): SaturationLevel {
@@ -60,7 +41,7 @@ class LevelAcc {
       latency_p50_ms: round(this.latency.quantile(50)),
       latency_p95_ms: round(this.latency.quantile(95)),
       output_tps_p50: round(this.tps.quantile(50)),
-      output_tps_total: this.seconds > 0 ? round((avg * this.tokens) / this.seconds) : null,
+      output_tps_total: this.tokenMs > 0 ? round((avg * this.tokens) / (this.tokenMs / 1000)) : null,
       sparse: this.requests < SATURATION_MIN_SAMPLES,
     }
   }
@@ -84,51 +65,54 @@ export function findKnee(levels: readonly SaturationLevel[], value: (l: Saturati
   return null
 }
 
+/** The hour and day levels, the only ones saturation rollups are kept at. */
+const SAT_COARSEST = LEVELS.length - 1
+const satAllowed = new Set<string>(SAT_LEVELS)
+
 /**
  * `GET /metrics/saturation`: successful requests by the concurrency they started at (`inflight`),
- * per model. Rollups do not keep `inflight`, so raw rows are read, newest first, in pages along the
- * (ts, seq) index, and folded into a fixed set of accumulators as they come.
+ * per model. Whole hours and days read the saturation rollups (exact counts and sums, 1%-accurate
+ * percentiles); the ragged edges, and a `user` filter (rollups are not kept per user), read the raw
+ * rows. A window with few requests (≤ EXACT_LIMIT) is read again from the raw rows so its percentiles
+ * are exact, as on the other endpoints. `o.exact: false` skips that (tests of the rollup path).
  */
-export async function getSaturation(db: Snapshot | null, f: FilterQuery, now = Date.now(), o: { page?: number; maxRows?: number } = {}): Promise<Saturation> {
-  const page = o.page ?? SATURATION_PAGE
-  const maxRows = o.maxRows ?? SATURATION_MAX_ROWS
+export async function getSaturation(db: Snapshot | null, f: FilterQuery, now = Date.now(), o: { exact?: boolean } = {}): Promise<Saturation> {
   const w = await resolveWindow(db, f, now)
-  const models = new Map<string, Map<number, LevelAcc>>()
-  let read = 0
-  let readFrom: number | null = null
-  let oldest: number | null = null
-  if (db && w.end > w.start) {
-    const { raw, params } = filterSql(f)
-    const sql =
-      'SELECT seq, ts, model, model_requested, inflight, ttft_ms, total_ms, output_tps, completion_tokens FROM requests ' +
-      `WHERE ts >= @from AND ts <= @cts AND (ts < @cts OR seq < @cseq) AND outcome = 'success' AND inflight >= 1${raw} ` +
-      'ORDER BY ts DESC, seq DESC LIMIT @limit'
-    // Each page starts where the last one ended, on the index: no page re-reads what came before.
-    let cursor = { cts: w.end - 1, cseq: Number.MAX_SAFE_INTEGER }
-    for (;;) {
-      const room = maxRows - read
-      // One row more than there is room for tells whether the window holds more than is read.
-      const rows = await db.all<SatRow>(sql, { ...params, from: w.start, ...cursor, limit: Math.min(page, room + 1) })
-      const take = Math.min(rows.length, room)
-      for (let i = 0; i < take; i++) {
-        const r = rows[i]
-        const model = modelOf(r)
-        let groups = models.get(model)
-        if (!groups) models.set(model, (groups = new Map()))
-        const [lo, hi] = saturationLevelGroup(r.inflight)
-        let acc = groups.get(lo)
-        if (!acc) groups.set(lo, (acc = new LevelAcc(lo, hi)))
-        acc.add(r)
-        oldest = r.ts
+  let models = new Map<string, Map<number, LevelAcc>>()
+  const groupOf = (model: string, inflightOrLevel: number) => {
+    let groups = models.get(model)
+    if (!groups) models.set(model, (groups = new Map()))
+    const [lo, hi] = saturationLevelGroup(inflightOrLevel)
+    let acc = groups.get(lo)
+    if (!acc) groups.set(lo, (acc = new LevelAcc(lo, hi)))
+    return acc
+  }
+  // Only successful requests count: any other outcome asked for has none.
+  if (db && w.end > w.start && (f.outcome === undefined || f.outcome === 'success')) {
+    const { raw, rollup, params } = filterSql({ ...f, outcome: undefined })
+    const satFilter = rollup + (f.endpoint !== undefined ? ' AND endpoint = @endpoint' : '')
+    const start = w.scanStart
+    const end = w.scanEnd
+    const readRaw = async (from: number, to: number) => {
+      for (const r of await db.all<SatRow>(RAW_SQL + raw, { ...params, from, to })) groupOf(modelOf(r), r.inflight).addRow(r)
+    }
+    const segments = f.user !== undefined ? [{ source: 'raw' as const, from: start, to: end }] : planSegments(start, end, SAT_COARSEST, satAllowed)
+    for (const seg of segments) {
+      if (seg.source === 'raw') await readRaw(seg.from, seg.to)
+      else {
+        const rows = await db.all<SatRollupRow>(`SELECT * FROM saturation_${seg.source} WHERE bucket >= @from AND bucket < @to${satFilter}`, { ...params, from: seg.from, to: seg.to })
+        for (const r of rows) groupOf(r.model, r.level).addRollup(r)
       }
-      read += take
-      if (rows.length > room) {
-        readFrom = oldest
-        break
-      }
-      if (rows.length < Math.min(page, room + 1)) break
-      const last = rows[rows.length - 1]
-      cursor = { cts: last.ts, cseq: last.seq }
+    }
+    // Few requests: read them again from the raw rows, so the percentiles are exact (unless
+    // retention removed raw rows the rollups still count).
+    const all = [...models.values()].flatMap((g) => [...g.values()])
+    const total = all.reduce((n, a) => n + a.requests, 0)
+    if (o.exact !== false && total > 0 && total <= EXACT_LIMIT && !all.every((a) => a.exact)) {
+      const fromRollups = models
+      models = new Map()
+      await readRaw(start, end)
+      if ([...models.values()].flatMap((g) => [...g.values()]).reduce((n, a) => n + a.requests, 0) !== total) models = fromRollups
     }
   }
   const out: SaturationModel[] = [...models.entries()].map(([model, groups]) => {
@@ -145,8 +129,6 @@ export async function getSaturation(db: Snapshot | null, f: FilterQuery, now = D
   return {
     window: { start: w.hasStart ? iso(w.start) : null, end: iso(w.end) },
     min_samples: SATURATION_MIN_SAMPLES,
-    limited: readFrom !== null,
-    read_from: readFrom === null ? null : iso(readFrom),
     models: out,
   }
 }

@@ -13,14 +13,16 @@ export interface Segment {
  * rows) at the ragged edges: 30 days read ~30 day rows, a few dozen hour and minute rows, and at most
  * two minutes of raw rows.
  */
-export function planSegments(start: number, end: number, coarsest: number = LEVELS.length - 1): Segment[] {
+export function planSegments(start: number, end: number, coarsest: number = LEVELS.length - 1, only?: ReadonlySet<string>): Segment[] {
   if (end <= start) return []
   if (coarsest < 0) return [{ source: 'raw', from: start, to: end }]
   const { name, ms } = LEVELS[coarsest]
+  // `only`: the levels a rollup is kept at (saturation: hour and day); the others are skipped.
+  if (only && !only.has(name)) return planSegments(start, end, coarsest - 1, only)
   const first = Math.ceil(start / ms) * ms
   const last = Math.floor(end / ms) * ms
-  if (first >= last) return planSegments(start, end, coarsest - 1)
-  return [...planSegments(start, first, coarsest - 1), { source: name, from: first, to: last }, ...planSegments(last, end, coarsest - 1)]
+  if (first >= last) return planSegments(start, end, coarsest - 1, only)
+  return [...planSegments(start, first, coarsest - 1, only), { source: name, from: first, to: last }, ...planSegments(last, end, coarsest - 1, only)]
 }
 
 /** The filters as SQL for raw rows and for rollup rows, with named parameters. */

@@ -154,6 +154,40 @@ export const PG_MIGRATIONS: { version: number; description: string; sql: string 
     description: 'captured content (CAPTURE), keyed by request id, apart from the rows',
     sql: capturesDdl('bigint'),
   },
+  {
+    version: 9,
+    description: 'saturation rollups (hour, day): successful requests by model, stream, key, endpoint and in-flight level group',
+    // Filled from the rows already stored, in the same transaction (the migration lock holds writers off).
+    sql: `
+      -- The stored histogram of a list of values (LogHistogram's buckets: ceil(ln v / ln 1.02), ≤ 0 in one bucket).
+      CREATE FUNCTION hist_of_values(v double precision[]) RETURNS int4[] LANGUAGE sql IMMUTABLE AS $$
+        SELECT coalesce(array_agg(x ORDER BY i, k), NULL) FROM (
+          SELECT i, 0 AS k, i AS x FROM (SELECT i, count(*) AS c FROM (SELECT CASE WHEN e > 0 THEN ceil(ln(e) / ln(1.02))::int4 ELSE -2000000 END AS i FROM unnest(v) e) a GROUP BY i) b
+          UNION ALL
+          SELECT i, 1, c::int4 FROM (SELECT i, count(*) AS c FROM (SELECT CASE WHEN e > 0 THEN ceil(ln(e) / ln(1.02))::int4 ELSE -2000000 END AS i FROM unnest(v) e) a GROUP BY i) b
+        ) pairs
+      $$;` + ['hour', 'day'].map((name) => {
+      const ms = name === 'hour' ? 3_600_000 : 86_400_000
+      // saturationLevelGroup(): 1–4 alone, then the halves of the smallest power of two (≥ 8) that holds the level.
+      const level = `CASE WHEN inflight <= 4 THEN inflight ELSE (SELECT CASE WHEN inflight <= p / 4 * 3 THEN p / 2 + 1 ELSE p / 4 * 3 + 1 END
+        FROM (SELECT min(p) AS p FROM unnest(ARRAY[${Array.from({ length: 28 }, (_, i) => 2 ** (i + 3)).join(', ')}]::bigint[]) p WHERE p >= inflight) g) END`
+      return `
+      CREATE TABLE saturation_${name} (
+        bucket bigint NOT NULL, model text NOT NULL, stream smallint NOT NULL, key_id text NOT NULL, endpoint text NOT NULL, level integer NOT NULL,
+        requests bigint NOT NULL, inflight_sum bigint NOT NULL, tokens bigint NOT NULL, token_ms double precision NOT NULL,
+        ${['latency', 'ttft', 'tps'].map((m) => `${m}_n bigint NOT NULL, ${m}_sum double precision NOT NULL, ${m}_min double precision, ${m}_max double precision, ${m}_hist int4[]`).join(', ')},
+        PRIMARY KEY (bucket, model, stream, key_id, endpoint, level)
+      );
+      INSERT INTO saturation_${name}
+      SELECT bucket, model, stream, key_id, endpoint, level, count(*), sum(inflight),
+        coalesce(sum(completion_tokens) FILTER (WHERE completion_tokens IS NOT NULL), 0), coalesce(sum(total_ms) FILTER (WHERE completion_tokens IS NOT NULL), 0),
+        ${['total_ms', 'ttft_ms', 'output_tps'].map((c) => `count(${c}), coalesce(sum(${c}), 0), min(${c}), max(${c}), hist_of_values(array_agg(${c}) FILTER (WHERE ${c} IS NOT NULL))`).join(', ')}
+      FROM (SELECT ts - ts % ${ms} AS bucket, coalesce(model, model_requested, '') AS model, stream, coalesce(key_id, '') AS key_id, endpoint,
+              (${level})::integer AS level, inflight, completion_tokens, total_ms, ttft_ms, output_tps
+            FROM requests WHERE outcome = 'success' AND inflight >= 1) r
+      GROUP BY bucket, model, stream, key_id, endpoint, level;`
+    }).join('\n'),
+  },
 ]
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1].version

@@ -1,4 +1,4 @@
-import { BOOL_COLUMNS, MEASURES, ROLLUP_COLUMNS, ROLLUP_KEY, ROLLUP_SUMS, ROW_COLUMNS, rollupDeltas, type RequestRow } from '@llm-proxy/core'
+import { BOOL_COLUMNS, MEASURES, ROLLUP_COLUMNS, ROLLUP_KEY, ROLLUP_SUMS, ROW_COLUMNS, SAT_COLUMNS, SAT_KEY, SAT_MEASURES, SAT_SUMS, rollupDeltas, type RequestRow } from '@llm-proxy/core'
 import { TransientStorageError, type RowSink } from '../types.js'
 import { connect, histToPg, isTransientPgError, type Sql } from './connect.js'
 import { createPgCaptures } from './captures.js'
@@ -20,6 +20,11 @@ const ROLLUP_UPSERT_TAIL = (table: string) => `
     ${MEASURES.map((m) => `${m}_min = least(${table}.${m}_min, excluded.${m}_min), ${m}_max = greatest(${table}.${m}_max, excluded.${m}_max),
     ${m}_hist = hist_merge(${table}.${m}_hist, excluded.${m}_hist)`).join(',\n')},
     last_ts = greatest(${table}.last_ts, excluded.last_ts)`
+const SAT_UPSERT_TAIL = (table: string) => `
+  ON CONFLICT (${SAT_KEY.join(', ')}) DO UPDATE SET
+    ${SAT_SUMS.map((c) => `${c} = ${table}.${c} + excluded.${c}`).join(', ')},
+    ${SAT_MEASURES.map((m) => `${m}_min = least(${table}.${m}_min, excluded.${m}_min), ${m}_max = greatest(${table}.${m}_max, excluded.${m}_max),
+    ${m}_hist = hist_merge(${table}.${m}_hist, excluded.${m}_hist)`).join(',\n')}`
 const HIST_CASTS = Object.fromEntries(MEASURES.map((m) => [`${m}_hist`, '::int4[]']))
 
 /** Rows per INSERT statement: PostgreSQL takes at most 65,535 parameters per statement. */
@@ -56,6 +61,14 @@ export async function insertBatchPg(sql: Sql, given: readonly RequestRow[]): Pro
         const { text, values } = multiInsert(t, ['bucket', 'user', 'model', 'stream', 'key_id', 'requests'], delta.users,
           `ON CONFLICT (bucket, "user", model, stream, key_id) DO UPDATE SET requests = ${t}.requests + excluded.requests`)
         await tx.unsafe(text, values as never[])
+      }
+      if (delta.saturation.length > 0) {
+        const t = `saturation_${delta.level}`
+        const sat = delta.saturation.map((r) => ({ ...r, ...Object.fromEntries(SAT_MEASURES.map((m) => [`${m}_hist`, histToPg(r[`${m}_hist`])])) }))
+        for (let i = 0; i < sat.length; i += 1000) {
+          const { text, values } = multiInsert(t, SAT_COLUMNS, sat.slice(i, i + 1000), SAT_UPSERT_TAIL(t), HIST_CASTS)
+          await tx.unsafe(text, values as never[])
+        }
       }
       if (delta.errors.length > 0) {
         const t = `errors_${delta.level}`

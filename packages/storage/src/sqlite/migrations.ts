@@ -189,6 +189,18 @@ export const migrations: Migration[] = [
     description: 'captured content (CAPTURE), keyed by request id, apart from the rows',
     up: (db) => db.exec(capturesDdl('INTEGER')),
   },
+  {
+    version: 9,
+    description: 'saturation rollups (hour, day): successful requests by model, stream, key, endpoint and in-flight level group',
+    // Filled from the rows already stored by backfillSaturation, once the versions are applied.
+    up: (db) => db.exec(['hour', 'day'].map((name) => `
+      CREATE TABLE saturation_${name} (
+        bucket INTEGER NOT NULL, model TEXT NOT NULL, stream INTEGER NOT NULL, key_id TEXT NOT NULL, endpoint TEXT NOT NULL, level INTEGER NOT NULL,
+        requests INTEGER NOT NULL, inflight_sum INTEGER NOT NULL, tokens INTEGER NOT NULL, token_ms REAL NOT NULL,
+        ${['latency', 'ttft', 'tps'].map((m) => `${m}_n INTEGER NOT NULL, ${m}_sum REAL NOT NULL, ${m}_min REAL, ${m}_max REAL, ${m}_hist BLOB`).join(', ')},
+        PRIMARY KEY (bucket, model, stream, key_id, endpoint, level)
+      ) WITHOUT ROWID;`).join('\n')),
+  },
 ]
 
 /** Keys: the secret's SHA-256 and a display form only; an upstream key encrypted with SECRET_KEY. */
@@ -222,6 +234,22 @@ function backfillRollups(db: Database.Database): void {
   }
 }
 
+/**
+ * Fills empty saturation rollups from the rows already stored (a database from before version 9).
+ * Rows that retention already removed are not in them: their history starts with the oldest row kept.
+ */
+function backfillSaturation(db: Database.Database): void {
+  if (db.prepare('SELECT 1 FROM saturation_day LIMIT 1').get()) return
+  const store = createSqliteStore(db, { inTransaction: true })
+  const select = db.prepare("SELECT * FROM requests WHERE seq > ? AND outcome = 'success' AND inflight >= 1 ORDER BY seq LIMIT 5000")
+  for (let last = 0; ; ) {
+    const raw = select.all(last) as ({ seq: number } & Record<string, unknown>)[]
+    if (raw.length === 0) break
+    store.addSaturation(raw.map((r) => ({ ...r, stream: Boolean(r.stream), tokens_estimated: Boolean(r.tokens_estimated) }) as never))
+    last = raw[raw.length - 1].seq
+  }
+}
+
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1].version
 
 export function migrate(db: Database.Database, list: readonly Migration[] = migrations): number {
@@ -236,6 +264,12 @@ export function migrate(db: Database.Database, list: readonly Migration[] = migr
   const version = db.pragma('user_version', { simple: true }) as number
   // A database from before the rollups (version 1) gets them once their shape is complete; done
   // after the versions, so it always writes the current shape.
-  if (version > current && version === LATEST_SCHEMA_VERSION) db.transaction(() => backfillRollups(db)).immediate()
+  if (version > current && version === LATEST_SCHEMA_VERSION) {
+    db.transaction(() => {
+      backfillRollups(db)
+      // A database from before version 9 (a fresh backfill above wrote these too, then this skips).
+      if (current > 0 && current < 9) backfillSaturation(db)
+    }).immediate()
+  }
   return version
 }

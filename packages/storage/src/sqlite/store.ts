@@ -1,5 +1,5 @@
 import { BOOL_COLUMNS, ROLLUP_COLUMNS, ROLLUP_KEY, ROLLUP_SUMS, ROW_COLUMNS, mergeHistBlobs, rollupDeltas, type RequestRow } from '@llm-proxy/core'
-import { LEVELS, MEASURES, USER_LEVELS } from '@llm-proxy/core'
+import { LEVELS, MEASURES, SAT_COLUMNS, SAT_KEY, SAT_LEVELS, SAT_MEASURES, SAT_SUMS, USER_LEVELS } from '@llm-proxy/core'
 import type Database from 'better-sqlite3'
 
 /** SQLite's synchronous store; in the proxy it runs inside the writer thread (see worker.ts). */
@@ -8,6 +8,8 @@ export interface SqliteStore {
   insertBatch(rows: readonly RequestRow[]): void
   /** Rollups only, inside a transaction the caller holds (backfill). */
   addRollups(rows: readonly RequestRow[]): void
+  /** Saturation rollups only, inside a transaction the caller holds (backfill of version 9). */
+  addSaturation(rows: readonly RequestRow[]): void
   deleteBefore(beforeTs: number): number
 }
 
@@ -45,6 +47,13 @@ export function createSqliteStore(db: Database.Database, o: { inTransaction?: bo
         last_message = CASE WHEN excluded.last_ts >= last_ts THEN excluded.last_message ELSE last_message END,
         last_ts = max(last_ts, excluded.last_ts)`),
   }))
+  const satStatements = LEVELS.map(({ name }) => SAT_LEVELS.includes(name) ? db.prepare(`
+      INSERT INTO saturation_${name} (${SAT_COLUMNS.join(', ')}) VALUES (${SAT_COLUMNS.map((c) => '@' + c).join(', ')})
+      ON CONFLICT (${SAT_KEY.join(', ')}) DO UPDATE SET
+        ${SAT_SUMS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')},
+        ${SAT_MEASURES.map((m) => `${m}_min = min(coalesce(${m}_min, excluded.${m}_min), coalesce(excluded.${m}_min, ${m}_min)),
+        ${m}_max = max(coalesce(${m}_max, excluded.${m}_max), coalesce(excluded.${m}_max, ${m}_max)),
+        ${m}_hist = hist_merge(${m}_hist, excluded.${m}_hist)`).join(',\n')}`) : null)
 
   const addRollups = (rows: readonly RequestRow[]) => {
     rollupDeltas(rows).forEach((delta, i) => {
@@ -52,6 +61,14 @@ export function createSqliteStore(db: Database.Database, o: { inTransaction?: bo
       for (const r of delta.rollups) s.rollup.run(r)
       if (s.users) for (const u of delta.users) s.users.run(u)
       for (const e of delta.errors) s.errors.run(e)
+      const sat = satStatements[i]
+      if (sat) for (const r of delta.saturation) sat.run(r)
+    })
+  }
+  const addSaturation = (rows: readonly RequestRow[]) => {
+    rollupDeltas(rows).forEach((delta, i) => {
+      const sat = satStatements[i]
+      if (sat) for (const r of delta.saturation) sat.run(r)
     })
   }
   const insertAll = db.transaction((rows: readonly RequestRow[]) => {
@@ -62,6 +79,7 @@ export function createSqliteStore(db: Database.Database, o: { inTransaction?: bo
   return {
     insertBatch: (rows) => (o.inTransaction ? insertAll(rows) : insertAll.immediate(rows)),
     addRollups,
+    addSaturation,
     deleteBefore: (beforeTs) => remove.run(beforeTs).changes,
   }
 }
