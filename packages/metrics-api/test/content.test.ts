@@ -35,7 +35,7 @@ test('a database from before captures (schema 7, no table) answers 404, not 500'
   const r = row()
   await s.insert([r])
   await s.exec('DROP TABLE captures')
-  await s.exec(s.engine === 'postgres' ? 'DELETE FROM llm_proxy_schema WHERE version = 8' : 'PRAGMA user_version = 7')
+  await s.exec(s.engine === 'postgres' ? 'DELETE FROM llm_proxy_schema WHERE version >= 8' : 'PRAGMA user_version = 7')
   await s.restart()
   const res = await s.get(`/metrics/requests/${r.id}/content`)
   expect(res).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } })
