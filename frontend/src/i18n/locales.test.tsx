@@ -20,6 +20,14 @@ function flatten(t: Tree, prefix = ''): Map<string, string> {
 const placeholders = (s: string) => [...s.matchAll(/\{\{\s*([\w.]+)\s*(?:,[^}]*)?\}\}/g)].map((m) => m[1]).sort()
 
 const en = flatten(read('en'))
+// Plural forms differ by language (English: _one/_other; Russian adds _few/_many; Japanese has
+// _other only): keys are compared by their base, and each base must have the _other form.
+const PLURAL = /_(zero|one|two|few|many|other)$/
+const base = (k: string) => k.replace(PLURAL, '')
+const bases = (m: Map<string, string>) => new Set([...m.keys()].map(base))
+const enBases = bases(en)
+/** The English string a key is checked against: itself, or its base's _other form. */
+const englishFor = (k: string) => en.get(k) ?? en.get(`${base(k)}_other`)
 
 test('one locale file per language offered, and no other', () => {
   expect(Object.keys(files).map((f) => f.replace(/^\.\/locales\/|\.json$/g, '')).sort()).toEqual(LANGUAGES.map((l) => l.code).sort())
@@ -28,14 +36,19 @@ test('one locale file per language offered, and no other', () => {
 describe.each(LANGUAGES.filter((l) => l.code !== 'en').map((l) => l.code))('%s', (code) => {
   const strings = flatten(read(code))
   test('has every key English has, and no other', () => {
-    expect([...en.keys()].filter((k) => !strings.has(k)), 'missing').toEqual([])
-    expect([...strings.keys()].filter((k) => !en.has(k)), 'extra').toEqual([])
+    const mine = bases(strings)
+    expect([...enBases].filter((k) => !mine.has(k)), 'missing').toEqual([])
+    expect([...mine].filter((k) => !enBases.has(k)), 'extra').toEqual([])
+    const plurals = [...strings.keys()].filter((k) => PLURAL.test(k)).map(base)
+    expect(plurals.filter((b) => !strings.has(`${b}_other`)), 'plural without _other').toEqual([])
   })
   test('each string has the same {{placeholders}} as in English, and none is empty', () => {
-    for (const [k, v] of en) {
-      const s = strings.get(k)
-      if (s === undefined) continue
-      expect(placeholders(s), k).toEqual(placeholders(v))
+    for (const [k, s] of strings) {
+      const v = englishFor(k)
+      if (v === undefined) continue
+      // A language's one-form may spell the number out ("один"), so {{count}} is not required there.
+      const need = placeholders(v).filter((p) => !(p === 'count' && /_(one|zero|two)$/.test(k)))
+      expect(placeholders(s).filter((p) => !(p === 'count' && /_(one|zero|two)$/.test(k))), k).toEqual(need)
       expect(s.trim(), k).not.toBe('')
     }
   })
