@@ -166,8 +166,20 @@ export class KeyGuard {
     return key.models === null || (model !== null && key.models.some((g) => g.test(model)))
   }
 
+  /** Counter-key suffixes of the current windows, recomputed only when a minute ends (hot path). */
+  private win = { until: -Infinity, from: Infinity, suffix: { minute: '', day: '', month: '' } as Record<WindowKind, string> }
+  private suffix(kind: WindowKind, now: number): string {
+    const w = this.win
+    if (now >= w.until || now < w.from) {
+      w.from = windowStart('minute', now)
+      w.until = w.from + MINUTE
+      for (const k of ['minute', 'day', 'month'] as const) w.suffix[k] = `\u0000${k}\u0000${windowStart(k, now)}`
+    }
+    return w.suffix[kind]
+  }
+
   private count(keyId: string, kind: WindowKind, now: number): Count {
-    const k = `${keyId}\u0000${kind}\u0000${windowStart(kind, now)}`
+    const k = keyId + this.suffix(kind, now)
     const mine = this.local.get(k) ?? { requests: 0, tokens: 0, cost: 0 }
     const theirs = this.others.get(k) ?? { requests: 0, tokens: 0, cost: 0 }
     return { requests: mine.requests + theirs.requests, tokens: mine.tokens + theirs.tokens, cost: mine.cost + theirs.cost }
@@ -175,7 +187,7 @@ export class KeyGuard {
 
   private bump(keyId: string, now: number, by: Count): void {
     for (const kind of ['minute', 'day', 'month'] as const) {
-      const k = `${keyId}\u0000${kind}\u0000${windowStart(kind, now)}`
+      const k = keyId + this.suffix(kind, now)
       const c = this.local.get(k)
       if (c) {
         c.requests += by.requests

@@ -1,10 +1,11 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, hash, randomBytes, timingSafeEqual } from 'node:crypto'
 
 /** A new key: `lmp-` and 32 random bytes, base64url (43 characters). */
 export const newSecret = () => `lmp-${randomBytes(32).toString('base64url')}`
 
 /** Keys are looked up and stored by this alone. */
-export const hashSecret = (secret: string) => createHash('sha256').update(secret).digest('hex')
+// One-shot hash: every keyed request hashes its secret, and this skips a Hash object per call.
+export const hashSecret = (secret: string) => hash('sha256', secret, 'hex')
 
 /** Enough to recognise a key in a list, not to use it: `lmp-AbCd…WxYz`. */
 export const displayOf = (secret: string) => `${secret.slice(0, 8)}…${secret.slice(-4)}`
