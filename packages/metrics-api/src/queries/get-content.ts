@@ -1,22 +1,12 @@
 import { CapturedContent } from '@llm-proxy/core/contracts'
-import { CAPTURE_SQL, type Snapshot } from '@llm-proxy/storage'
-
-interface StoredCapture {
-  request_id: string
-  ts: number
-  endpoint: string
-  key_id: string | null
-  redaction: 'pii' | 'off'
-  request: string
-  response: string
-}
+import { CAPTURE_SQL, type CaptureRecord, type Snapshot } from '@llm-proxy/storage'
 
 /** What was captured of one request, or null (nothing captured, or a database from before captures). */
 export async function getContent(db: Snapshot | null, id: string): Promise<CapturedContent | null> {
   if (db === null) return null
-  let rows: StoredCapture[]
+  let rows: CaptureRecord[]
   try {
-    rows = await db.all<StoredCapture>(CAPTURE_SQL.get, { id })
+    rows = await db.all<CaptureRecord>(CAPTURE_SQL.get, { id })
   } catch (err) {
     // Schema older than v8 (no proxy has migrated it yet): nothing was captured.
     const e = err as { code?: string; message?: string }
