@@ -26,7 +26,7 @@ async function pass(request, reply) {
   reply.raw.writeHead(statusCode, out)
   reply.raw.flushHeaders()
   body.pipe(reply.raw)
-  request.raw.socket.once('close', () => body.destroy())
+  reply.raw.once('close', () => body.destroy())
 }
 for (const path of ['/v1/chat/completions', '/v1/completions', '/v1/embeddings']) app.post(path, pass)
 app.get('/v1/models', pass)

@@ -1,0 +1,124 @@
+// node bench/ab.mjs [--cells ns1,ns32,s1,s32] [--repeats 5] [--requests-scale 1] [--variant 'name:KEY=V,KEY=V'] [--prof DIR]
+// A short A/B for work on the proxy's CPU cost: the bare pass-through, the proxy as built, and any
+// variants (other env vars, or another build with dist=/path/to/server.js), interleaved per repeat,
+// CPU per request (every thread) as medians and as ratios to the bare pass-through and to `proxy`.
+// --prof DIR runs the proxies with --cpu-prof (profiles per thread in DIR; the CPU figures are then
+// inflated by the profiler, so use separate runs for figures and for profiles).
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const { values: a } = parseArgs({
+  options: {
+    cells: { type: 'string', default: 'ns1,ns32,s1,s32' },
+    repeats: { type: 'string', default: '5' },
+    'requests-scale': { type: 'string', default: '1' },
+    variant: { type: 'string', multiple: true, default: [] },
+    prof: { type: 'string' },
+  },
+})
+const tmp = mkdtempSync(join(tmpdir(), 'bench-ab-'))
+const children = []
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL')
+  rmSync(tmp, { recursive: true, force: true })
+})
+process.on('SIGINT', () => process.exit(130))
+
+const freePort = () => new Promise((resolve) => {
+  const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)) })
+})
+async function waitForUrl(url) {
+  for (let i = 0; i < 200; i++) {
+    try { await fetch(url); return } catch { await new Promise((r) => setTimeout(r, 50)) }
+  }
+  throw new Error(`${url} did not answer`)
+}
+function start(args, env) {
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] })
+  children.push(child)
+  return child
+}
+/** On-CPU ns of the main thread and of all the others (worker threads, GC and compiler helpers, libuv pool). */
+function cpuNs(pid) {
+  let main = 0, other = 0
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0])
+      if (tid === String(pid)) main += ns
+      else other += ns
+    } catch {}
+  }
+  return { main, other }
+}
+function load(url, { requests, concurrency, stream }) {
+  const args = [join(root, 'bench/load.mjs'), '--url', url, '--requests', String(requests), '--concurrency', String(concurrency)]
+  if (stream) args.push('--stream')
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (c) => (out += c))
+    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load exited ${code}`))))
+  })
+}
+
+const backendPort = await freePort()
+const backendUrl = `http://127.0.0.1:${backendPort}`
+start([join(root, 'packages/mock-backend/dist/cli.js'), '--port', String(backendPort), '--ttft-ms', '0', '--tps', '0', '--answer-tokens', '64'], {})
+await waitForUrl(`${backendUrl}/v1/models`)
+
+const targets = []
+const barePort = await freePort()
+targets.push({ name: 'bare', port: barePort, child: start([...(a.prof ? ['--cpu-prof', '--cpu-prof-dir', join(a.prof, 'bare')] : []), join(root, 'bench/bare-proxy.mjs')], { BACKEND_URL: backendUrl, PROXY_PORT: String(barePort) }) })
+const variants = [{ name: 'proxy', env: {} }, ...a.variant.map((v) => {
+  const [name, spec = ''] = v.split(/:(.*)/s)
+  return { name, env: Object.fromEntries(spec.split(',').filter(Boolean).map((kv) => kv.split(/=(.*)/s).slice(0, 2))) }
+})]
+for (const v of variants) {
+  const port = await freePort()
+  const { dist = join(root, 'packages/proxy/dist/server.js'), ...env } = v.env
+  const flags = a.prof ? ['--cpu-prof', '--cpu-prof-dir', join(a.prof, v.name)] : []
+  targets.push({ name: v.name, port, child: start([...flags, dist], {
+    BACKEND_URL: backendUrl, PROXY_HOST: '127.0.0.1', PROXY_PORT: String(port), DB_PATH: join(tmp, `${v.name}.db`), LOG_LEVEL: 'warn', ...env,
+  }) })
+}
+for (const t of targets) await waitForUrl(`http://127.0.0.1:${t.port}/v1/models`)
+
+const scale = Number(a['requests-scale'])
+const CELLS = {
+  ns1: { stream: false, concurrency: 1, requests: 3000 },
+  ns32: { stream: false, concurrency: 32, requests: 6000 },
+  s1: { stream: true, concurrency: 1, requests: 600 },
+  s32: { stream: true, concurrency: 32, requests: 3000 },
+}
+const median = (xs) => { const s = [...xs].sort((x, y) => x - y); return s[Math.floor((s.length - 1) / 2)] }
+console.log(`A/B — ${new Date().toISOString()} — ${a.repeats} interleaved repeats, CPU µs per request (all threads), medians`)
+for (const cell of a.cells.split(',')) {
+  const s = { ...CELLS[cell], requests: Math.round(CELLS[cell].requests * scale) }
+  const cpu = Object.fromEntries(targets.map((t) => [t.name, []]))
+  const others = Object.fromEntries(targets.map((t) => [t.name, []]))
+  let errors = 0
+  for (const t of targets) await load(`http://127.0.0.1:${t.port}/v1/chat/completions`, { ...s, requests: Math.min(300, s.requests) })
+  for (let r = 0; r < Number(a.repeats); r++) {
+    for (const t of targets) {
+      const before = cpuNs(t.child.pid)
+      const res = await load(`http://127.0.0.1:${t.port}/v1/chat/completions`, s)
+      errors += res.errors
+      const after = cpuNs(t.child.pid)
+      cpu[t.name].push((after.main + after.other - before.main - before.other) / 1000 / s.requests)
+      others[t.name].push((after.other - before.other) / 1000 / s.requests)
+    }
+  }
+  const m = Object.fromEntries(targets.map((t) => [t.name, median(cpu[t.name])]))
+  console.log(`${cell.padEnd(5)} ` + targets.map((t) => `${t.name} ${m[t.name].toFixed(0)} [other threads ${median(others[t.name]).toFixed(0)}]` + (t.name === 'bare' ? '' : ` (${(m[t.name] / m.bare).toFixed(2)}× bare${t.name === 'proxy' ? '' : `, ${(m[t.name] / m.proxy).toFixed(2)}× proxy`})`)).join('  |  ') + (errors ? `  errors ${errors}` : ''))
+}
+if (a.prof) {
+  // SIGTERM so the profiles are written.
+  await Promise.all(targets.map((t) => new Promise((r) => { t.child.once('exit', r); t.child.kill('SIGTERM') })))
+}
+process.exit(0)
