@@ -110,6 +110,49 @@ test('rows are written in batches, one transaction each, one batch at a time', a
   expect(most).toBe(1)
 })
 
+test('rows that arrive while a batch is being written wait for the next flush, unless they fill a batch', async () => {
+  const batches: number[] = []
+  let release: (() => void) | null = null
+  const writes: (() => void)[] = []
+  const wrote = () => new Promise<void>((r) => writes.push(r))
+  const writer = createRowWriter({
+    sink: {
+      insertBatch: async (rows) => {
+        // The first write is held until the test lets it go, as a slow store would hold it.
+        if (batches.length === 0) await new Promise<void>((r) => (release = r))
+        batches.push(rows.length)
+        writes.shift()?.()
+      },
+    },
+    logger: silent,
+    batchSize: 5,
+    flushIntervalMs: 20,
+  })
+  const first = wrote()
+  writer.record(row(0))
+  while (release === null) await new Promise((r) => setTimeout(r, 1))
+  // Two rows arrive during the first write: written back to back, they would make a batch of two.
+  writer.record(row(1))
+  writer.record(row(2))
+  release!()
+  await first
+  // A full turn of the loop: a writer that wrote back to back would have written them by now.
+  await new Promise((r) => setImmediate(r))
+  expect(batches).toEqual([1])
+  expect(writer.pending).toBe(2)
+  // More rows within the flush interval join them, and the timer writes them as one batch.
+  const second = wrote()
+  writer.record(row(3))
+  await second
+  expect(batches).toEqual([1, 3])
+  // A full batch does not wait for the timer.
+  const third = wrote()
+  for (let i = 4; i < 9; i++) writer.record(row(i))
+  await third
+  expect(batches).toEqual([1, 3, 5])
+  expect(await writer.close()).toEqual({ lost: 0 })
+})
+
 test('rows recorded while close() is writing are written too; close() reports what it could not store', async () => {
   const stored: string[] = []
   let release!: () => void

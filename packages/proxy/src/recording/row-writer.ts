@@ -57,7 +57,7 @@ export function createRowWriter(o: RowWriterOptions): RowWriter {
     if (timer !== null || writing !== null) return
     timer = setTimeout(() => {
       timer = null
-      void writeQueued().then((ok) => {
+      void writeQueued(false).then((ok) => {
         if (closed) return
         if (!ok) schedule(Math.min(5_000, flushIntervalMs * 2 ** failures))
         else if (queue.length > 0) schedule(queue.length >= batchSize ? 0 : flushIntervalMs)
@@ -96,12 +96,20 @@ export function createRowWriter(o: RowWriterOptions): RowWriter {
     }
   }
 
-  /** Writes batches until the queue is empty (true) or storage fails (false). One writer at a time. */
-  function writeQueued(): Promise<boolean> {
-    if (writing) return writing.then(() => (queue.length > 0 ? writeQueued() : true))
+  /**
+   * Writes batches (true) or stops when storage fails (false). One writer at a time. With `drain`,
+   * until the queue is empty (flush, close); otherwise the rows queued when it starts, then only
+   * full batches: rows that arrive while a batch is being written wait for the next flush, so that
+   * batches stay large under load (one message to the writer and one transaction per batch; written
+   * back to back, each batch would hold only the rows of one round trip).
+   */
+  function writeQueued(drain = true): Promise<boolean> {
+    if (writing) return writing.then(() => (queue.length > 0 && drain ? writeQueued() : true))
     writing = (async () => {
-      while (queue.length > 0) {
+      let due = drain ? Infinity : queue.length
+      while (queue.length > 0 && (due > 0 || queue.length >= batchSize)) {
         const batch = queue.splice(0, batchSize)
+        due -= batch.length
         try {
           await writeBatch(batch)
           if (failures > 0) o.logger.info({ attempts: failures }, 'storing rows works again')
