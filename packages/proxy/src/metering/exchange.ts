@@ -2,6 +2,7 @@ import { outcomeForStatus, outputTokensPerSecond, timePerOutputToken, type Outco
 import { performance } from 'node:perf_hooks'
 import type { CaptureTap } from '../capture/tap.js'
 import type { BodyMeter, BodySummary } from './body-meter.js'
+import { requestId } from './request-id.js'
 import type { SseMeter } from './sse-meter.js'
 import { protocolOf, shorten, type Protocol, type Usage } from './usage.js'
 
@@ -30,8 +31,8 @@ interface Failure {
  * to t0 on the monotonic clock (DESIGN.md §4).
  */
 export class Exchange {
-  readonly id = crypto.randomUUID()
   readonly ts = Date.now()
+  readonly id = requestId(this.ts)
   readonly t0 = performance.now()
 
   modelRequested: string | null = null
