@@ -1,4 +1,4 @@
-import { FAILED_OUTCOMES, type Outcome, type RequestRow } from './row.js'
+import { FAILED_OUTCOMES, OUTCOMES, type Outcome, type RequestRow } from './row.js'
 import { LogHistogram, bucketOf } from './histogram.js'
 import { saturationLevelGroup } from './contracts/saturation.js'
 
@@ -116,6 +116,18 @@ export class MeasureAgg {
     if (!this.keepHist) return
     this.hist.mergeBlob(blob)
     this.values = null
+  }
+
+  /** Adds another aggregate of the same measure: values stay exact while both are and fit. */
+  absorb(o: MeasureAgg): void {
+    if (!o.n) return
+    if (this.keepHist && o.values && this.values && this.values.length + o.values.length <= EXACT_LIMIT) {
+      this.n += o.n
+      this.sum += o.sum
+      this.min = this.min === null ? o.min : Math.min(this.min, o.min!)
+      this.max = this.max === null ? o.max : Math.max(this.max, o.max!)
+      for (const v of o.values) this.values.push(v)
+    } else this.merge(o.n, o.sum, o.min, o.max, o.keepHist ? o.toBlob() : null)
   }
 
   get exact(): boolean {
@@ -247,6 +259,20 @@ export class RollupAcc {
     this.priced += r.priced ?? 0
   }
 
+  /** Adds another accumulator (a batch's minute group into its hour, say). */
+  absorb(o: RollupAcc): void {
+    this.requests += o.requests
+    this.streaming += o.streaming
+    if (o.lastTs > this.lastTs) this.lastTs = o.lastTs
+    for (const k of OUTCOMES) this.outcomes[k] += o.outcomes[k]
+    for (const m of MEASURES) this.measures[m].absorb(o.measures[m])
+    for (const t of TOKENS) this.tokens[t] += o.tokens[t]
+    this.withUsage += o.withUsage
+    this.estimated += o.estimated
+    this.cost += o.cost
+    this.priced += o.priced
+  }
+
   get failed(): number {
     return FAILED_OUTCOMES.reduce((n, o) => n + this.outcomes[o], 0)
   }
@@ -328,6 +354,14 @@ export class SatAcc {
     }
   }
 
+  absorb(o: SatAcc): void {
+    this.requests += o.requests
+    this.inflightSum += o.inflightSum
+    this.tokens += o.tokens
+    this.tokenMs += o.tokenMs
+    for (const m of SAT_MEASURES) this[m].absorb(o[m])
+  }
+
   addRollup(r: SatRollupRow): void {
     this.requests += r.requests
     this.inflightSum += r.inflight_sum
@@ -353,62 +387,125 @@ export const countsForSaturation = (r: Pick<RequestRow, 'outcome' | 'inflight'>)
 
 /**
  * Groups a batch into one delta per level, keys sorted so concurrent writers take row locks in the
- * same order (no deadlocks on PostgreSQL).
+ * same order (no deadlocks on PostgreSQL). The rows are read once, grouped per minute (the finest
+ * level); the coarser levels merge those minute groups (a proxy's batch holds a handful) instead of
+ * reading every row again.
  */
 export function rollupDeltas(rows: readonly RequestRow[]): LevelDelta[] {
-  return LEVELS.map(({ name, ms }) => {
-    const groups = new Map<string, { key: Pick<RollupRow, (typeof ROLLUP_KEY)[number]>; acc: RollupAcc }>()
-    const users = new Map<string, LevelDelta['users'][number]>()
-    const errors = new Map<string, ErrorRollupRow>()
-    const keepUsers = USER_LEVELS.includes(name)
-    const keepSat = SAT_LEVELS.includes(name)
-    const sat = new Map<string, { key: Pick<SatRollupRow, (typeof SAT_KEY)[number]>; acc: SatAcc }>()
-    for (const row of rows) {
-      const bucket = row.ts - (row.ts % ms)
-      const model = modelOf(row)
-      const stream = row.stream ? 1 : 0
-      const status = row.status_code ?? 0
-      const keyId = row.key_id ?? ''
-      const k = `${bucket}\u0000${model}\u0000${stream}\u0000${row.outcome}\u0000${status}\u0000${keyId}\u0000${row.endpoint}`
-      let g = groups.get(k)
-      if (!g) groups.set(k, (g = { key: { bucket, model, stream, outcome: row.outcome, status_code: status, key_id: keyId, endpoint: row.endpoint }, acc: new RollupAcc() }))
+  const minuteMs = LEVELS[0].ms
+  const groups = new Map<string, MinuteGroup<Pick<RollupRow, (typeof ROLLUP_KEY)[number]>, RollupAcc>>()
+  const users = new Map<string, MinuteGroup<LevelDelta['users'][number], null>>()
+  const errors = new Map<string, MinuteGroup<ErrorRollupRow, null>>()
+  const sat = new Map<string, MinuteGroup<Pick<SatRollupRow, (typeof SAT_KEY)[number]>, SatAcc>>()
+  for (const row of rows) {
+    const bucket = row.ts - (row.ts % minuteMs)
+    const model = modelOf(row)
+    const stream = row.stream ? 1 : 0
+    const status = row.status_code ?? 0
+    const keyId = row.key_id ?? ''
+    const rest = `${model}\u0000${stream}\u0000${row.outcome}\u0000${status}\u0000${keyId}\u0000${row.endpoint}`
+    const k = `${bucket}\u0000${rest}`
+    let g = groups.get(k)
+    if (!g) groups.set(k, (g = { rest, key: { bucket, model, stream, outcome: row.outcome, status_code: status, key_id: keyId, endpoint: row.endpoint }, acc: new RollupAcc() }))
+    g.acc.addRow(row)
+    if (row.user) {
+      const urest = `${row.user}\u0000${model}\u0000${stream}\u0000${keyId}`
+      const uk = `${bucket}\u0000${urest}`
+      const u = users.get(uk)
+      if (u) u.key.requests++
+      else users.set(uk, { rest: urest, key: { bucket, user: row.user, model, stream, key_id: keyId, requests: 1 }, acc: null })
+    }
+    if (countsForSaturation(row)) {
+      const level = saturationLevelGroup(row.inflight!)[0]
+      const srest = `${model}\u0000${stream}\u0000${keyId}\u0000${row.endpoint}\u0000${level}`
+      const sk = `${bucket}\u0000${srest}`
+      let g = sat.get(sk)
+      if (!g) sat.set(sk, (g = { rest: srest, key: { bucket, model, stream, key_id: keyId, endpoint: row.endpoint, level }, acc: new SatAcc() }))
       g.acc.addRow(row)
-      if (row.user && keepUsers) {
-        const uk = `${bucket}\u0000${row.user}\u0000${model}\u0000${stream}\u0000${keyId}`
-        const u = users.get(uk)
-        if (u) u.requests++
-        else users.set(uk, { bucket, user: row.user, model, stream, key_id: keyId, requests: 1 })
-      }
-      if (keepSat && countsForSaturation(row)) {
-        const level = saturationLevelGroup(row.inflight!)[0]
-        const sk = `${bucket}\u0000${model}\u0000${stream}\u0000${keyId}\u0000${row.endpoint}\u0000${level}`
-        let g = sat.get(sk)
-        if (!g) sat.set(sk, (g = { key: { bucket, model, stream, key_id: keyId, endpoint: row.endpoint, level }, acc: new SatAcc() }))
-        g.acc.addRow(row)
-      }
-      if (FAILED_OUTCOMES.includes(row.outcome)) {
-        const errorType = row.error_type ?? row.outcome
-        // Errors are not kept per endpoint: one row per key without it.
-        const ek = `${bucket}\u0000${model}\u0000${stream}\u0000${row.outcome}\u0000${status}\u0000${keyId}\u0000${errorType}`
-        const e = errors.get(ek)
-        if (!e) errors.set(ek, { bucket, model, stream, outcome: row.outcome, error_type: errorType, status_code: status, key_id: keyId, count: 1, last_ts: row.ts, last_message: row.error_message })
-        else {
-          e.count++
-          if (row.ts >= e.last_ts) {
-            e.last_ts = row.ts
-            e.last_message = row.error_message
-          }
-        }
-      }
     }
-    const sorted = <T>(m: Map<string, T>) => [...m.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, v]) => v)
-    return {
-      level: name,
-      rollups: sorted(groups).map((g) => g.acc.toRollupRow(g.key)),
-      users: sorted(users),
-      errors: sorted(errors),
-      saturation: sorted(sat).map((g) => g.acc.toRow(g.key)),
+    if (FAILED_OUTCOMES.includes(row.outcome)) {
+      const errorType = row.error_type ?? row.outcome
+      // Errors are not kept per endpoint: one row per key without it.
+      const erest = `${model}\u0000${stream}\u0000${row.outcome}\u0000${status}\u0000${keyId}\u0000${errorType}`
+      const ek = `${bucket}\u0000${erest}`
+      const e = errors.get(ek)
+      if (!e) errors.set(ek, { rest: erest, key: { bucket, model, stream, outcome: row.outcome, error_type: errorType, status_code: status, key_id: keyId, count: 1, last_ts: row.ts, last_message: row.error_message }, acc: null })
+      else mergeError(e.key, 1, row.ts, row.error_message)
     }
+  }
+  const rollupRows = new Map<MinuteGroup<Pick<RollupRow, (typeof ROLLUP_KEY)[number]>, RollupAcc>, RollupRow>()
+  const satRows = new Map<MinuteGroup<Pick<SatRollupRow, (typeof SAT_KEY)[number]>, SatAcc>, SatRollupRow>()
+  return LEVELS.map(({ name, ms }) => ({
+    level: name,
+    rollups: regroup(groups, ms,
+      (g, bucket) => {
+        let row = rollupRows.get(g)
+        if (!row) rollupRows.set(g, (row = g.acc.toRollupRow(g.key)))
+        return row.bucket === bucket ? row : { ...row, bucket }
+      },
+      (members, bucket) => {
+        const acc = new RollupAcc()
+        for (const g of members) acc.absorb(g.acc)
+        return acc.toRollupRow({ ...members[0].key, bucket })
+      }),
+    users: USER_LEVELS.includes(name)
+      ? regroup(users, ms, (u, bucket) => ({ ...u.key, bucket }), (members, bucket) => ({ ...members[0].key, bucket, requests: members.reduce((n, u) => n + u.key.requests, 0) }))
+      : [],
+    errors: regroup(errors, ms,
+      (e, bucket) => (e.key.bucket === bucket ? e.key : { ...e.key, bucket }),
+      (members, bucket) => {
+        const e = { ...members[0].key, bucket }
+        for (const m of members.slice(1)) mergeError(e, m.key.count, m.key.last_ts, m.key.last_message)
+        return e
+      }),
+    saturation: SAT_LEVELS.includes(name)
+      ? regroup(sat, ms,
+        (g, bucket) => {
+          let row = satRows.get(g)
+          if (!row) satRows.set(g, (row = g.acc.toRow(g.key)))
+          return row.bucket === bucket ? row : { ...row, bucket }
+        },
+        (members, bucket) => {
+          const acc = new SatAcc()
+          for (const g of members) acc.absorb(g.acc)
+          return acc.toRow({ ...members[0].key, bucket })
+        })
+      : [],
+  }))
+}
+
+/** A batch's rows under one minute bucket and key: `rest` is the key without the bucket. */
+interface MinuteGroup<K extends { bucket: number }, A> {
+  rest: string
+  key: K
+  acc: A
+}
+
+function mergeError(e: ErrorRollupRow, count: number, lastTs: number, message: string | null): void {
+  e.count += count
+  if (lastTs >= e.last_ts) {
+    e.last_ts = lastTs
+    e.last_message = message
+  }
+}
+
+/**
+ * The minute groups of a batch at one level (bucket width `ms`), in key order: a group alone in its
+ * bucket becomes `one` of it, several are merged by `many`.
+ */
+function regroup<G extends MinuteGroup<{ bucket: number }, unknown>, R>(minute: Map<string, G>, ms: number, one: (g: G, bucket: number) => R, many: (members: G[], bucket: number) => R): R[] {
+  const byKey = new Map<string, G[]>()
+  for (const g of minute.values()) {
+    const k = `${g.key.bucket - (g.key.bucket % ms)}\u0000${g.rest}`
+    const members = byKey.get(k)
+    if (members) members.push(g)
+    else byKey.set(k, [g])
+  }
+  const keys = [...byKey.keys()].sort()
+  return keys.map((k) => {
+    const members = byKey.get(k)!
+    const bucket = members[0].key.bucket - (members[0].key.bucket % ms)
+    return members.length === 1 ? one(members[0], bucket) : many(members, bucket)
   })
 }
 

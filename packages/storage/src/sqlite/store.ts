@@ -13,16 +13,21 @@ export interface SqliteStore {
   deleteBefore(beforeTs: number): number
 }
 
-const toParams = (row: RequestRow): Record<string, unknown> => {
-  const p: Record<string, unknown> = { ...row }
-  for (const c of BOOL_COLUMNS) p[c] = row[c] ? 1 : 0
-  return p
+const IS_BOOL = ROW_COLUMNS.map((c) => (BOOL_COLUMNS as readonly string[]).includes(c))
+/** The row's values in column order: positional binding, cheaper than named parameters and a copy of the row. */
+const toParams = (row: RequestRow, out: unknown[]): unknown[] => {
+  for (let i = 0; i < ROW_COLUMNS.length; i++) {
+    const v = row[ROW_COLUMNS[i]]
+    out[i] = IS_BOOL[i] ? (v ? 1 : 0) : v
+  }
+  return out
 }
 
 export function createSqliteStore(db: Database.Database, o: { inTransaction?: boolean } = {}): SqliteStore {
   db.function('hist_merge', { deterministic: true }, (a: unknown, b: unknown) => mergeHistBlobs(a as Uint8Array | null, b as Uint8Array | null))
   const q = (c: string) => (c === 'user' ? '"user"' : c)
-  const insert = db.prepare(`INSERT INTO requests (${ROW_COLUMNS.map(q).join(', ')}) VALUES (${ROW_COLUMNS.map((c) => '@' + c).join(', ')})`)
+  const insert = db.prepare(`INSERT INTO requests (${ROW_COLUMNS.map(q).join(', ')}) VALUES (${ROW_COLUMNS.map(() => '?').join(', ')})`)
+  const params: unknown[] = new Array(ROW_COLUMNS.length)
   const remove = db.prepare('DELETE FROM requests WHERE ts < ?')
 
   const statements = LEVELS.map(({ name }) => ({
@@ -72,7 +77,7 @@ export function createSqliteStore(db: Database.Database, o: { inTransaction?: bo
     })
   }
   const insertAll = db.transaction((rows: readonly RequestRow[]) => {
-    for (const row of rows) insert.run(toParams(row))
+    for (const row of rows) insert.run(toParams(row, params))
     // Same transaction, so a reader never sees rows without their aggregates or the reverse.
     addRollups(rows)
   })
