@@ -33,6 +33,22 @@ describe('SseMeter', () => {
     if (size < stream.length) expect(meter.firstOutputAt).toBeLessThan(meter.lastOutputAt!)
   })
 
+  test('keys are matched whole, with their quotes, and with spaces around the colon', () => {
+    const raw = (json: string) => `data: ${json}\n\n`
+    const events = [
+      // A key that ends like another (reasoning_content, xcontent) is not it; an empty value is no output.
+      raw('{"model":"m2","choices":[{"delta":{"reasoning_content":"","xcontent":"abc","content":""},"finish_reason":null}]}'),
+      // The same text inside a string value is not a key.
+      raw('{"choices":[{"delta":{"content":"","role":"say \\"content\\": 1"},"finish_reason":null}]}'),
+      raw('{"choices":[{"delta":{"content" :  "hi"}, "finish_reason" : null}]}'),
+      raw('{"choices":[{"delta":{},"xfinish_reason":"stop","finish_reason" : "length"}]}'),
+    ]
+    const { meter } = feed(events.join(''), 1000, false)
+    expect(meter.model).toBe('m2')
+    expect(meter.outputEvents).toBe(1)
+    expect(meter.finishReason).toBe('length')
+  })
+
   test('the role-only first chunk is not output', () => {
     const { meter } = feed(chunk({ role: 'assistant', content: '' }) + chunk({ content: 'x' }), 1000, false)
     expect(meter.outputEvents).toBe(1)

@@ -118,7 +118,7 @@ export class SseMeter {
       return false
     }
     this.dataEvents++
-    if (this.model === null) this.model = readStringField(text, '"model"')
+    if (this.model === null) this.model = readStringField(text, 'model"')
 
     const output = carriesOutput(text)
     if (output) {
@@ -126,13 +126,13 @@ export class SseMeter {
       this.lastOutputAt = now
       this.outputEvents++
     }
-    const finish = readStringField(text, '"finish_reason"')
+    const finish = readStringField(text, 'finish_reason"')
     if (finish !== null) this.finishReason = finish
     // Errors and usage ride on events without generated output: only those are scanned for them,
     // which spares two scans on nearly every event of a stream.
     if (output && !isErrorEvent) return false
 
-    if (isErrorEvent || hasObjectField(text, '"error"')) {
+    if (isErrorEvent || hasObjectField(text, 'error"')) {
       this.sawError = true
       const parsed = tryParse(text)
       const { message, type } = readErrorMessage(parsed ?? text)
@@ -140,7 +140,7 @@ export class SseMeter {
       this.errorType = type
       return false
     }
-    if (hasObjectField(text, '"usage"')) {
+    if (hasObjectField(text, 'usage"')) {
       const parsed = tryParse(text) as { usage?: unknown; choices?: unknown[] } | null
       const usage = readUsage(parsed?.usage)
       if (usage) this.usage = usage
@@ -168,10 +168,10 @@ export class SseMeter {
    */
   private onResponsesEvent(text: string, eventName: string | null, now: number): void {
     this.dataEvents++
-    const type = eventName ?? readStringField(text, '"type"')
+    const type = eventName ?? readStringField(text, 'type"')
     if (type === null) return
     if (type.endsWith('.delta')) {
-      if (hasNonEmptyString(text, '"delta"')) this.output(now)
+      if (hasNonEmptyString(text, 'delta"')) this.output(now)
       return
     }
     if (type === 'error') {
@@ -202,9 +202,9 @@ export class SseMeter {
    */
   private onAnthropicEvent(text: string, eventName: string | null, now: number): void {
     this.dataEvents++
-    const type = eventName ?? readStringField(text, '"type"')
+    const type = eventName ?? readStringField(text, 'type"')
     if (type === 'content_block_delta') {
-      if (hasNonEmptyString(text, '"text"') || hasNonEmptyString(text, '"thinking"') || hasNonEmptyString(text, '"partial_json"')) this.output(now)
+      if (hasNonEmptyString(text, 'text"') || hasNonEmptyString(text, 'thinking"') || hasNonEmptyString(text, 'partial_json"')) this.output(now)
       return
     }
     if (type === 'ping' || type === 'content_block_start' || type === 'content_block_stop') return
@@ -255,16 +255,23 @@ function tryParse(text: string): unknown {
   }
 }
 
-/** Index just past `key:` and any whitespace, or -1. Keys cannot occur inside JSON strings unescaped. */
+/**
+ * Index just past `"name":` and any whitespace, or -1. `key` is the name with its closing quote
+ * only (`content"`): a search led by a letter skips JSON's many quotes, 2-7× faster per event than
+ * one led by `"`; the opening quote is checked where it matches. Keys cannot occur unescaped inside
+ * JSON strings.
+ */
 function valueIndex(text: string, key: string, from = 0): number {
-  const at = text.indexOf(key, from)
-  if (at === -1) return -1
-  let i = at + key.length
-  while (text.charCodeAt(i) === 0x20) i++
-  if (text.charCodeAt(i) !== 0x3a /* : */) return valueIndex(text, key, at + key.length)
-  i++
-  while (text.charCodeAt(i) === 0x20) i++
-  return i
+  for (let at = text.indexOf(key, from); at !== -1; at = text.indexOf(key, at + key.length)) {
+    if (text.charCodeAt(at - 1) !== 0x22 /* " */) continue
+    let i = at + key.length
+    while (text.charCodeAt(i) === 0x20) i++
+    if (text.charCodeAt(i) !== 0x3a /* : */) continue
+    i++
+    while (text.charCodeAt(i) === 0x20) i++
+    return i
+  }
+  return -1
 }
 
 function hasObjectField(text: string, key: string): boolean {
@@ -291,10 +298,11 @@ function hasNonEmptyString(text: string, key: string): boolean {
 
 /** DESIGN.md §4: content, reasoning, refusal or tool calls count as generated output; a role-only chunk does not. */
 function carriesOutput(text: string): boolean {
-  if (hasNonEmptyString(text, '"content"')) return true
-  if (hasNonEmptyString(text, '"text"')) return true // /v1/completions
-  if (hasNonEmptyString(text, '"reasoning_content"') || hasNonEmptyString(text, '"reasoning"')) return true
-  if (hasNonEmptyString(text, '"refusal"')) return true
-  const tools = valueIndex(text, '"tool_calls"')
+  if (hasNonEmptyString(text, 'content"')) return true
+  if (hasNonEmptyString(text, 'text"')) return true // /v1/completions
+  if (hasNonEmptyString(text, 'reasoning_content"') || hasNonEmptyString(text, 'reasoning"')) return true
+  if (hasNonEmptyString(text, 'refusal"')) return true
+  const tools = valueIndex(text, 'tool_calls"')
   return tools !== -1 && text.charCodeAt(tools) === 0x5b /* [ */ && text.charCodeAt(tools + 1) !== 0x5d /* ] */
 }
+
