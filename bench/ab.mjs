@@ -1,4 +1,5 @@
 // node bench/ab.mjs [--cells ns1,ns32,s1,s32] [--repeats 5] [--requests-scale 1] [--variant 'name:KEY=V,KEY=V'] [--prof DIR]
+// e.g. --variant 'keys:keys=1' (AUTH_MODE=keys, one key with generous limits, as in bench/overhead.mjs)
 // A short A/B for work on the proxy's CPU cost: the bare pass-through, the proxy as built, and any
 // variants (other env vars, or another build with dist=/path/to/server.js), interleaved per repeat,
 // CPU per request (every thread) as medians and as ratios to the bare pass-through and to `proxy`.
@@ -56,9 +57,10 @@ function cpuNs(pid) {
   }
   return { main, other }
 }
-function load(url, { requests, concurrency, stream }) {
+function load(url, { requests, concurrency, stream }, headers = []) {
   const args = [join(root, 'bench/load.mjs'), '--url', url, '--requests', String(requests), '--concurrency', String(concurrency)]
   if (stream) args.push('--stream')
+  for (const h of headers) args.push('--header', h)
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
     let out = ''
@@ -81,13 +83,22 @@ const variants = [{ name: 'proxy', env: {} }, ...a.variant.map((v) => {
 })]
 for (const v of variants) {
   const port = await freePort()
-  const { dist = join(root, 'packages/proxy/dist/server.js'), ...env } = v.env
+  const { dist = join(root, 'packages/proxy/dist/server.js'), keys, ...env } = v.env
   const flags = a.prof ? ['--cpu-prof', '--cpu-prof-dir', join(a.prof, v.name)] : []
-  targets.push({ name: v.name, port, child: start([...flags, dist], {
+  const admin = keys ? { port: await freePort(), token: 'bench-admin-token-0123456789abcdef0123' } : null
+  if (admin) Object.assign(env, { AUTH_MODE: 'keys', ADMIN_TOKEN: admin.token, ADMIN_PORT: String(admin.port) })
+  targets.push({ name: v.name, port, admin, headers: [], child: start([...flags, dist], {
     BACKEND_URL: backendUrl, PROXY_HOST: '127.0.0.1', PROXY_PORT: String(port), DB_PATH: join(tmp, `${v.name}.db`), LOG_LEVEL: 'warn', ...env,
   }) })
 }
-for (const t of targets) await waitForUrl(`http://127.0.0.1:${t.port}/v1/models`)
+for (const t of targets) await waitForUrl(`http://127.0.0.1:${t.port}/health`)
+for (const t of targets.filter((t) => t.admin)) {
+  const res = await fetch(`http://127.0.0.1:${t.admin.port}/admin/keys`, {
+    method: 'POST', headers: { authorization: `Bearer ${t.admin.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'bench', limits: { rpm: 10_000_000, tpm: 1_000_000_000, budget_tokens: 1_000_000_000_000 } }),
+  })
+  t.headers = [`authorization: Bearer ${(await res.json()).secret}`]
+}
 
 const scale = Number(a['requests-scale'])
 const CELLS = {
@@ -103,11 +114,11 @@ for (const cell of a.cells.split(',')) {
   const cpu = Object.fromEntries(targets.map((t) => [t.name, []]))
   const others = Object.fromEntries(targets.map((t) => [t.name, []]))
   let errors = 0
-  for (const t of targets) await load(`http://127.0.0.1:${t.port}/v1/chat/completions`, { ...s, requests: Math.min(300, s.requests) })
+  for (const t of targets) await load(`http://127.0.0.1:${t.port}/v1/chat/completions`, { ...s, requests: Math.min(300, s.requests) }, t.headers)
   for (let r = 0; r < Number(a.repeats); r++) {
     for (const t of targets) {
       const before = cpuNs(t.child.pid)
-      const res = await load(`http://127.0.0.1:${t.port}/v1/chat/completions`, s)
+      const res = await load(`http://127.0.0.1:${t.port}/v1/chat/completions`, s, t.headers)
       errors += res.errors
       const after = cpuNs(t.child.pid)
       cpu[t.name].push((after.main + after.other - before.main - before.other) / 1000 / s.requests)

@@ -11,6 +11,7 @@ export const SYNC_MS = 500
 const DAY = 86_400_000
 
 export type WindowKind = KeyCounter['kind']
+const WINDOW_KINDS = ['minute', 'day', 'month'] as const satisfies readonly WindowKind[]
 export const windowStart = (kind: WindowKind, now: number): number => {
   if (kind === 'minute') return now - (now % MINUTE)
   if (kind === 'day') return now - (now % DAY)
@@ -139,6 +140,7 @@ export class KeyGuard {
     }
     this.byHash = byHash
     this.byId = byId
+    for (const id of this.names.keys()) if (!byId.has(id)) this.names.delete(id)
   }
 
   byKeyId(id: string): LiveKey | undefined {
@@ -166,28 +168,32 @@ export class KeyGuard {
     return key.models === null || (model !== null && key.models.some((g) => g.test(model)))
   }
 
-  /** Counter-key suffixes of the current windows, recomputed only when a minute ends (hot path). */
-  private win = { until: -Infinity, from: Infinity, suffix: { minute: '', day: '', month: '' } as Record<WindowKind, string> }
-  private suffix(kind: WindowKind, now: number): string {
-    const w = this.win
-    if (now >= w.until || now < w.from) {
-      w.from = windowStart('minute', now)
-      w.until = w.from + MINUTE
-      for (const k of ['minute', 'day', 'month'] as const) w.suffix[k] = `\u0000${k}\u0000${windowStart(k, now)}`
+  /**
+   * Each key's counter names for the current windows, made once a minute: the same string objects
+   * every time, so the maps hash them once (a name built per lookup would be hashed per lookup).
+   */
+  private names = new Map<string, { from: number; until: number } & Record<WindowKind, string>>()
+  private counterName(keyId: string, kind: WindowKind, now: number): string {
+    let n = this.names.get(keyId)
+    if (n === undefined || now >= n.until || now < n.from) {
+      const from = windowStart('minute', now)
+      const name = (k: WindowKind) => `${keyId}\u0000${k}\u0000${windowStart(k, now)}`
+      n = { from, until: from + MINUTE, minute: name('minute'), day: name('day'), month: name('month') }
+      this.names.set(keyId, n)
     }
-    return w.suffix[kind]
+    return n[kind]
   }
 
   private count(keyId: string, kind: WindowKind, now: number): Count {
-    const k = keyId + this.suffix(kind, now)
+    const k = this.counterName(keyId, kind, now)
     const mine = this.local.get(k) ?? { requests: 0, tokens: 0, cost: 0 }
     const theirs = this.others.get(k) ?? { requests: 0, tokens: 0, cost: 0 }
     return { requests: mine.requests + theirs.requests, tokens: mine.tokens + theirs.tokens, cost: mine.cost + theirs.cost }
   }
 
   private bump(keyId: string, now: number, by: Count): void {
-    for (const kind of ['minute', 'day', 'month'] as const) {
-      const k = keyId + this.suffix(kind, now)
+    for (const kind of WINDOW_KINDS) {
+      const k = this.counterName(keyId, kind, now)
       const c = this.local.get(k)
       if (c) {
         c.requests += by.requests

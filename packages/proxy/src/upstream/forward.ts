@@ -128,7 +128,9 @@ export function forward(request: FastifyRequest, reply: FastifyReply, o: Forward
           }
         }
         const out = clientResponseHeaders(headers, sse !== null && strip)
-        res.writeHead(statusCode, o.extraHeaders ? { ...out, ...o.extraHeaders } : out)
+        // Added to the fresh object rather than spread into another one.
+        if (o.extraHeaders) for (const name in o.extraHeaders) out[name] = o.extraHeaders[name]
+        res.writeHead(statusCode, out)
         // Streams: the client gets the headers now, not with the first token.
         if (sse !== null || isEventStream(headers)) res.flushHeaders()
       },

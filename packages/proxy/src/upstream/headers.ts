@@ -27,25 +27,25 @@ export interface ForwardHeaderOptions {
 /** Headers sent to the backend: the client's, minus hop-by-hop, `host` and encodings we could not read. */
 export function backendRequestHeaders(client: IncomingHttpHeaders, o: ForwardHeaderOptions): Record<string, string | string[]> {
   const listed = connectionTokens(client)
+  // The client's credentials, in either header, never reach the backend when it was a proxy key or
+  // when the server sends its own (left out here rather than deleted after: a `delete` would turn
+  // the object into a slow dictionary for everything that reads it next).
+  const anthropicKey = o.backendApiKey !== undefined && o.backendApiKey !== '' && o.apiKeyHeader === 'x-api-key'
+  const dropAuthorization = o.stripClientKey === true || anthropicKey
+  const dropApiKey = o.stripClientKey === true || anthropicKey
   const out: Record<string, string | string[]> = {}
   for (const name in client) {
     if (HOP_BY_HOP.has(name) || name === 'host' || name === 'content-length' || name === 'expect') continue
     if (listed !== null && listed.has(name)) continue
+    if ((dropAuthorization && name === 'authorization') || (dropApiKey && name === 'x-api-key')) continue
     const value = client[name]
     if (value !== undefined) out[name] = value
   }
   // The proxy reads a copy of the response, so it must be uncompressed; the client still gets it byte for byte.
   out['accept-encoding'] = 'identity'
-  if (o.stripClientKey) {
-    delete out.authorization
-    delete out['x-api-key']
-  }
   if (o.backendApiKey) {
-    if (o.apiKeyHeader === 'x-api-key') {
-      // The client's credentials, in either header, never reach the backend when the server has its own.
-      delete out.authorization
-      out['x-api-key'] = o.backendApiKey
-    } else out.authorization = `Bearer ${o.backendApiKey}`
+    if (anthropicKey) out['x-api-key'] = o.backendApiKey
+    else out.authorization = `Bearer ${o.backendApiKey}`
   }
   const forwardedFor = client['x-forwarded-for']
   if (o.remoteAddress) out['x-forwarded-for'] = forwardedFor ? `${forwardedFor}, ${o.remoteAddress}` : o.remoteAddress
