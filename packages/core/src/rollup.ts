@@ -25,6 +25,9 @@ export const USER_LEVELS: readonly LevelName[] = ['hour', 'day']
 /** Timing measures kept with percentiles; `overhead` is the time the proxy itself added. */
 export const MEASURES = ['latency', 'ttft', 'tpot', 'tps', 'overhead'] as const
 export type Measure = (typeof MEASURES)[number]
+/** Each measure's column names, made once (a name built per access cost more than the read). */
+const columnsOf = <M extends string>(m: M) => ({ m, n: `${m}_n` as const, sum: `${m}_sum` as const, min: `${m}_min` as const, max: `${m}_max` as const, hist: `${m}_hist` as const })
+const MEASURE_COLUMNS = MEASURES.map(columnsOf)
 export const TOKENS = ['prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'reasoning_tokens'] as const
 export type TokenColumn = (typeof TOKENS)[number]
 
@@ -246,7 +249,7 @@ export class RollupAcc {
     this.outcomes[r.outcome] += r.requests
     if (r.stream) this.streaming += r.requests
     if (r.last_ts > this.lastTs) this.lastTs = r.last_ts
-    for (const m of MEASURES) this.measures[m].merge(r[`${m}_n`], r[`${m}_sum`], r[`${m}_min`] ?? null, r[`${m}_max`], r[`${m}_hist`])
+    for (const c of MEASURE_COLUMNS) this.measures[c.m].merge(r[c.n], r[c.sum], r[c.min] ?? null, r[c.max] ?? null, r[c.hist])
     const t = this.tokens
     t.prompt_tokens += r.prompt_tokens
     t.completion_tokens += r.completion_tokens
@@ -320,6 +323,7 @@ export interface LevelDelta {
 export const SAT_LEVELS: readonly LevelName[] = ['hour', 'day']
 export const SAT_MEASURES = ['latency', 'ttft', 'tps'] as const
 export type SatMeasure = (typeof SAT_MEASURES)[number]
+const SAT_MEASURE_COLUMNS = SAT_MEASURES.map(columnsOf)
 export const SAT_KEY = ['bucket', 'model', 'stream', 'key_id', 'endpoint', 'level'] as const
 /** Columns merged by adding: `tokens` and `token_ms` are the completion tokens and total ms of requests that have both. */
 export const SAT_SUMS = ['requests', 'inflight_sum', 'tokens', 'token_ms', ...SAT_MEASURES.flatMap((m) => [`${m}_n`, `${m}_sum`] as const)] as const
@@ -367,7 +371,7 @@ export class SatAcc {
     this.inflightSum += r.inflight_sum
     this.tokens += r.tokens
     this.tokenMs += r.token_ms
-    for (const m of SAT_MEASURES) this[m].merge(r[`${m}_n`], r[`${m}_sum`], r[`${m}_min`] ?? null, r[`${m}_max`] ?? null, r[`${m}_hist`])
+    for (const c of SAT_MEASURE_COLUMNS) this[c.m].merge(r[c.n], r[c.sum], r[c.min] ?? null, r[c.max] ?? null, r[c.hist])
   }
 
   toRow(key: Pick<SatRollupRow, (typeof SAT_KEY)[number]>): SatRollupRow {

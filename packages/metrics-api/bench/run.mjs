@@ -1,6 +1,8 @@
 // pnpm bench:metrics — the metrics API at scale: seeds 10 million rows over 30 days (once, reused
 // from .bench/), then measures p50/p95 of the main queries while a writer ingests 5,000 rows/s.
-// `-- --postgres`: the same rows copied into a throwaway PostgreSQL cluster, and two writers.
+// `-- --postgres`: the same rows copied into a throwaway PostgreSQL cluster, and two writers;
+// `-- --pg-url URL`: an existing database instead, the rows copied in only when it is empty (to
+// measure again without copying 10 million rows each time).
 import { connectPg, copySqliteToPg, createSqliteStore as createRequestStore, openWriterDb } from '@llm-proxy/storage'
 import { startCluster, stopCluster } from '../../../scripts/pg-cluster.mjs'
 import { spawn } from 'node:child_process'
@@ -13,7 +15,7 @@ import { makeRowFactory } from './rows.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '../../..')
-const { values: a } = parseArgs({ options: { rows: { type: 'string', default: '10000000' }, runs: { type: 'string', default: '30' }, rate: { type: 'string', default: '5000' }, postgres: { type: 'boolean', default: false } } })
+const { values: a } = parseArgs({ options: { rows: { type: 'string', default: '10000000' }, runs: { type: 'string', default: '30' }, rate: { type: 'string', default: '5000' }, postgres: { type: 'boolean', default: false }, 'pg-url': { type: 'string' } } })
 const ROWS = Number(a.rows)
 const DAY = 86_400_000
 const dbFile = join(root, '.bench', `metrics-${ROWS}.db`)
@@ -44,15 +46,22 @@ if (!existsSync(dbFile)) {
 }
 
 let cluster = null
-if (a.postgres) {
+if (a['pg-url']) cluster = { url: a['pg-url'] }
+else if (a.postgres) {
   cluster = await startCluster()
   process.on('exit', () => stopCluster(cluster.dir, 'immediate'))
-  const t0 = Date.now()
+}
+if (cluster) {
   const sql = connectPg(cluster.url, { max: 1 })
-  const report = await copySqliteToPg(dbFile, sql, (m) => process.stdout.write(`\rcopying into PostgreSQL: ${m}   `))
-  await sql.unsafe('VACUUM ANALYZE')
+  const [has] = await sql.unsafe("SELECT to_regclass('rollup_day') IS NOT NULL AND EXISTS (SELECT 1 FROM rollup_day) AS filled").catch(() => [{ filled: false }])
+  if (has?.filled) console.log('PostgreSQL database already filled: measuring it as it is')
+  else {
+    const t0 = Date.now()
+    const report = await copySqliteToPg(dbFile, sql, (m) => process.stdout.write(`\rcopying into PostgreSQL: ${m}   `))
+    await sql.unsafe('VACUUM ANALYZE')
+    console.log(`\rcopied ${report.requests} rows and ${report.rollups} rollup rows into PostgreSQL in ${((Date.now() - t0) / 1000).toFixed(0)} s`)
+  }
   await sql.end()
-  console.log(`\rcopied ${report.requests} rows and ${report.rollups} rollup rows into PostgreSQL in ${((Date.now() - t0) / 1000).toFixed(0)} s`)
 }
 
 const port = await new Promise((r) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)) }) })

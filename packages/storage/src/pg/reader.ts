@@ -1,11 +1,7 @@
 import { StorageUnavailableError, type MetricsReader, type Snapshot } from '../types.js'
-import { connect, histFromPg, isTransientPgError, toPositional, type Sql } from './connect.js'
+import { connect, isTransientPgError, toPositional, type Sql } from './connect.js'
 import { PG_SCHEMA_VERSION, pgSchemaVersion } from './migrations.js'
 
-const fixRow = <T>(row: Record<string, unknown>): T => {
-  for (const k in row) if (k.endsWith('_hist')) row[k] = histFromPg(row[k])
-  return row as T
-}
 
 /** The metrics API's PostgreSQL reader: one REPEATABLE READ, read-only transaction per answer. */
 export function createPgReader(url: string): MetricsReader {
@@ -22,8 +18,8 @@ export function createPgReader(url: string): MetricsReader {
   const snapshotOf = (tx: Sql): Snapshot => ({
     async all<T>(text: string, params: Record<string, unknown> = {}) {
       const p = toPositional(text, params)
-      const rows = await tx.unsafe<Record<string, unknown>[]>(p.text, p.values as never[])
-      return rows.map((r) => fixRow<T>(r))
+      // Histograms arrive as the readers want them (the connection's int4[] parser): no per-row pass.
+      return (await tx.unsafe<Record<string, unknown>[]>(p.text, p.values as never[])) as unknown as T[]
     },
   })
 
@@ -48,7 +44,7 @@ export function createPgReader(url: string): MetricsReader {
       if (!(await schemaReady())) return
       const p = toPositional(text, params)
       for await (const rows of sql.unsafe<Record<string, unknown>[]>(p.text, p.values as never[]).cursor(500)) {
-        for (const r of rows) yield fixRow<T>(r)
+        for (const r of rows) yield r as T
       }
     },
     close: () => sql.end({ timeout: 5 }),
