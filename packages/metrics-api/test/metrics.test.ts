@@ -293,3 +293,32 @@ test('cost: unknown (null) where no request had a price, 0 where a price of 0 ap
   expect(rolled.cost_usd).toBe(0.75)
   expect(Object.fromEntries(rolled.by_model.map((m) => [m.model, m.cost_usd]))).toEqual({ unpriced: null, free: 0, paid: 0.75 })
 })
+
+describe('history read once and reused', () => {
+  test('a row that lands late in an old bucket is in the next answer of every endpoint', async () => {
+    s = setup()
+    // Enough requests that the answers come from the rollups (past EXACT_LIMIT, no exact re-read).
+    const many = Array.from({ length: 5_200 }, (_, i) => row({ ts: T - 5 * DAY + (i % 600) * MIN, total_ms: 100 + (i % 50), inflight: 1 + (i % 3) }))
+    await s.insert(many)
+    const window = `start=${new Date(T - 9 * DAY).toISOString()}&end=${new Date(T + DAY).toISOString()}`
+    const ask = async () => ({
+      summary: Summary.parse((await s!.get(`/metrics?${window}`)).body),
+      series: Timeseries.parse((await s!.get(`/metrics/timeseries?${window}&bucket=1d`)).body),
+      saturation: (await s!.get(`/metrics/saturation?${window}`)).body as { models: { model: string; requests: number }[] },
+      prometheus: (await s!.get('/metrics/prometheus')).body as string,
+    })
+    const before = await ask()
+    expect(before.summary.requests.total).toBe(5_200)
+    expect(await ask()).toEqual(before)
+
+    // Late rows in the same old buckets: one more of a known key, one of a new model.
+    await s.insert([row({ ts: T - 5 * DAY + 30 * MIN, total_ms: 9_000, inflight: 2 }), row({ ts: T - 5 * DAY + 31 * MIN, model: 'late-model', model_requested: 'late-model', inflight: 1 })])
+    const after = await ask()
+    expect(after.summary.requests.total).toBe(5_202)
+    expect(after.summary.latency_ms.max).toBe(9_000)
+    expect(after.summary.by_model.map((m) => m.model)).toContain('late-model')
+    expect(after.series.points.reduce((n, p) => n + p.requests.total, 0)).toBe(5_202)
+    expect(after.saturation.models.reduce((n, m) => n + m.requests, 0)).toBe(5_202)
+    expect(after.prometheus).toContain('late-model')
+  })
+})

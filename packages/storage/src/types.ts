@@ -46,6 +46,12 @@ export interface Snapshot {
    * (`"user"`). Integers come back as numbers, histograms as int32-pair buffers, on both engines.
    */
   all<T>(sql: string, params?: Record<string, unknown>): Promise<T[]>
+  /**
+   * The same rows, reused from an earlier read while `fingerprintSql` (same parameters, one row of
+   * aggregates over the same rows) answers the same: for history that no longer changes. The rows
+   * are shared between reads: read them, never change them.
+   */
+  allCached<T>(sql: string, params: Record<string, unknown>, fingerprintSql: string): Promise<readonly T[]>
 }
 
 /** The metrics API's side: read-only. */

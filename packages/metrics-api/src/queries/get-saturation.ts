@@ -1,13 +1,12 @@
-import { EXACT_LIMIT, LEVELS, SAT_LEVELS, SatAcc, modelOf, round, type SatRollupRow } from '@llm-proxy/core'
+import { EXACT_LIMIT, LEVELS, SAT_LEVELS, SatAcc, round, type SatRollupRow } from '@llm-proxy/core'
 import { SATURATION_MIN_SAMPLES, saturationLevelGroup, type FilterQuery, type Saturation, type SaturationKnee, type SaturationLevel, type SaturationModel } from '@llm-proxy/core/contracts'
 import type { Snapshot } from '@llm-proxy/storage'
 import { filterSql, planSegments } from './plan.js'
+import { rollupRows, splitAtCurrentBucket } from './scan.js'
 import { iso, resolveWindow } from './window.js'
 
 interface SatRow {
-  ts: number
-  model: string | null
-  model_requested: string | null
+  model: string
   inflight: number
   ttft_ms: number | null
   total_ms: number | null
@@ -15,7 +14,8 @@ interface SatRow {
   completion_tokens: number | null
 }
 
-const RAW_SQL = 'SELECT ts, model, model_requested, inflight, ttft_ms, total_ms, output_tps, completion_tokens FROM requests ' +
+// Only what the groups need (an hour of raw rows at a window's edge can be ~15,000 rows).
+const RAW_SQL = "SELECT coalesce(model, model_requested, '') AS model, inflight, ttft_ms, total_ms, output_tps, completion_tokens FROM requests " +
   "WHERE ts >= @from AND ts < @to AND outcome = 'success' AND inflight >= 1"
 
 /** One level group of one model: percentiles exact up to EXACT_LIMIT values each (raw rows only), else 1%-accurate histograms. */
@@ -94,14 +94,20 @@ export async function getSaturation(db: Snapshot | null, f: FilterQuery, now = D
     const start = w.scanStart
     const end = w.scanEnd
     const readRaw = async (from: number, to: number) => {
-      for (const r of await db.all<SatRow>(RAW_SQL + raw, { ...params, from, to })) groupOf(modelOf(r), r.inflight).addRow(r)
+      for (const r of await db.all<SatRow>(RAW_SQL + raw, { ...params, from, to })) groupOf(r.model, r.inflight).addRow(r)
     }
     const segments = f.user !== undefined ? [{ source: 'raw' as const, from: start, to: end }] : planSegments(start, end, SAT_COARSEST, satAllowed)
     for (const seg of segments) {
       if (seg.source === 'raw') await readRaw(seg.from, seg.to)
       else {
-        const rows = await db.all<SatRollupRow>(`SELECT * FROM saturation_${seg.source} WHERE bucket >= @from AND bucket < @to${satFilter}`, { ...params, from: seg.from, to: seg.to })
-        for (const r of rows) groupOf(r.model, r.level).addRollup(r)
+        for (const part of splitAtCurrentBucket(seg, seg.source)) {
+          const from = `FROM saturation_${seg.source} WHERE bucket >= @from AND bucket < @to${satFilter}`
+          const p = { ...params, from: part.from, to: part.to }
+          const rows = part.history
+            ? await rollupRows<SatRollupRow>(db, `SELECT * ${from}`, p, `SELECT count(*) AS n, coalesce(sum(requests), 0) AS r ${from}`)
+            : await db.all<SatRollupRow>(`SELECT * ${from}`, p)
+          for (const r of rows) groupOf(r.model, r.level).addRollup(r)
+        }
       }
     }
     // Few requests: read them again from the raw rows, so the percentiles are exact (unless

@@ -1,5 +1,6 @@
 import { GEN_AI_METRICS, LogHistogram, type RollupRow } from '@llm-proxy/core'
 import type { Snapshot } from '@llm-proxy/storage'
+import { rollupRows } from './scan.js'
 
 // OpenTelemetry GenAI semantic conventions: explicit bucket boundaries, in seconds (shared with the OTLP push).
 const HISTOGRAMS = [
@@ -38,7 +39,14 @@ const num = (v: number) => (Number.isInteger(v) ? String(v) : String(Math.round(
  * Bucket counts come from the 1%-accurate log histograms.
  */
 export async function renderPrometheus(db: Snapshot | null, now = Date.now()): Promise<string> {
-  const rows = db ? await db.all<RollupRow>('SELECT * FROM rollup_day') : []
+  // Days before today are history (reused while unchanged); today's rows change with every batch.
+  const today = now - (now % 86_400_000)
+  const rows = db
+    ? [
+      ...(await rollupRows<RollupRow>(db, 'SELECT * FROM rollup_day WHERE bucket < @today', { today }, 'SELECT count(*) AS n, coalesce(sum(requests), 0) AS r FROM rollup_day WHERE bucket < @today')),
+      ...(await db.all<RollupRow>('SELECT * FROM rollup_day WHERE bucket >= @today', { today })),
+    ]
+    : []
   const keys = db ? await db.all<{ id: string; name: string; budget_tokens: number | null; budget_usd: number | null; budget_period: 'day' | 'month' }>('SELECT id, name, budget_tokens, budget_usd, budget_period FROM api_keys ORDER BY name, id') : []
   const keyName = new Map(keys.map((k) => [k.id, k.name]))
   const requests = new Map<string, number>()

@@ -35,23 +35,46 @@ export async function scan(db: Snapshot, f: FilterQuery, start: number, end: num
       continue
     }
     const level: LevelName = seg.source
-    if (visit.rollup) {
-      const rows = await db.all<RollupRow>(`SELECT ${visit.columns ?? '*'} FROM rollup_${level} WHERE bucket >= @from AND bucket < @to${sql.rollup}`, params)
-      for (const row of rows) visit.rollup(row)
-    }
-    if (visit.user) {
-      // Users are rolled up per hour and per day only: half days read the hours, minutes the raw rows.
-      const rows =
-        level === 'minute'
-          ? await db.all<{ user: string; requests: number }>(`SELECT "user", count(*) AS requests FROM requests WHERE ts >= @from AND ts < @to AND "user" IS NOT NULL${sql.raw} GROUP BY "user"`, params)
-          : await db.all<{ user: string; requests: number }>(`SELECT "user", sum(requests) AS requests FROM users_${level === 'halfday' ? 'hour' : level} WHERE bucket >= @from AND bucket < @to${sql.users} GROUP BY "user"`, params)
-      for (const r of rows) visit.user(r.user, r.requests)
-    }
-    if (visit.error) {
-      const rows = await db.all<ErrorRollupRow>(`SELECT * FROM errors_${level} WHERE bucket >= @from AND bucket < @to${sql.rollup}`, params)
-      for (const row of rows) visit.error(row)
+    // Buckets before the current one are history: their parsed rows are reused while unchanged.
+    for (const part of splitAtCurrentBucket(seg, level)) {
+      const read = <T>(table: string, select: string, where: string, changes: string) => {
+        const from = `FROM ${table} WHERE bucket >= @from AND bucket < @to${where}`
+        const p = { ...params, from: part.from, to: part.to }
+        return part.history ? rollupRows<T>(db, `SELECT ${select} ${from}`, p, `SELECT count(*) AS n, coalesce(sum(${changes}), 0) AS r ${from}`) : db.all<T>(`SELECT ${select} ${from}`, p)
+      }
+      if (visit.rollup) for (const row of await read<RollupRow>(`rollup_${level}`, visit.columns ?? '*', sql.rollup, 'requests')) visit.rollup(row)
+      if (visit.user) {
+        // Users are rolled up per hour and per day only: half days read the hours, minutes the raw rows.
+        const rows =
+          level === 'minute'
+            ? await db.all<{ user: string; requests: number }>(`SELECT "user", count(*) AS requests FROM requests WHERE ts >= @from AND ts < @to AND "user" IS NOT NULL${sql.raw} GROUP BY "user"`, { ...params, from: part.from, to: part.to })
+            : await read<{ user: string; requests: number }>(`users_${level === 'halfday' ? 'hour' : level}`, '"user", sum(requests) AS requests', `${sql.users} GROUP BY "user"`, 'requests')
+        for (const r of rows) visit.user(r.user, r.requests)
+      }
+      if (visit.error) for (const row of await read<ErrorRollupRow>(`errors_${level}`, '*', sql.rollup, 'count')) visit.error(row)
     }
   }
+}
+
+/**
+ * A rollup segment cut where the current bucket of its level begins: before it, history (read
+ * through the snapshot's row cache); from it on, rows that change with every batch (read each time).
+ */
+export function splitAtCurrentBucket(seg: { from: number; to: number }, level: LevelName, now = Date.now()): { from: number; to: number; history: boolean }[] {
+  const ms = LEVELS.find((l) => l.name === level)!.ms
+  const cut = Math.min(seg.to, Math.max(seg.from, now - (now % ms)))
+  const parts: { from: number; to: number; history: boolean }[] = []
+  if (cut > seg.from) parts.push({ from: seg.from, to: cut, history: true })
+  if (seg.to > cut) parts.push({ from: cut, to: seg.to, history: false })
+  return parts
+}
+
+/**
+ * Rows of history through the snapshot's cache; `fingerprintSql` must aggregate over exactly the
+ * rows `sql` reads (its GROUP BY aside), so that any change to them changes its answer.
+ */
+export async function rollupRows<T>(db: Snapshot, sql: string, params: Record<string, unknown>, fingerprintSql: string): Promise<readonly T[]> {
+  return db.allCached<T>(sql, params, fingerprintSql.replace(/ GROUP BY .*$/s, ''))
 }
 
 /** Start of the data: the first day bucket with rows (rollups outlive retention), or null. */

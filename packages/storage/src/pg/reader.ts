@@ -1,6 +1,7 @@
 import { StorageUnavailableError, type MetricsReader, type Snapshot } from '../types.js'
 import { connect, isTransientPgError, toPositional, type Sql } from './connect.js'
 import { PG_SCHEMA_VERSION, pgSchemaVersion } from './migrations.js'
+import { RowCache } from '../row-cache.js'
 
 
 /** The metrics API's PostgreSQL reader: one REPEATABLE READ, read-only transaction per answer. */
@@ -15,13 +16,19 @@ export function createPgReader(url: string): MetricsReader {
     const v = await pgSchemaVersion(sql)
     return (ready = v !== null && v >= PG_SCHEMA_VERSION)
   }
-  const snapshotOf = (tx: Sql): Snapshot => ({
-    async all<T>(text: string, params: Record<string, unknown> = {}) {
+  const cache = new RowCache()
+  const snapshotOf = (tx: Sql): Snapshot => {
+    const all = async <T>(text: string, params: Record<string, unknown> = {}) => {
       const p = toPositional(text, params)
       // Histograms arrive as the readers want them (the connection's int4[] parser): no per-row pass.
       return (await tx.unsafe<Record<string, unknown>[]>(p.text, p.values as never[])) as unknown as T[]
-    },
-  })
+    }
+    return {
+      all,
+      allCached: (text, params, fingerprintSql) =>
+        cache.get(`${text}\u0000${JSON.stringify(params)}`, async () => JSON.stringify(await all(fingerprintSql, params)), () => all(text, params)),
+    }
+  }
 
   return {
     engine: 'postgres',

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3'
 import { StorageUnavailableError, type MetricsReader, type Snapshot } from '../types.js'
+import { RowCache } from '../row-cache.js'
 import { LATEST_SCHEMA_VERSION } from './migrations.js'
 import { openReaderDb } from './open.js'
 
@@ -11,6 +12,7 @@ import { openReaderDb } from './open.js'
 export function createSqliteReader(file: string): MetricsReader {
   let db: Database.Database | null = null
   const statements = new Map<string, Database.Statement>()
+  const cache = new RowCache()
   // Reads on the one connection take turns: a snapshot is a transaction, and those do not nest.
   let turn: Promise<unknown> = Promise.resolve()
 
@@ -30,13 +32,18 @@ export function createSqliteReader(file: string): MetricsReader {
     }
     return (db = opened)
   }
-  const snapshotOf = (d: Database.Database): Snapshot => ({
-    async all<T>(sql: string, params: Record<string, unknown> = {}) {
+  const snapshotOf = (d: Database.Database): Snapshot => {
+    const all = async <T>(sql: string, params: Record<string, unknown> = {}) => {
       let stmt = statements.get(sql)
       if (!stmt) statements.set(sql, (stmt = d.prepare(sql)))
       return stmt.all(bindable(sql, params)) as T[]
-    },
-  })
+    }
+    return {
+      all,
+      allCached: (sql, params, fingerprintSql) =>
+        cache.get(`${sql}\u0000${JSON.stringify(params)}`, async () => JSON.stringify(await all(fingerprintSql, params)), () => all(sql, params)),
+    }
+  }
 
   return {
     engine: 'sqlite',
@@ -75,6 +82,7 @@ export function createSqliteReader(file: string): MetricsReader {
       db?.close()
       db = null
       statements.clear()
+      cache.clear()
     },
   }
 }
