@@ -9,8 +9,11 @@ export class RowCache {
   private entries = new Map<string, { fingerprint: string; rows: readonly unknown[] }>()
   private rows = 0
 
-  /** `maxRows`: parsed rows kept in all (a rollup row with its histograms is ~1–3 KB). */
-  constructor(private readonly maxRows = 200_000) {}
+  /**
+   * `maxRows`: parsed rows kept in all. A rollup row with its histograms is ~0.5–3 KB parsed; a
+   * 30-day answer reuses ~2,000–6,000 of them, so the default holds a dozen windows in tens of MB.
+   */
+  constructor(private readonly maxRows = 50_000) {}
 
   async get<T>(key: string, fingerprint: () => Promise<string>, load: () => Promise<T[]>): Promise<readonly T[]> {
     const print = await fingerprint()
