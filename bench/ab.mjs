@@ -128,6 +128,8 @@ for (const cell of a.cells.split(',')) {
   const m = Object.fromEntries(targets.map((t) => [t.name, median(cpu[t.name])]))
   console.log(`${cell.padEnd(5)} ` + targets.map((t) => `${t.name} ${m[t.name].toFixed(0)} [other threads ${median(others[t.name]).toFixed(0)}]` + (t.name === 'bare' ? '' : ` (${(m[t.name] / m.bare).toFixed(2)}× bare${t.name === 'proxy' ? '' : `, ${(m[t.name] / m.proxy).toFixed(2)}× proxy`})`)).join('  |  ') + (errors ? `  errors ${errors}` : ''))
 }
+const peakRss = (pid) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024
+console.log('peak RSS (MB): ' + targets.map((t) => `${t.name} ${peakRss(t.child.pid).toFixed(0)}`).join(', '))
 if (a.prof) {
   // SIGTERM so the profiles are written.
   await Promise.all(targets.map((t) => new Promise((r) => { t.child.once('exit', r); t.child.kill('SIGTERM') })))

@@ -15,7 +15,7 @@ import postgres from 'postgres'
 import { pgBinDir, startCluster, stopCluster } from '../scripts/pg-cluster.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const { values: opts } = parseArgs({ options: { repeats: { type: 'string', default: '3' }, quick: { type: 'boolean', default: false }, 'no-postgres': { type: 'boolean', default: false }, events: { type: 'boolean', default: false } } })
+const { values: opts } = parseArgs({ options: { repeats: { type: 'string', default: '3' }, quick: { type: 'boolean', default: false }, 'no-postgres': { type: 'boolean', default: false }, events: { type: 'boolean', default: false }, before: { type: 'string' } } })
 const REPEATS = Number(opts.repeats)
 const scale = opts.quick ? 0.2 : 1
 const tmp = mkdtempSync(join(tmpdir(), 'bench-overhead-'))
@@ -178,8 +178,19 @@ if (opts.events) {
   }, null, `http://127.0.0.1:${port}/health`)
   targets.push({ name: 'proxy-ev', url: `http://127.0.0.1:${port}`, pid: proxyEv.pid })
 }
+// --before DIR: the same proxy built from another checkout (DIR/packages/proxy/dist/server.js), on
+// SQLite, so a change's before and after are measured side by side in one run.
+const beforeDb = join(tmp, 'before.db')
+let proxyBefore = null
+if (opts.before) {
+  const port = await freePort()
+  proxyBefore = await start('proxy-before', process.execPath, [join(opts.before, 'packages/proxy/dist/server.js')], {
+    BACKEND_URL: backendUrl, PROXY_HOST: '127.0.0.1', PROXY_PORT: String(port), DB_PATH: beforeDb, LOG_LEVEL: 'warn',
+  }, null, `http://127.0.0.1:${port}/health`)
+  targets.push({ name: 'proxy-before', url: `http://127.0.0.1:${port}`, pid: proxyBefore.pid })
+}
 const isProxy = (name) => name.startsWith('proxy')
-const sent = { proxy: 0, 'proxy-pg': 0, 'proxy-keys': 0, 'proxy-ev': 0, 'proxy-cap': 0 }
+const sent = { proxy: 0, 'proxy-pg': 0, 'proxy-keys': 0, 'proxy-ev': 0, 'proxy-cap': 0, 'proxy-before': 0 }
 
 let nginxNote = 'nginx: not installed (apt-get install nginx to include it)'
 const nginxBin = ['/usr/sbin/nginx', '/usr/bin/nginx'].find(existsSync)
@@ -295,6 +306,13 @@ if (proxyPg) {
   const sql = postgres(cluster.url, { max: 1, onnotice: () => {} })
   rows['proxy-pg'] = Number((await sql`SELECT count(*) AS n FROM requests`)[0].n)
   await sql.end()
+}
+
+if (proxyBefore) {
+  await stopped(proxyBefore)
+  const bdb = new Database(beforeDb, { readonly: true })
+  rows['proxy-before'] = bdb.prepare('SELECT count(*) AS n FROM requests').get().n
+  bdb.close()
 }
 
 let eventsNote = null
