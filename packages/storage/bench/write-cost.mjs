@@ -1,8 +1,10 @@
-// node packages/storage/bench/write-cost.mjs [--rows 100000] [--batch 200] [--pg postgres://…] [--no-saturation] [--ids v7|v4]
+// node packages/storage/bench/write-cost.mjs [--rows 100000] [--batch 200] [--pg postgres://…] [--no-saturation] [--ids v7|v4] [--proxy-like]
 // The store's write cost per row (rows, rollups and saturation rollups in one transaction per batch),
 // on SQLite (a temp file, as the proxy's writer thread opens it) and, with --pg, on PostgreSQL (an
 // empty database). --no-saturation leaves the saturation rollups out (the cost before schema v9).
 // --ids: the proxy's time-ordered request ids (v7, the default) or random UUIDs (v4, before).
+// --proxy-like: rows 0.2 ms apart, one model (a busy proxy's batch: one minute, few rollup keys);
+// by default rows are 2 s apart over many models and outcomes (a seed or a copy: many keys per batch).
 import { SAT_LEVELS } from '@llm-proxy/core'
 import { connectPg, createSqliteStore, insertBatchPg, migratePg, openWriterDb } from '@llm-proxy/storage'
 import { randomUUID } from 'node:crypto'
@@ -12,7 +14,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { makeRowFactory } from '../../metrics-api/bench/rows.mjs'
 
-const { values: a } = parseArgs({ options: { rows: { type: 'string', default: '100000' }, batch: { type: 'string', default: '200' }, pg: { type: 'string' }, 'no-saturation': { type: 'boolean', default: false }, ids: { type: 'string', default: 'v7' } } })
+const { values: a } = parseArgs({ options: { rows: { type: 'string', default: '100000' }, batch: { type: 'string', default: '200' }, pg: { type: 'string' }, 'no-saturation': { type: 'boolean', default: false }, ids: { type: 'string', default: 'v7' }, 'proxy-like': { type: 'boolean', default: false } } })
 if (a['no-saturation']) SAT_LEVELS.length = 0
 const ROWS = Number(a.rows)
 const BATCH = Number(a.batch)
@@ -21,8 +23,14 @@ const start = Date.UTC(2026, 0, 1)
 const batches = []
 const v7 = (ts) => { const t = ts.toString(16).padStart(12, '0'); return `${t.slice(0, 8)}-${t.slice(8)}-7${randomUUID().slice(15)}` }
 const idOf = a.ids === 'v4' ? () => randomUUID() : v7
-for (let i = 0; i < ROWS; i += BATCH) batches.push(Array.from({ length: Math.min(BATCH, ROWS - i) }, (_, j) => ({ ...make(start + (i + j) * 2_000), id: idOf(start + (i + j) * 2_000) })))
-const label = `${a['no-saturation'] ? 'without' : 'with'} saturation rollups, ${a.ids} ids`
+const spacing = a['proxy-like'] ? 0.2 : 2_000
+const rowAt = (n) => {
+  const ts = Math.floor(start + n * spacing)
+  const row = { ...make(ts), id: idOf(ts) }
+  return a['proxy-like'] ? { ...row, model: 'llama3.1:8b', model_requested: 'llama3.1:8b' } : row
+}
+for (let i = 0; i < ROWS; i += BATCH) batches.push(Array.from({ length: Math.min(BATCH, ROWS - i) }, (_, j) => rowAt(i + j)))
+const label = `${a['no-saturation'] ? 'without' : 'with'} saturation rollups, ${a.ids} ids${a['proxy-like'] ? ', proxy-like batches' : ''}`
 
 const dir = mkdtempSync(join(tmpdir(), 'write-cost-'))
 try {
