@@ -1,8 +1,13 @@
 import { anthropicToUsage, mergeAnthropicUsage, readErrorMessage, readResponsesUsage, readUsage, type Protocol, type Usage } from './usage.js'
 
-/** Bodies larger than this are passed on but not parsed; a usage block at the end is still found. */
-const MAX_PARSED_BYTES = 4 * 1024 * 1024
-const TAIL_BYTES = 4096
+/**
+ * Bodies up to this are parsed whole. Larger ones (an embeddings answer is megabytes of numbers, a
+ * long answer hundreds of KB) are not: parsing them would hold the event loop for milliseconds after
+ * each response. Their first and last EDGE_BYTES are read instead, where the fields the row needs
+ * sit: `model` and `id` first, `finish_reason`, `stop_reason`, `model` (embeddings) and `usage` last.
+ */
+const PARSE_WHOLE_BYTES = 64 * 1024
+const EDGE_BYTES = 8192
 
 export interface BodySummary {
   model: string | null
@@ -25,25 +30,48 @@ function usageReader(protocol: Protocol): (raw: unknown) => Usage | null {
 export class BodyMeter {
   private chunks: Buffer[] = []
   private size = 0
+  /** Once the body outgrew PARSE_WHOLE_BYTES: its first and (so far) last bytes. */
+  private head: Buffer | null = null
   private tail: Buffer | null = null
 
   push(chunk: Buffer): void {
     this.size += chunk.length
-    if (this.size <= MAX_PARSED_BYTES) {
+    if (this.head === null && this.size <= PARSE_WHOLE_BYTES) {
       this.chunks.push(chunk)
       return
     }
-    // Too big to parse whole (e.g. many embeddings): keep only the end, where `usage` sits.
-    const joined = Buffer.concat([...this.chunks, ...(this.tail ? [this.tail] : []), chunk])
+    const joined = Buffer.concat(this.head === null ? [...this.chunks, chunk] : [this.tail!, chunk])
+    if (this.head === null) this.head = Buffer.from(joined.subarray(0, EDGE_BYTES))
     this.chunks = []
-    this.tail = joined.subarray(Math.max(0, joined.length - TAIL_BYTES))
+    this.tail = Buffer.from(joined.subarray(Math.max(0, joined.length - EDGE_BYTES)))
   }
 
   summarize(isError: boolean, protocol: Protocol = 'openai'): BodySummary {
     const summary: BodySummary = { model: null, finishReason: null, usage: null, errorMessage: null, errorType: null, failed: false }
     const readAnyUsage = usageReader(protocol)
-    if (this.tail !== null) {
-      summary.usage = usageFromTail(this.tail.toString('utf8'), readAnyUsage)
+    if (this.head !== null) {
+      const head = this.head.toString('utf8')
+      const tail = this.tail!.toString('utf8')
+      if (isError) {
+        summary.errorMessage = readErrorMessage(head).message
+        return summary
+      }
+      summary.usage = usageFromTail(tail, readAnyUsage)
+      summary.model = firstString(head, 'model') ?? lastString(tail, 'model')
+      if (protocol === 'responses') {
+        // The response's own status and incomplete_details come before its output (whose items have a status too).
+        const status = firstString(head, 'status')
+        const incomplete = head.indexOf('"incomplete_details":{')
+        summary.finishReason = (incomplete !== -1 ? firstString(head.slice(incomplete), 'reason') : null) ?? status
+        if (status === 'failed') {
+          summary.failed = true
+          summary.errorType = 'response_failed'
+          summary.errorMessage = 'The response failed.'
+        }
+      } else {
+        const key = protocol === 'anthropic' ? 'stop_reason' : 'finish_reason'
+        summary.finishReason = lastString(tail, key) ?? lastString(head, key)
+      }
       return summary
     }
     const text = Buffer.concat(this.chunks).toString('utf8')
@@ -96,6 +124,45 @@ function usageFromTail(text: string, readAnyUsage: (raw: unknown) => Usage | nul
         return null
       }
     }
+  }
+  return null
+}
+
+/** Index just past `"key":` and its spaces, for a key whose opening quote is at `at`; -1 when it is not followed by a colon. */
+function valueAt(text: string, key: string, at: number): number {
+  let i = at + key.length + 2
+  if (text.charCodeAt(at) !== 0x22 || text.charCodeAt(i - 1) !== 0x22) return -1
+  while (text.charCodeAt(i) === 0x20) i++
+  if (text.charCodeAt(i) !== 0x3a /* : */) return -1
+  i++
+  while (text.charCodeAt(i) === 0x20) i++
+  return i
+}
+
+/** A string value starting at `i` (an opening quote), unescaped; null when not a plain string. */
+function stringAt(text: string, i: number): string | null {
+  if (i === -1 || text.charCodeAt(i) !== 0x22) return null
+  const end = text.indexOf('"', i + 1)
+  if (end === -1) return null
+  const raw = text.slice(i + 1, end)
+  // Model names and reasons carry no escapes; anything else is not trusted from a fragment.
+  return raw && !raw.includes('\\') ? raw : null
+}
+
+/** The first `"key": "value"` in a fragment of JSON. Keys cannot occur unescaped inside strings. */
+function firstString(text: string, key: string): string | null {
+  for (let at = text.indexOf(`"${key}"`); at !== -1; at = text.indexOf(`"${key}"`, at + 1)) {
+    const v = stringAt(text, valueAt(text, key, at))
+    if (v !== null) return v
+  }
+  return null
+}
+
+/** The last `"key": "value"` in a fragment of JSON. */
+function lastString(text: string, key: string): string | null {
+  for (let at = text.lastIndexOf(`"${key}"`); at !== -1; at = at === 0 ? -1 : text.lastIndexOf(`"${key}"`, at - 1)) {
+    const v = stringAt(text, valueAt(text, key, at))
+    if (v !== null) return v
   }
   return null
 }
