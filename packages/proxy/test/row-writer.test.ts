@@ -112,14 +112,16 @@ test('rows are written in batches, one transaction each, one batch at a time', a
 
 test('rows that arrive while a batch is being written wait for the next flush, unless they fill a batch', async () => {
   const batches: number[] = []
-  let release: (() => void) | null = null
+  // Resolves, once the first write has started, with what lets that write finish.
+  let started!: (release: () => void) => void
+  const firstWriteStarted = new Promise<() => void>((r) => (started = r))
   const writes: (() => void)[] = []
   const wrote = () => new Promise<void>((r) => writes.push(r))
   const writer = createRowWriter({
     sink: {
       insertBatch: async (rows) => {
         // The first write is held until the test lets it go, as a slow store would hold it.
-        if (batches.length === 0) await new Promise<void>((r) => (release = r))
+        if (batches.length === 0) await new Promise<void>((r) => started(r))
         batches.push(rows.length)
         writes.shift()?.()
       },
@@ -130,11 +132,11 @@ test('rows that arrive while a batch is being written wait for the next flush, u
   })
   const first = wrote()
   writer.record(row(0))
-  while (release === null) await new Promise((r) => setTimeout(r, 1))
+  const release = await firstWriteStarted
   // Two rows arrive during the first write: written back to back, they would make a batch of two.
   writer.record(row(1))
   writer.record(row(2))
-  release!()
+  release()
   await first
   // A full turn of the loop: a writer that wrote back to back would have written them by now.
   await new Promise((r) => setImmediate(r))
