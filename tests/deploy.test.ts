@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, expect, test } from 'vitest'
@@ -25,6 +25,15 @@ test.each([
   ['@llm-proxy/dashboard', 'dist-server/server.js', 'DASHBOARD_PORT', { METRICS_API_URL: 'http://127.0.0.1:9' }],
 ])('%s runs from a production deploy on its own', async (pkg, entry, portVar, env) => {
   const dir = deploy(pkg)
+  if (pkg !== '@llm-proxy/dashboard') {
+    // The PostgreSQL client ships with the fix from patches/ (a closed connection must not end the process).
+    const store = join(dir, 'node_modules', '.pnpm')
+    const copies = readdirSync(store).filter((name) => name.startsWith('postgres@'))
+    expect(copies).toHaveLength(1)
+    for (const file of ['src/connection.js', 'cjs/src/connection.js']) {
+      expect(readFileSync(join(store, copies[0], 'node_modules', 'postgres', file), 'utf8')).toContain('if (socket === null) {')
+    }
+  }
   const port = await freePort()
   const service = startProcess([join(dir, entry)], { ...env, [portVar]: String(port), DB_PATH: join(work, `${port}.db`), LOG_LEVEL: 'warn' }, dir)
   try {

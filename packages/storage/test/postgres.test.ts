@@ -2,6 +2,7 @@ import { LogHistogram, ROW_COLUMNS, mergeHistBlobs, rollupDeltas, type RequestRo
 import { afterEach, expect, test } from 'vitest'
 import { createTestDatabase } from '../../../tests/support/postgres.js'
 import { PG_MIGRATIONS, PG_SCHEMA_VERSION, connectPg, copySqliteToPg, createPgReader, createPgSink, createSqliteStore, migratePg, openWriterDb, pgSchemaVersion } from '../dist/index.js'
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -29,6 +30,31 @@ test('migrations run once when several processes start together (advisory lock)'
   const applied = await conns[0].unsafe<{ version: number; n: number }[]>('SELECT version, count(*) AS n FROM llm_proxy_schema GROUP BY version ORDER BY version')
   expect(applied.map((r) => r.n)).toEqual(applied.map(() => 1))
   expect(applied.at(-1)!.version).toBe(PG_SCHEMA_VERSION)
+})
+
+test('a connection that dies under a reserved session is an error to await, not a crash of the process (patched client)', async () => {
+  // postgres@3.4.9 throws from a timer when a write is scheduled on a connection that closed
+  // (porsager/postgres#1208); patches/postgres@3.4.9.patch guards it. In a child process, so an
+  // unpatched client fails this test instead of ending the test runner.
+  const url = await database()
+  const script = `
+    import { connectPg } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)}
+    const sql = connectPg(process.argv[1], { max: 1 })
+    const admin = connectPg(process.argv[1], { max: 1 })
+    const session = await sql.reserve()
+    const [{ pid }] = await session\`SELECT pg_backend_pid() AS pid\`
+    await admin\`SELECT pg_terminate_backend(\${pid})\`
+    // Wait until the server has closed it for the client too.
+    while ((await admin\`SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = \${pid}\`)[0].n > 0) await new Promise((r) => setImmediate(r))
+    const outcome = await session\`SELECT 1\`.then(() => 'answered', (e) => e.code)
+    await new Promise((r) => setTimeout(r, 50))
+    console.log(JSON.stringify({ outcome }))
+    await admin.end()
+    process.exit(0)
+  `
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script, url], { encoding: 'utf8', timeout: 20_000 })
+  expect(child.status, child.stderr).toBe(0)
+  expect(JSON.parse(child.stdout.trim().split('\n').at(-1)!)).toEqual({ outcome: 'CONNECTION_CLOSED' })
 })
 
 test('hist_merge in PostgreSQL equals the merge the readers do', async () => {
