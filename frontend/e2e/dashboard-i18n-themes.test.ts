@@ -1,89 +1,46 @@
 // The dashboard in Chromium in each of its languages (at a phone's width) and each of its themes
 // (WCAG AA contrast of the text as rendered), and on a touch screen (a tap shows values, no zoom).
-import { createSqliteSink, type RowSink } from '@llm-proxy/storage'
-import { buildMetricsApi } from '@llm-proxy/metrics-api'
-import { startMockBackend, type MockBackend } from '@llm-proxy/mock-backend'
-import { buildProxy } from '@llm-proxy/proxy'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import type { AddressInfo } from 'node:net'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import OpenAI from 'openai'
-import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core'
+import type { Browser, BrowserContextOptions, Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { buildDashboardServer } from '../server/app'
 import { THEMES } from '../src/features/header/Header'
+import { launchChromium, requireChromiumAndBuild, startStack, type Stack } from './helpers'
 
-const CHROMIUM = '/usr/bin/chromium'
-const staticDir = fileURLToPath(new URL('../dist/', import.meta.url))
 // Each language's phone screenshot, to look at (not compared).
 const screenshots = join(tmpdir(), 'dashboard-screenshots')
 const locale = (code: string) => JSON.parse(readFileSync(new URL(`../src/i18n/locales/${code}.json`, import.meta.url), 'utf8'))
 // Each language and a browser locale that should select it.
 const LANGUAGES = [['en', 'en-US', 'en'], ['es', 'es-ES', 'es'], ['fr', 'fr-FR', 'fr'], ['de', 'de-DE', 'de'], ['ja', 'ja-JP', 'ja'], ['zh', 'zh-CN', 'zh-CN'], ['ru', 'ru-RU', 'ru'], ['ko', 'ko-KR', 'ko']] as const
 
-let backend: MockBackend
-let sink: RowSink
-let recorded = 0
-let onRow: () => void = () => {}
-let dir: string
-let proxy: ReturnType<typeof buildProxy>
-let api: ReturnType<typeof buildMetricsApi>
-let dashboard: ReturnType<typeof buildDashboardServer>
+let stack: Stack
 let browser: Browser
 let dashboardUrl: string
 
-const url = (app: { server: { address(): unknown } }) => `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
-
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error('Chromium is missing: apt-get install chromium (.ci/run does)')
-  if (!existsSync(join(staticDir, 'index.html'))) throw new Error('Build the dashboard first (pnpm build)')
-  dir = mkdtempSync(join(tmpdir(), 'dashboard-i18n-e2e-'))
-  backend = await startMockBackend({ ttftMs: 5, tokensPerSecond: 1000, answerTokens: 8 })
-  sink = await createSqliteSink({ file: join(dir, 'metrics.db') })
-  proxy = buildProxy({
-    config: { backendUrl: backend.url, bodyLimit: 1e7, streamUsage: 'inject', connectTimeoutMs: 2000, headersTimeoutMs: 10_000, idleTimeoutMs: 10_000, trustProxy: false },
-    sink,
-    onRecorded: () => {
-      recorded++
-      onRow()
-    },
-    flushIntervalMs: 5,
-  })
-  await proxy.listen({ host: '127.0.0.1', port: 0 })
-  api = buildMetricsApi({ config: { dbPath: join(dir, 'metrics.db'), corsOrigins: [] } })
-  await api.listen({ host: '127.0.0.1', port: 0 })
-  dashboard = buildDashboardServer({ config: { metricsApiUrl: url(api), proxyPublicUrl: url(proxy) }, staticDir })
-  await dashboard.listen({ host: '127.0.0.1', port: 0 })
-  dashboardUrl = url(dashboard)
+  requireChromiumAndBuild()
+  stack = await startStack({ backend: { ttftMs: 5, tokensPerSecond: 1000, answerTokens: 8 }, tmpPrefix: 'dashboard-i18n-e2e-' })
+  dashboardUrl = stack.dashboardUrl
 
   // Every outcome the log and charts colour: successes, a streamed one, a backend error, a client error.
-  const client = new OpenAI({ baseURL: `${url(proxy)}/v1`, apiKey: 'sk-e2e', maxRetries: 0 })
+  const client = new OpenAI({ baseURL: `${stack.proxyUrl}/v1`, apiKey: 'sk-e2e', maxRetries: 0 })
   const messages = [{ role: 'user' as const, content: 'Hello' }]
   for (let i = 0; i < 3; i++) await client.chat.completions.create({ model: 'mock-llama-3.2-1b', messages, user: 'alice' })
   const s = await client.chat.completions.create({ model: 'mock-qwen2.5-7b', messages, stream: true })
   for await (const _ of s);
   await client.chat.completions.create({ model: 'mock-qwen2.5-7b', messages }, { headers: { 'x-mock-scenario': 'error-500' } }).catch(() => {})
-  const bad = await fetch(`${url(proxy)}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model": ' })
+  const bad = await fetch(`${stack.proxyUrl}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model": ' })
   expect(bad.status).toBe(400)
-  if (recorded < 6) await new Promise<void>((r) => (onRow = () => recorded >= 6 && r()))
-  await proxy.rows.flush()
+  await stack.flushRows(6)
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
-  })
+  browser = await launchChromium()
 })
 
 afterAll(async () => {
   await browser?.close()
-  await dashboard?.close()
-  await api?.close()
-  await proxy?.close()
-  await backend?.close()
-  await sink?.close()
-  if (dir) rmSync(dir, { recursive: true, force: true })
+  await stack?.close()
 })
 
 /** A fresh context (fresh storage: the language is detected, no theme saved), the page loaded with its data. */
