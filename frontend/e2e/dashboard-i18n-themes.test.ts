@@ -278,6 +278,8 @@ test('each language: the sign-in form, the Keys page and its dialogs translated,
     await form.locator('input[name="password"]').fill('not the password')
     await form.locator('button[type="submit"]').click()
     await form.getByRole('alert').waitFor()
+    // The server's answer, in the page's language.
+    expect(await form.getByRole('alert').textContent(), code).toBe(strings.auth.wrongCredentials)
     await check('sign-in wrong password', ['.sign-in-card'])
 
     // Signed in: the Keys page with its one key.
