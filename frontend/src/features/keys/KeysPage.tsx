@@ -31,7 +31,7 @@ export function KeysPage({ header, onSessionEnded }: { header: ReactNode; onSess
   const ended = useRef(onSessionEnded)
   ended.current = onSessionEnded
   /** Where focus goes once the list shows a revoke or delete: the button that opened the dialog is then disabled or gone. */
-  const refocus = useRef<{ kind: 'revoke' | 'delete'; id: string; index: number } | null>(null)
+  const refocus = useRef<{ kind: 'revoke'; id: string } | { kind: 'delete'; id: string; index: number } | null>(null)
   const tableRef = useRef<HTMLTableElement>(null)
   const headingRef = useRef<HTMLHeadingElement>(null)
 
@@ -194,7 +194,7 @@ export function KeysPage({ header, onSessionEnded }: { header: ReactNode; onSess
       {dialog?.kind === 'secret' && <SecretDialog created={dialog.key} rotated={dialog.rotated} onClose={close} />}
       {dialog?.kind === 'revoke' && (
         <Confirm title={t('keys.revokeTitle', { name: dialog.key.name })} confirmLabel={t('keys.revokeConfirm')} busy={busy} error={dialogError} onCancel={close} onConfirm={() => void act(() => revokeKey(dialog.key.id), () => {
-          refocus.current = { kind: 'revoke', id: dialog.key.id, index: 0 }
+          refocus.current = { kind: 'revoke', id: dialog.key.id }
           close()
         })}>
           <p>{t('keys.revokeBody')}</p>
