@@ -1,89 +1,67 @@
 // The dashboard in Chromium in each of its languages (at a phone's width) and each of its themes
-// (WCAG AA contrast of the text as rendered), and on a touch screen (a tap shows values, no zoom).
-import { createSqliteSink, type RowSink } from '@llm-proxy/storage'
-import { buildMetricsApi } from '@llm-proxy/metrics-api'
-import { startMockBackend, type MockBackend } from '@llm-proxy/mock-backend'
-import { buildProxy } from '@llm-proxy/proxy'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import type { AddressInfo } from 'node:net'
+// (WCAG AA contrast of the text as rendered), and on a touch screen (a tap shows values, no zoom);
+// the sign-in form and the Keys page (with its dialogs) in each language at a phone's width too.
+import { mkdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import OpenAI from 'openai'
-import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core'
+import type { Browser, BrowserContextOptions, Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { buildDashboardServer } from '../server/app'
 import { THEMES } from '../src/features/header/Header'
+import { launchChromium, requireChromiumAndBuild, startKeysStack, startStack, type KeysStack, type Stack } from './helpers'
 
-const CHROMIUM = '/usr/bin/chromium'
-const staticDir = fileURLToPath(new URL('../dist/', import.meta.url))
 // Each language's phone screenshot, to look at (not compared).
 const screenshots = join(tmpdir(), 'dashboard-screenshots')
 const locale = (code: string) => JSON.parse(readFileSync(new URL(`../src/i18n/locales/${code}.json`, import.meta.url), 'utf8'))
 // Each language and a browser locale that should select it.
 const LANGUAGES = [['en', 'en-US', 'en'], ['es', 'es-ES', 'es'], ['fr', 'fr-FR', 'fr'], ['de', 'de-DE', 'de'], ['ja', 'ja-JP', 'ja'], ['zh', 'zh-CN', 'zh-CN'], ['ru', 'ru-RU', 'ru'], ['ko', 'ko-KR', 'ko']] as const
 
-let backend: MockBackend
-let sink: RowSink
-let recorded = 0
-let onRow: () => void = () => {}
-let dir: string
-let proxy: ReturnType<typeof buildProxy>
-let api: ReturnType<typeof buildMetricsApi>
-let dashboard: ReturnType<typeof buildDashboardServer>
+let stack: Stack
 let browser: Browser
 let dashboardUrl: string
-
-const url = (app: { server: { address(): unknown } }) => `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+/** A proxy with access keys and a dashboard with sign-in over it, for the sign-in form and the Keys page. */
+let keysStack: KeysStack
+let signInUrl: string
+const ADMIN_TOKEN = 'i18n-e2e-admin-token-0123456789abcdef'
+const PASSWORD = 'i18n e2e correct horse battery'
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error('Chromium is missing: apt-get install chromium (.ci/run does)')
-  if (!existsSync(join(staticDir, 'index.html'))) throw new Error('Build the dashboard first (pnpm build)')
-  dir = mkdtempSync(join(tmpdir(), 'dashboard-i18n-e2e-'))
-  backend = await startMockBackend({ ttftMs: 5, tokensPerSecond: 1000, answerTokens: 8 })
-  sink = await createSqliteSink({ file: join(dir, 'metrics.db') })
-  proxy = buildProxy({
-    config: { backendUrl: backend.url, bodyLimit: 1e7, streamUsage: 'inject', connectTimeoutMs: 2000, headersTimeoutMs: 10_000, idleTimeoutMs: 10_000, trustProxy: false },
-    sink,
-    onRecorded: () => {
-      recorded++
-      onRow()
-    },
-    flushIntervalMs: 5,
-  })
-  await proxy.listen({ host: '127.0.0.1', port: 0 })
-  api = buildMetricsApi({ config: { dbPath: join(dir, 'metrics.db'), corsOrigins: [] } })
-  await api.listen({ host: '127.0.0.1', port: 0 })
-  dashboard = buildDashboardServer({ config: { metricsApiUrl: url(api), proxyPublicUrl: url(proxy) }, staticDir })
-  await dashboard.listen({ host: '127.0.0.1', port: 0 })
-  dashboardUrl = url(dashboard)
+  requireChromiumAndBuild()
+  stack = await startStack({ backend: { ttftMs: 5, tokensPerSecond: 1000, answerTokens: 8 }, tmpPrefix: 'dashboard-i18n-e2e-' })
+  dashboardUrl = stack.dashboardUrl
 
   // Every outcome the log and charts colour: successes, a streamed one, a backend error, a client error.
-  const client = new OpenAI({ baseURL: `${url(proxy)}/v1`, apiKey: 'sk-e2e', maxRetries: 0 })
+  const client = new OpenAI({ baseURL: `${stack.proxyUrl}/v1`, apiKey: 'sk-e2e', maxRetries: 0 })
   const messages = [{ role: 'user' as const, content: 'Hello' }]
   for (let i = 0; i < 3; i++) await client.chat.completions.create({ model: 'mock-llama-3.2-1b', messages, user: 'alice' })
   const s = await client.chat.completions.create({ model: 'mock-qwen2.5-7b', messages, stream: true })
   for await (const _ of s);
   await client.chat.completions.create({ model: 'mock-qwen2.5-7b', messages }, { headers: { 'x-mock-scenario': 'error-500' } }).catch(() => {})
-  const bad = await fetch(`${url(proxy)}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model": ' })
+  const bad = await fetch(`${stack.proxyUrl}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model": ' })
   expect(bad.status).toBe(400)
-  if (recorded < 6) await new Promise<void>((r) => (onRow = () => recorded >= 6 && r()))
-  await proxy.rows.flush()
+  await stack.flushRows(6)
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
+  keysStack = await startKeysStack({ adminToken: ADMIN_TOKEN, tmpPrefix: 'dashboard-i18n-keys-e2e-' })
+  // One wrong password per language: more than the default five attempts per address.
+  signInUrl = (await keysStack.startDashboard(
+    { signIn: { user: 'admin', password: PASSWORD, sessionTtlMs: 10 * 60_000 }, admin: { url: keysStack.adminUrl, token: ADMIN_TOKEN } },
+    { loginLimits: { perIp: 100, overall: 100, windowMs: 60_000 } },
+  )).url
+  // A key with something in every column, so the row and its actions are as wide as they get.
+  const created = await fetch(`${keysStack.adminUrl}/admin/keys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'research-team', owner: 'research', expires_in: '30d', limits: { rpm: 60, tpm: 100_000, budget_tokens: 1_000_000, budget_usd: 25, budget_period: 'month' }, models: ['mock-*'] }),
   })
+  expect(created.status).toBe(201)
+
+  browser = await launchChromium()
 })
 
 afterAll(async () => {
   await browser?.close()
-  await dashboard?.close()
-  await api?.close()
-  await proxy?.close()
-  await backend?.close()
-  await sink?.close()
-  if (dir) rmSync(dir, { recursive: true, force: true })
+  await stack?.close()
+  await keysStack?.close()
 })
 
 /** A fresh context (fresh storage: the language is detected, no theme saved), the page loaded with its data. */
@@ -95,6 +73,76 @@ async function open(options: BrowserContextOptions): Promise<Page> {
   await page.locator('.recharts-surface').first().waitFor()
   await page.locator('[data-testid="request-log"] tbody tr.clickable').first().waitFor()
   return page
+}
+
+// Every namespace of the strings: a raw key on screen is one of these and a dot and a name.
+const NAMESPACES = Object.keys(locale('en'))
+
+/** Runs in the page: raw i18n keys (namespace.name) in the visible text, labels, titles and data-labels. */
+function rawKeys(namespaces: string[]): string[] {
+  const re = new RegExp(`\\b(?:${namespaces.join('|')})\\.[A-Za-z0-9_]+\\b`)
+  const attrs = [...document.querySelectorAll('[aria-label], [title], [data-label], [placeholder]')].flatMap((e) => ['aria-label', 'title', 'data-label', 'placeholder'].map((a) => e.getAttribute(a) ?? ''))
+  return [document.body.innerText, ...attrs].filter((t) => re.test(t)).map((t) => t.match(re)![0])
+}
+
+/**
+ * Runs in the page: the page wider than the screen, and anything in one of the boxes that sticks
+ * out of it or is cut off (an ellipsis, a scrolled block).
+ */
+function overflowing({ width, boxes }: { width: number; boxes: string[] }): string[] {
+  const bad: string[] = []
+  if (document.documentElement.scrollWidth > width) bad.push(`page ${document.documentElement.scrollWidth}px wide`)
+  const name = (e: Element) => `${e.tagName.toLowerCase()}.${String(e.getAttribute('class') ?? '').replace(/\s+/g, '.')} "${(e.textContent ?? '').trim().slice(0, 24)}"`
+  const found = boxes.flatMap((s) => [...document.querySelectorAll(s)])
+  const ctx = document.createElement('canvas').getContext('2d')!
+  // Room Chromium keeps for a select's arrow, inside its padding.
+  const ARROW = 16
+  if (found.length === 0) bad.push(`none of ${boxes.join(', ')} on the page`)
+  for (const box of found) {
+    const b = box.getBoundingClientRect()
+    if (box.scrollWidth > box.clientWidth + 1) bad.push(`${name(box)} scrolls sideways (${box.scrollWidth} > ${box.clientWidth})`)
+    for (const e of box.querySelectorAll('*')) {
+      const r = e.getBoundingClientRect()
+      if (r.width === 0) continue
+      if (r.left < b.left - 0.5 || r.right > b.right + 0.5) bad.push(`${name(e)} out of ${name(box)}`)
+      // Text cut short (an ellipsis) in a block that holds text.
+      const st = getComputedStyle(e)
+      if (st.display !== 'inline' && e.tagName !== 'SELECT' && e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1) bad.push(`${name(e)} cut off (${e.scrollWidth} > ${e.clientWidth})`)
+      // A select's chosen option cut short: its text wider than the select less its padding and arrow.
+      if (e instanceof HTMLSelectElement && e.selectedOptions[0]) {
+        ctx.font = st.font
+        const text = ctx.measureText(e.selectedOptions[0].text).width
+        const room = e.clientWidth - parseFloat(st.paddingLeft) - parseFloat(st.paddingRight) - ARROW
+        if (text > room + 0.5) bad.push(`${name(e)} option "${e.selectedOptions[0].text}" cut off (${Math.ceil(text)} > ${Math.floor(room)})`)
+      }
+    }
+  }
+  return bad
+}
+
+/**
+ * Runs in the page: visible text, labels, titles and placeholders that are exactly an English
+ * string the page's language has in other words (text left in English). `english` holds those.
+ */
+function untranslated(english: string[]): string[] {
+  const set = new Set(english)
+  const out: string[] = []
+  for (const e of document.querySelectorAll('body *')) {
+    // Hidden text is skipped; text for screen readers only (.sr-only) counts.
+    if (e.tagName !== 'OPTION' && !e.checkVisibility()) continue
+    const own = [...e.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent ?? '').join('').trim()
+    for (const t of [own, ...['aria-label', 'title', 'placeholder'].map((a) => e.getAttribute(a)?.trim() ?? '')]) if (t && set.has(t)) out.push(t)
+  }
+  return [...new Set(out)]
+}
+
+/** The English strings (no placeholders) that `code` says differently; in English, none. */
+function englishOnly(code: string): string[] {
+  if (code === 'en') return []
+  const flat = (o: Record<string, unknown>, prefix = ''): [string, string][] =>
+    Object.entries(o).flatMap(([k, v]) => (typeof v === 'string' ? [[prefix + k, v] as [string, string]] : flat(v as Record<string, unknown>, `${prefix}${k}.`)))
+  const theirs = new Map(flat(locale(code)))
+  return flat(locale('en')).filter(([k, v]) => !v.includes('{{') && v.length > 1 && theirs.get(k) !== v).map(([, v]) => v)
 }
 
 /**
@@ -193,34 +241,69 @@ test('each language: detected from the browser, every string translated, nothing
     await page.getByLabel(strings.header.timeRange).waitFor()
     // No key was looked up that no language has, and no raw key is on screen (text, labels, titles).
     expect(await page.evaluate(() => window.__i18nMissing ?? []), code).toEqual([])
-    const raw = await page.evaluate(() => {
-      const re = /\b(?:app|header|ranges|endpoints|themes|labels|kpi|outcomes|charts|tables|log|logOutcomes|fields|states|errors)\.[A-Za-z0-9_]+\b/
-      const attrs = [...document.querySelectorAll('[aria-label], [title], [data-label]')].flatMap((e) => ['aria-label', 'title', 'data-label'].map((a) => e.getAttribute(a) ?? ''))
-      return [document.body.innerText, ...attrs].filter((t) => re.test(t)).map((t) => t.match(re)![0])
-    })
-    expect(raw, code).toEqual([])
+    expect(await page.evaluate(rawKeys, NAMESPACES), code).toEqual([])
     // No horizontal scrolling, and nothing in the header or the figures' cards sticks out of its box or is cut off.
-    const overflow = await page.evaluate(() => {
-      const bad: string[] = []
-      if (document.documentElement.scrollWidth > 390) bad.push(`page ${document.documentElement.scrollWidth}px wide`)
-      const name = (e: Element) => `${e.tagName.toLowerCase()}.${String(e.getAttribute('class') ?? '').replace(/\s+/g, '.')} "${(e.textContent ?? '').trim().slice(0, 24)}"`
-      for (const box of [document.querySelector('.header')!, ...document.querySelectorAll('.card.kpi')]) {
-        const b = box.getBoundingClientRect()
-        for (const e of box.querySelectorAll('*')) {
-          const r = e.getBoundingClientRect()
-          if (r.width === 0) continue
-          if (r.left < b.left - 0.5 || r.right > b.right + 0.5) bad.push(`${name(e)} out of ${name(box)}`)
-          // Text cut short (an ellipsis) in a block that holds text.
-          const st = getComputedStyle(e)
-          if (st.display !== 'inline' && e.tagName !== 'SELECT' && e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1) bad.push(`${name(e)} cut off (${e.scrollWidth} > ${e.clientWidth})`)
-        }
-      }
-      return bad
-    })
+    const overflow = await page.evaluate(overflowing, { width: 390, boxes: ['.header', '.card.kpi'] })
     expect(overflow, code).toEqual([])
     mkdirSync(screenshots, { recursive: true })
     await page.screenshot({ path: join(screenshots, `dashboard-phone-${code}.png`), fullPage: true })
     await page.context().close()
+  }
+})
+
+test('each language: the sign-in form, the Keys page and its dialogs translated, nothing wider than a 390 px phone', async () => {
+  for (const [code, browserLocale, htmlLang] of LANGUAGES) {
+    const strings = locale(code)
+    const english = englishOnly(code)
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: browserLocale, colorScheme: 'light' })
+    const page = await context.newPage()
+    /** The checks the dashboard page gets, on whatever is on screen now, within these boxes. */
+    const check = async (what: string, boxes: string[]) => {
+      const at = `${code} ${what}`
+      expect(await page.evaluate(() => document.documentElement.lang), at).toBe(htmlLang)
+      expect(await page.evaluate(() => window.__i18nMissing ?? []), at).toEqual([])
+      expect(await page.evaluate(rawKeys, NAMESPACES), at).toEqual([])
+      expect(await page.evaluate(untranslated, english), at).toEqual([])
+      expect(await page.evaluate(overflowing, { width: 390, boxes }), at).toEqual([])
+      mkdirSync(screenshots, { recursive: true })
+      await page.screenshot({ path: join(screenshots, `${what.replace(/\W+/g, '-')}-phone-${code}.png`), fullPage: true })
+    }
+
+    // The sign-in form, and its message for a wrong password.
+    await page.goto(`${signInUrl}/sign-in?next=/keys`)
+    const form = page.getByTestId('sign-in-form')
+    await form.waitFor()
+    expect(await form.locator('h1').textContent(), code).toBe(strings.auth.title)
+    await check('sign-in', ['.sign-in-card'])
+    await form.locator('input[name="password"]').fill('not the password')
+    await form.locator('button[type="submit"]').click()
+    await form.getByRole('alert').waitFor()
+    // The server's answer, in the page's language.
+    expect(await form.getByRole('alert').textContent(), code).toBe(strings.auth.wrongCredentials)
+    await check('sign-in wrong password', ['.sign-in-card'])
+
+    // Signed in: the Keys page with its one key.
+    await form.locator('input[name="password"]').fill(PASSWORD)
+    await form.locator('button[type="submit"]').click()
+    await page.getByRole('heading', { name: strings.keys.title }).waitFor()
+    await page.getByTestId('admin-keys-table').locator('tbody tr').waitFor()
+    // The usage columns are filled in a moment after the list.
+    await expect.poll(() => page.locator('[data-testid="admin-keys-table"] tbody td.c-requests').textContent(), { message: code }).toBe('0')
+    // The table scrolls sideways inside its card on a phone; the header and the card's head must fit.
+    await check('keys', ['.header', '.card-head'])
+
+    // The create form and a confirmation, in the dialog.
+    await page.locator('.card-head button.primary').click()
+    await page.getByTestId('key-form-dialog').waitFor()
+    await check('keys create', ['.modal'])
+    await page.keyboard.press('Escape')
+    await page.getByTestId('key-form-dialog').waitFor({ state: 'detached' })
+    await page.locator('[data-testid="admin-keys-table"] .row-actions button.danger').click()
+    await page.getByTestId('confirm-dialog').waitFor()
+    await check('keys delete', ['.modal'])
+    await page.keyboard.press('Escape')
+    await page.getByTestId('confirm-dialog').waitFor({ state: 'detached' })
+    await context.close()
   }
 })
 

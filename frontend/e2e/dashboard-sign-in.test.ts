@@ -74,6 +74,12 @@ async function statusWith(secret: string): Promise<number> {
 }
 
 const activeId = (page: Page) => page.evaluate(() => document.activeElement?.id || document.activeElement?.textContent || '')
+/** What has keyboard focus: 'body' when nothing does, else its accessible label, id or text. */
+const focused = (page: Page) =>
+  page.evaluate(() => {
+    const a = document.activeElement
+    return !a || a === document.body ? 'body' : a.getAttribute('aria-label') || a.id || a.textContent || ''
+  })
 
 test('sign in, create a key, use it, see its usage, edit, rotate, revoke, delete, sign out; the admin token never reaches the browser', async () => {
   const { url: base } = await stack.startDashboard(
@@ -191,12 +197,27 @@ test('sign in, create a key, use it, see its usage, edit, rotate, revoke, delete
   expect(Date.now() - revokedAt).toBeLessThan(2000)
   await expect.poll(() => row.locator('.c-status').textContent()).toBe('revoked')
   expect(await page.getByRole('button', { name: 'Rotate alice' }).isDisabled()).toBe(true)
+  // The Revoke button is disabled now: focus stays on the row's actions, not lost to the page.
+  await expect.poll(() => focused(page)).toBe('Edit alice')
 
-  // Delete, with confirmation: gone from the list.
+  // Delete, with confirmation: gone from the list; focus on the next key's actions, then, with
+  // no key left, on the list's heading (never on the body).
+  const bob = await fetch(`${stack.adminUrl}/admin/keys`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bob' }) })
+  expect(bob.status).toBe(201)
+  await page.getByRole('button', { name: 'Refresh keys' }).click()
+  await table.locator('tbody tr', { hasText: 'bob' }).waitFor()
   await page.getByRole('button', { name: 'Delete alice' }).click()
   await confirm.waitFor()
   await confirm.getByRole('button', { name: 'Delete key' }).click()
+  await row.waitFor({ state: 'detached' })
+  await expect.poll(() => focused(page)).toBe('Edit bob')
+  await page.keyboard.press('Tab')
+  expect(await focused(page)).toBe('Rotate bob')
+  await page.getByRole('button', { name: 'Delete bob' }).click()
+  await confirm.waitFor()
+  await confirm.getByRole('button', { name: 'Delete key' }).click()
   await page.getByTestId('no-keys').waitFor()
+  await expect.poll(() => focused(page)).toBe('admin-keys-title')
 
   // Sign out: the sign-in form; the Keys page and the key routes are closed.
   await account.getByRole('button', { name: 'Sign out' }).click()

@@ -1,56 +1,30 @@
-import { createSqliteSink, type RowSink } from '@llm-proxy/storage'
-import { buildMetricsApi } from '@llm-proxy/metrics-api'
-import { startMockBackend, type MockBackend } from '@llm-proxy/mock-backend'
-import { buildProxy } from '@llm-proxy/proxy'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import OpenAI from 'openai'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { buildDashboardServer } from '../server/app'
-import { launchChromium, requireChromiumAndBuild, staticDir, url } from './helpers'
+import { launchChromium, requireChromiumAndBuild, startStack, type Stack } from './helpers'
 
 // The README's screenshots are refreshed with UPDATE_SCREENSHOTS=1; otherwise they go to a temp dir.
 const screenshots = process.env.UPDATE_SCREENSHOTS ? fileURLToPath(new URL('../../docs/screenshots/', import.meta.url)) : join(tmpdir(), 'dashboard-screenshots')
 
-let backend: MockBackend
-let sink: RowSink
-let recorded = 0
-let onRow: () => void = () => {}
-let dir: string
-let proxy: ReturnType<typeof buildProxy>
-let api: ReturnType<typeof buildMetricsApi>
-let dashboard: ReturnType<typeof buildDashboardServer>
+let stack: Stack
 let browser: Browser
 let dashboardUrl: string
 let apiUrl: string
+let api: Stack['api']
 
 beforeAll(async () => {
   requireChromiumAndBuild()
-  dir = mkdtempSync(join(tmpdir(), 'dashboard-e2e-'))
-  backend = await startMockBackend({ ttftMs: 30, tokensPerSecond: 200, answerTokens: 12 })
-  sink = await createSqliteSink({ file: join(dir, 'metrics.db') })
-  proxy = buildProxy({
-    config: { backendUrl: backend.url, bodyLimit: 1e7, streamUsage: 'inject', connectTimeoutMs: 2000, headersTimeoutMs: 10_000, idleTimeoutMs: 10_000, trustProxy: false },
-    sink,
-    onRecorded: () => {
-      recorded++
-      onRow()
-    },
-    flushIntervalMs: 5,
-  })
-  await proxy.listen({ host: '127.0.0.1', port: 0 })
-  api = buildMetricsApi({ config: { dbPath: join(dir, 'metrics.db'), corsOrigins: [] } })
-  await api.listen({ host: '127.0.0.1', port: 0 })
-  apiUrl = url(api)
-  dashboard = buildDashboardServer({ config: { metricsApiUrl: apiUrl, proxyPublicUrl: url(proxy) }, staticDir })
-  await dashboard.listen({ host: '127.0.0.1', port: 0 })
-  dashboardUrl = url(dashboard)
+  stack = await startStack({ backend: { ttftMs: 30, tokensPerSecond: 200, answerTokens: 12 } })
+  api = stack.api
+  apiUrl = stack.apiUrl
+  dashboardUrl = stack.dashboardUrl
 
   // Traffic through the proxy with the SDK: successes, a failure, streamed requests.
-  const client = new OpenAI({ baseURL: `${url(proxy)}/v1`, apiKey: 'sk-e2e', maxRetries: 0 })
+  const client = new OpenAI({ baseURL: `${stack.proxyUrl}/v1`, apiKey: 'sk-e2e', maxRetries: 0 })
   const messages = [{ role: 'user' as const, content: 'Hello from the browser test' }]
   for (let i = 0; i < 4; i++) await client.chat.completions.create({ model: 'mock-llama-3.2-1b', messages, user: 'alice' })
   await client.chat.completions.create({ model: 'mock-qwen2.5-7b', messages, user: 'bob' })
@@ -60,23 +34,17 @@ beforeAll(async () => {
     for await (const _ of s);
   }
   // Malformed JSON: a request without a model.
-  const bad = await fetch(`${url(proxy)}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model": ' })
+  const bad = await fetch(`${stack.proxyUrl}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model": ' })
   expect(bad.status).toBe(400)
   // Every row is queued when its response closes; write them now rather than wait for the timer.
-  if (recorded < 9) await new Promise<void>((r) => (onRow = () => recorded >= 9 && r()))
-  await proxy.rows.flush()
+  await stack.flushRows(9)
 
   browser = await launchChromium()
 })
 
 afterAll(async () => {
   await browser?.close()
-  await dashboard?.close()
-  await api?.close()
-  await proxy?.close()
-  await backend?.close()
-  await sink?.close()
-  if (dir) rmSync(dir, { recursive: true, force: true })
+  await stack?.close()
 })
 
 async function open(viewport: { width: number; height: number }, colorScheme: 'light' | 'dark' = 'light', path = '/'): Promise<Page> {

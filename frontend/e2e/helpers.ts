@@ -1,5 +1,5 @@
-// Shared by the Chromium tests: the browser, the built app, and the real services of a proxy with
-// access keys (mock backend, proxy with KeyGuard, admin API, metrics API, dashboard server).
+// Shared by the Chromium tests: the browser, the built app, and the real services of a proxy
+// (mock backend, proxy, metrics API, dashboard server; with access keys also KeyGuard and the admin API).
 import { createSqliteSink, type RowSink } from '@llm-proxy/storage'
 import { buildMetricsApi } from '@llm-proxy/metrics-api'
 import { startMockBackend, type MockBackend, type MockBackendOptions } from '@llm-proxy/mock-backend'
@@ -32,53 +32,82 @@ export function launchChromium(): Promise<Browser> {
   })
 }
 
-export interface KeysStack {
+/** The real services of one test file: mock backend, proxy, metrics API, a dashboard server, and in keys mode the admin API. */
+export interface Stack {
   dir: string
   backend: MockBackend
   sink: RowSink
-  guard: KeyGuard
-  admin: ReturnType<typeof buildAdminApi>
+  /** Null without keys (AUTH_MODE=passthrough). */
+  guard: KeyGuard | null
+  admin: ReturnType<typeof buildAdminApi> | null
   proxy: ReturnType<typeof buildProxy>
   api: ReturnType<typeof buildMetricsApi>
   dashboard: ReturnType<typeof buildDashboardServer>
-  adminUrl: string
+  adminUrl: string | null
   proxyUrl: string
   apiUrl: string
   dashboardUrl: string
+  /** Rows the proxy has recorded (queued for the sink) so far. */
+  readonly recorded: number
+  /** Waits until the proxy has recorded at least n rows, then writes them to the sink (rather than wait for the timer). */
+  flushRows(n: number): Promise<void>
   /** Another dashboard server over the same services (a different configuration). */
   startDashboard(config?: Partial<DashboardServerOptions['config']>, extra?: Partial<DashboardServerOptions>): Promise<{ app: ReturnType<typeof buildDashboardServer>; url: string }>
   close(): Promise<void>
 }
 
-/** A proxy in keys mode (AUTH_MODE=keys) with its admin API, the metrics API and a dashboard. */
-export async function startKeysStack(o: {
-  adminToken: string
+/** A stack in keys mode: the guard and admin API are there. */
+export interface KeysStack extends Stack {
+  guard: KeyGuard
+  admin: ReturnType<typeof buildAdminApi>
+  adminUrl: string
+}
+
+export interface StackOptions {
+  /** Keys mode (AUTH_MODE=keys) with the admin API behind this token; absent: passthrough, no admin API. */
+  adminToken?: string
   backend?: MockBackendOptions
   dashboard?: Partial<DashboardServerOptions['config']>
   /** Content capture on the proxy (CAPTURE and REDACT as the proxy reads them). */
   capture?: CaptureConfig
   /** The metrics API's token (API_TOKEN); each dashboard gets it as METRICS_API_TOKEN. */
   apiToken?: string
-}): Promise<KeysStack> {
-  const dir = mkdtempSync(join(tmpdir(), 'dashboard-keys-e2e-'))
+  /** Prefix of the temporary directory that holds the database. */
+  tmpPrefix?: string
+}
+
+export function startStack(o: StackOptions & { adminToken: string }): Promise<KeysStack>
+export function startStack(o?: StackOptions): Promise<Stack>
+export async function startStack(o: StackOptions = {}): Promise<Stack> {
+  const dir = mkdtempSync(join(tmpdir(), o.tmpPrefix ?? 'dashboard-e2e-'))
   const extraDashboards: ReturnType<typeof buildDashboardServer>[] = []
+  let recorded = 0
+  let onRow: () => void = () => {}
   const backend = await startMockBackend(o.backend ?? { ttftMs: 5, tokensPerSecond: 1000, answerTokens: 6 })
   const sink = await createSqliteSink({ file: join(dir, 'metrics.db') })
-  const guard = new KeyGuard(sink.keys, { syncMs: 100 })
-  await guard.start()
-  const admin = buildAdminApi({ store: sink.keys, guard, token: o.adminToken })
-  await admin.listen({ host: '127.0.0.1', port: 0 })
+  let guard: KeyGuard | null = null
+  let admin: ReturnType<typeof buildAdminApi> | null = null
+  if (o.adminToken !== undefined) {
+    guard = new KeyGuard(sink.keys, { syncMs: 100 })
+    await guard.start()
+    admin = buildAdminApi({ store: sink.keys, guard, token: o.adminToken })
+    await admin.listen({ host: '127.0.0.1', port: 0 })
+  }
   const proxy = buildProxy({
     config: { backendUrl: backend.url, bodyLimit: 1e7, streamUsage: 'inject', connectTimeoutMs: 2000, headersTimeoutMs: 10_000, idleTimeoutMs: 10_000, trustProxy: false },
     sink,
-    keyGuard: guard,
+    ...(guard ? { keyGuard: guard } : {}),
+    onRecorded: () => {
+      recorded++
+      onRow()
+    },
     flushIntervalMs: 5,
     capture: o.capture ? { config: o.capture, store: sink.captures } : null,
   })
   await proxy.listen({ host: '127.0.0.1', port: 0 })
   const api = buildMetricsApi({ config: { dbPath: join(dir, 'metrics.db'), corsOrigins: [], apiToken: o.apiToken } })
   await api.listen({ host: '127.0.0.1', port: 0 })
-  const startDashboard: KeysStack['startDashboard'] = async (config = {}, extra = {}) => {
+  const startDashboard: Stack['startDashboard'] = async (config = {}, extra = {}) => {
     const app = buildDashboardServer({ config: { metricsApiUrl: url(api), metricsApiToken: o.apiToken, proxyPublicUrl: url(proxy), ...config }, staticDir, ...extra })
     await app.listen({ host: '127.0.0.1', port: 0 })
     extraDashboards.push(app)
@@ -87,17 +116,30 @@ export async function startKeysStack(o: {
   const { app: dashboard } = await startDashboard(o.dashboard)
   return {
     dir, backend, sink, guard, admin, proxy, api, dashboard,
-    adminUrl: url(admin), proxyUrl: url(proxy), apiUrl: url(api), dashboardUrl: url(dashboard),
+    adminUrl: admin ? url(admin) : null, proxyUrl: url(proxy), apiUrl: url(api), dashboardUrl: url(dashboard),
+    get recorded() {
+      return recorded
+    },
+    async flushRows(n) {
+      if (recorded < n) await new Promise<void>((r) => (onRow = () => recorded >= n && r()))
+      onRow = () => {}
+      await proxy.rows.flush()
+    },
     startDashboard,
     async close() {
       for (const d of extraDashboards) await d.close()
       await api.close()
       await proxy.close()
-      await admin.close()
-      await guard.stop()
+      await admin?.close()
+      await guard?.stop()
       await backend.close()
       await sink.close()
       rmSync(dir, { recursive: true, force: true })
     },
   }
+}
+
+/** A proxy in keys mode (AUTH_MODE=keys) with its admin API, the metrics API and a dashboard. */
+export function startKeysStack(o: Omit<StackOptions, 'adminToken'> & { adminToken: string }): Promise<KeysStack> {
+  return startStack({ tmpPrefix: 'dashboard-keys-e2e-', ...o })
 }

@@ -104,7 +104,7 @@ export function Root() {
           <header className="header">
             <a className="brand" href="/" onClick={linkTo(go, '/')}>
               <span className="logo" aria-hidden>◆</span>
-              <h1>LLM metrics</h1>
+              <h1>{t('app.title')}</h1>
             </a>
             <div className="controls">{nav}</div>
           </header>

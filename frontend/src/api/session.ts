@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useState } from 'react'
+import { i18n } from '../i18n'
 
 /** `GET /auth/session`: whether sign-in is on, who is signed in, until when, and whether keys can be managed. */
 export interface SessionInfo {
@@ -20,17 +21,24 @@ export async function fetchSession(): Promise<SessionInfo> {
   }
 }
 
-/** Signs in; resolves with null or the message to show. */
+/**
+ * Signs in; resolves with null or the message to show, in the page's language for the answers the
+ * server is known to give (by their error code), else the server's own message.
+ */
 export async function signIn(user: string, password: string): Promise<string | null> {
   let res: Response
   try {
     res = await fetch('/auth/login', { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ user, password }) })
   } catch {
-    return 'The dashboard server could not be reached.'
+    return i18n.t('auth.unreachable')
   }
   if (res.ok) return null
-  const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null
-  return body?.error?.message ?? `Sign-in failed (${res.status}).`
+  const body = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null
+  const code = body?.error?.code
+  if (code === 'invalid_credentials') return i18n.t('auth.wrongCredentials')
+  const wait = Number(res.headers.get('retry-after'))
+  if (code === 'too_many_sign_in_attempts' && wait > 0) return i18n.t('auth.tooManyAttempts', { seconds: wait })
+  return body?.error?.message ?? i18n.t('auth.failed', { status: res.status })
 }
 
 export async function signOut(): Promise<void> {

@@ -30,6 +30,10 @@ export function KeysPage({ header, onSessionEnded }: { header: ReactNode; onSess
   const [updatedAt, setUpdatedAt] = useState<number | null>(null)
   const ended = useRef(onSessionEnded)
   ended.current = onSessionEnded
+  /** Where focus goes once the list shows a revoke or delete: the button that opened the dialog is then disabled or gone. */
+  const refocus = useRef<{ kind: 'revoke'; id: string } | { kind: 'delete'; id: string; index: number } | null>(null)
+  const tableRef = useRef<HTMLTableElement>(null)
+  const headingRef = useRef<HTMLHeadingElement>(null)
 
   /** Runs an admin call; a 401 ends the page, anything else is a message. */
   const guarded = useCallback(async <T,>(run: () => Promise<T>, show: (m: string) => void): Promise<T | undefined> => {
@@ -61,6 +65,29 @@ export function KeysPage({ header, onSessionEnded }: { header: ReactNode; onSess
     return () => clearInterval(t)
   }, [load])
 
+  useEffect(() => {
+    const r = refocus.current
+    if (!r || !keys) return
+    const shown = keys.find((k) => k.id === r.id)
+    // Not in the list yet (a refresh that started before the change).
+    if (r.kind === 'delete' ? shown : shown && shown.status !== 'revoked') return
+    refocus.current = null
+    const rowOf = (id: string) => [...(tableRef.current?.tBodies[0]?.rows ?? [])].find((tr) => tr.dataset.key === id)
+    // Only when focus was lost with the button (on the body, or still on that row); not if the user has moved on.
+    const active = document.activeElement
+    const row = rowOf(r.id)
+    if (active && active !== document.body && !(row && row.contains(active))) return
+    const firstAction = (tr: HTMLTableRowElement | undefined) => tr?.querySelector<HTMLButtonElement>('.row-actions button:not(:disabled)')
+    if (r.kind === 'revoke') {
+      firstAction(row)?.focus()
+      return
+    }
+    // Deleted: the row that took its place (or the one before, if it was last); the heading when none is left.
+    const next = keys.length > 0 ? keys[Math.min(r.index, keys.length - 1)] : undefined
+    const target = next ? firstAction(rowOf(next.id)) : null
+    ;(target ?? headingRef.current)?.focus()
+  }, [keys])
+
   const close = () => {
     setDialog(null)
     setDialogError(null)
@@ -82,7 +109,7 @@ export function KeysPage({ header, onSessionEnded }: { header: ReactNode; onSess
       <main>
         <section className="card table-card" aria-labelledby="admin-keys-title">
           <div className="card-head">
-            <h2 id="admin-keys-title">{t('keys.title')}</h2>
+            <h2 id="admin-keys-title" ref={headingRef} tabIndex={-1}>{t('keys.title')}</h2>
             <span className="muted">{t('keys.intro')}</span>
             <span className="push updated" aria-live="polite">{t('keys.updated', { time: updatedAt ? formatTime(new Date(updatedAt).toISOString()) : '—' })}</span>
             <button type="button" onClick={() => void load()} aria-label={t('keys.refreshLabel')}>↻ {t('keys.refresh')}</button>
@@ -93,7 +120,7 @@ export function KeysPage({ header, onSessionEnded }: { header: ReactNode; onSess
           {keys?.length === 0 && <p className="muted" data-testid="no-keys">{t('keys.none')}</p>}
           {keys && keys.length > 0 && (
             <div className="table-scroll">
-              <table data-testid="admin-keys-table">
+              <table data-testid="admin-keys-table" ref={tableRef}>
                 <thead>
                   <tr>
                     <th>{t('keys.col.name')}</th>
@@ -166,12 +193,18 @@ export function KeysPage({ header, onSessionEnded }: { header: ReactNode; onSess
       )}
       {dialog?.kind === 'secret' && <SecretDialog created={dialog.key} rotated={dialog.rotated} onClose={close} />}
       {dialog?.kind === 'revoke' && (
-        <Confirm title={t('keys.revokeTitle', { name: dialog.key.name })} confirmLabel={t('keys.revokeConfirm')} busy={busy} error={dialogError} onCancel={close} onConfirm={() => void act(() => revokeKey(dialog.key.id), close)}>
+        <Confirm title={t('keys.revokeTitle', { name: dialog.key.name })} confirmLabel={t('keys.revokeConfirm')} busy={busy} error={dialogError} onCancel={close} onConfirm={() => void act(() => revokeKey(dialog.key.id), () => {
+          refocus.current = { kind: 'revoke', id: dialog.key.id }
+          close()
+        })}>
           <p>{t('keys.revokeBody')}</p>
         </Confirm>
       )}
       {dialog?.kind === 'delete' && (
-        <Confirm title={t('keys.deleteTitle', { name: dialog.key.name })} confirmLabel={t('keys.deleteConfirm')} busy={busy} error={dialogError} onCancel={close} onConfirm={() => void act(() => deleteKey(dialog.key.id), close)}>
+        <Confirm title={t('keys.deleteTitle', { name: dialog.key.name })} confirmLabel={t('keys.deleteConfirm')} busy={busy} error={dialogError} onCancel={close} onConfirm={() => void act(() => deleteKey(dialog.key.id), () => {
+          refocus.current = { kind: 'delete', id: dialog.key.id, index: keys?.findIndex((k) => k.id === dialog.key.id) ?? 0 }
+          close()
+        })}>
           <p>{t('keys.deleteBody')}</p>
         </Confirm>
       )}

@@ -1,65 +1,48 @@
 import type { KeySummary } from '@llm-proxy/core/contracts'
-import { useState } from 'react'
 import { useTranslation } from 'react-i18next'
 import { keyLabel } from '../../i18n/labels'
 import { formatCount, formatMs, formatPercent, formatUsd } from '../../lib/format'
+import { SortableTable, type SortableColumn } from './SortableTable'
 
-type Column = 'key' | Exclude<keyof KeySummary, 'key_id' | 'key_name'>
-const name = (k: KeySummary) => keyLabel(k.key_name, k.key_id)
-const COLUMNS: { key: Column; label: string; fmt: (v: any) => string }[] = [
-  { key: 'key', label: 'key', fmt: String },
-  { key: 'requests', label: 'requests', fmt: formatCount },
-  { key: 'failed', label: 'failed', fmt: formatCount },
-  { key: 'success_rate', label: 'success', fmt: formatPercent },
-  { key: 'latency_p50_ms', label: 'latencyP50', fmt: formatMs },
-  { key: 'latency_p95_ms', label: 'latencyP95', fmt: formatMs },
-  { key: 'ttft_p50_ms', label: 'ttftP50', fmt: formatMs },
-  { key: 'ttft_p95_ms', label: 'ttftP95', fmt: formatMs },
-  { key: 'prompt_tokens', label: 'promptTok', fmt: formatCount },
-  { key: 'completion_tokens', label: 'completionTok', fmt: formatCount },
-  { key: 'total_tokens', label: 'totalTok', fmt: formatCount },
-  { key: 'cost_usd', label: 'cost', fmt: formatUsd },
+type Measure = Exclude<keyof KeySummary, 'key_id' | 'key_name'>
+const measure = (key: Measure, label: string, fmt: (v: any) => string) => ({ key, label, fmt })
+const MEASURES = [
+  measure('requests', 'requests', formatCount),
+  measure('failed', 'failed', formatCount),
+  measure('success_rate', 'success', formatPercent),
+  measure('latency_p50_ms', 'latencyP50', formatMs),
+  measure('latency_p95_ms', 'latencyP95', formatMs),
+  measure('ttft_p50_ms', 'ttftP50', formatMs),
+  measure('ttft_p95_ms', 'ttftP95', formatMs),
+  measure('prompt_tokens', 'promptTok', formatCount),
+  measure('completion_tokens', 'completionTok', formatCount),
+  measure('total_tokens', 'totalTok', formatCount),
+  measure('cost_usd', 'cost', formatUsd),
 ]
-const value = (k: KeySummary, c: Column) => (c === 'key' ? name(k) : k[c])
+const name = (k: KeySummary) => keyLabel(k.key_name, k.key_id)
 
 /** Each proxy key's share of the window; not shown when no request used a key (AUTH_MODE=passthrough). */
 export function KeysTable({ keys }: { keys: KeySummary[] }) {
   const { t } = useTranslation()
-  const [sort, setSort] = useState<{ key: Column; desc: boolean }>({ key: 'requests', desc: true })
   if (keys.length === 0) return null
-  const rows = [...keys].sort((a, b) => {
-    const x = value(a, sort.key)
-    const y = value(b, sort.key)
-    // A key without the measure goes last whichever way the column is sorted.
-    if (x === null || y === null) return x === y ? 0 : x === null ? 1 : -1
-    const c = typeof x === 'string' ? x.localeCompare(String(y)) : (x as number) - (y as number)
-    return sort.desc ? -c : c
-  })
+  const columns: SortableColumn<KeySummary>[] = [
+    // Sorted and shown by name (a deleted key by its id); the id in the title.
+    { key: 'key', label: t('tables.key'), value: name, title: (k) => k.key_id, ascendingFirst: true },
+    ...MEASURES.map((c): SortableColumn<KeySummary> => ({
+      key: c.key, label: t(`tables.${c.label}`), value: (k) => k[c.key] as number | null, render: (k) => c.fmt(k[c.key]),
+    })),
+  ]
   return (
     <section className="card table-card" aria-labelledby="keys-title">
       <h2 id="keys-title">{t('tables.keys')}</h2>
-      <div className="table-scroll">
-        <table data-testid="keys-table">
-          <thead>
-            <tr>
-              {COLUMNS.map((c) => (
-                <th key={c.key} aria-sort={sort.key === c.key ? (sort.desc ? 'descending' : 'ascending') : 'none'}>
-                  <button type="button" onClick={() => setSort({ key: c.key, desc: sort.key === c.key ? !sort.desc : c.key !== 'key' })}>
-                    {t(`tables.${c.label}`)}{sort.key === c.key ? (sort.desc ? ' ▾' : ' ▴') : ''}
-                  </button>
-                </th>
-              ))}
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((k) => (
-              <tr key={k.key_id} data-key={k.key_id}>
-                {COLUMNS.map((c) => <td key={c.key} title={c.key === 'key' ? k.key_id : undefined}>{c.fmt(value(k, c.key))}</td>)}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <SortableTable
+        testId="keys-table"
+        columns={columns}
+        rows={keys}
+        rowKey={(k) => k.key_id}
+        rowProps={(k) => ({ 'data-key': k.key_id })}
+        defaultSort={{ key: 'requests', desc: true }}
+      />
     </section>
   )
 }
