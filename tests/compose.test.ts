@@ -113,10 +113,12 @@ describe.each(DOCKERFILES)('%s', (file) => {
   test('dependencies install from the manifests and the lockfile alone, with a cached store and an exact pnpm', () => {
     const install = lines.findIndex((l) => /pnpm install/.test(l))
     expect(install).toBeGreaterThan(0)
-    // Everything copied before the install is a manifest, the lockfile or the workspace config, so
-    // a source change does not invalidate the dependency layer.
+    // Everything copied before the install is a manifest, the lockfile, the workspace config or the
+    // patches pnpm applies at install, so a source change does not invalidate the dependency layer.
     const copiedBefore = lines.slice(0, install).filter((l) => l.startsWith('COPY ')).flatMap((l) => l.split(/\s+/).slice(1, -1))
-    for (const src of copiedBefore) expect(src, src).toMatch(/(^|\/)(package\.json|pnpm-lock\.yaml|pnpm-workspace\.yaml|tsconfig\.base\.json)$/)
+    for (const src of copiedBefore) expect(src, src).toMatch(/(^|\/)(package\.json|pnpm-lock\.yaml|pnpm-workspace\.yaml|tsconfig\.base\.json)$|^patches$/)
+    // pnpm refuses to install when a patch the workspace names is missing.
+    if (/^patchedDependencies:/m.test(readFileSync(join(root, 'pnpm-workspace.yaml'), 'utf8'))) expect(copiedBefore).toContain('patches')
     // Every workspace package's manifest is there (pnpm checks the lockfile against all of them).
     for (const pkg of workspacePackages) {
       expect(copiedBefore, pkg).toContain(`${pkg}/package.json`)
