@@ -6,12 +6,12 @@
 // --prof DIR runs the proxies with --cpu-prof (profiles per thread in DIR; the CPU figures are then
 // inflated by the profiler, so use separate runs for figures and for profiles).
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { cpuNs, freePort, load, peakRssMb, waitForUrl } from './processes.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { values: a } = parseArgs({
@@ -31,44 +31,11 @@ process.on('exit', () => {
 })
 process.on('SIGINT', () => process.exit(130))
 
-const freePort = () => new Promise((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)) })
-})
-async function waitForUrl(url) {
-  for (let i = 0; i < 200; i++) {
-    try { await fetch(url); return } catch { await new Promise((r) => setTimeout(r, 50)) }
-  }
-  throw new Error(`${url} did not answer`)
-}
 function start(args, env) {
   const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] })
   children.push(child)
   return child
 }
-/** On-CPU ns of the main thread and of all the others (worker threads, GC and compiler helpers, libuv pool). */
-function cpuNs(pid) {
-  let main = 0, other = 0
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0])
-      if (tid === String(pid)) main += ns
-      else other += ns
-    } catch {}
-  }
-  return { main, other }
-}
-function load(url, { requests, concurrency, stream }, headers = []) {
-  const args = [join(root, 'bench/load.mjs'), '--url', url, '--requests', String(requests), '--concurrency', String(concurrency)]
-  if (stream) args.push('--stream')
-  for (const h of headers) args.push('--header', h)
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
-    let out = ''
-    child.stdout.on('data', (c) => (out += c))
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load exited ${code}`))))
-  })
-}
-
 const backendPort = await freePort()
 const backendUrl = `http://127.0.0.1:${backendPort}`
 start([join(root, 'packages/mock-backend/dist/cli.js'), '--port', String(backendPort), '--ttft-ms', '0', '--tps', '0', '--answer-tokens', '64'], {})
@@ -114,11 +81,11 @@ for (const cell of a.cells.split(',')) {
   const cpu = Object.fromEntries(targets.map((t) => [t.name, []]))
   const others = Object.fromEntries(targets.map((t) => [t.name, []]))
   let errors = 0
-  for (const t of targets) await load(`http://127.0.0.1:${t.port}/v1/chat/completions`, { ...s, requests: Math.min(300, s.requests) }, t.headers)
+  for (const t of targets) await load(`http://127.0.0.1:${t.port}/v1/chat/completions`, { ...s, requests: Math.min(300, s.requests), headers: t.headers })
   for (let r = 0; r < Number(a.repeats); r++) {
     for (const t of targets) {
       const before = cpuNs(t.child.pid)
-      const res = await load(`http://127.0.0.1:${t.port}/v1/chat/completions`, s, t.headers)
+      const res = await load(`http://127.0.0.1:${t.port}/v1/chat/completions`, { ...s, headers: t.headers })
       errors += res.errors
       const after = cpuNs(t.child.pid)
       cpu[t.name].push((after.main + after.other - before.main - before.other) / 1000 / s.requests)
@@ -128,8 +95,7 @@ for (const cell of a.cells.split(',')) {
   const m = Object.fromEntries(targets.map((t) => [t.name, median(cpu[t.name])]))
   console.log(`${cell.padEnd(5)} ` + targets.map((t) => `${t.name} ${m[t.name].toFixed(0)} [other threads ${median(others[t.name]).toFixed(0)}]` + (t.name === 'bare' ? '' : ` (${(m[t.name] / m.bare).toFixed(2)}× bare${t.name === 'proxy' ? '' : `, ${(m[t.name] / m.proxy).toFixed(2)}× proxy`})`)).join('  |  ') + (errors ? `  errors ${errors}` : ''))
 }
-const peakRss = (pid) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024
-console.log('peak RSS (MB): ' + targets.map((t) => `${t.name} ${peakRss(t.child.pid).toFixed(0)}`).join(', '))
+console.log('peak RSS (MB): ' + targets.map((t) => `${t.name} ${peakRssMb(t.child.pid).toFixed(0)}`).join(', '))
 if (a.prof) {
   // SIGTERM so the profiles are written.
   await Promise.all(targets.map((t) => new Promise((r) => { t.child.once('exit', r); t.child.kill('SIGTERM') })))

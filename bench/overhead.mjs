@@ -3,8 +3,7 @@
 // (a throwaway cluster, when PostgreSQL is installed), the SQLite proxy with keys and with CAPTURE=all, and nginx when installed; drives them interleaved (A B C A B C ...) with a load generator in its own process; prints
 // req/s, p50/p99, proxy CPU per request and peak RSS, with ratios taken pair by pair within the run.
 import { spawn, execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
 import { createServer as createHttpServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
@@ -13,6 +12,7 @@ import { parseArgs } from 'node:util'
 import Database from 'better-sqlite3'
 import postgres from 'postgres'
 import { pgBinDir, startCluster, stopCluster } from '../scripts/pg-cluster.mjs'
+import { cpuNs, freePort, load, peakRssMb, waitForUrl } from './processes.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { values: opts } = parseArgs({ options: { repeats: { type: 'string', default: '3' }, quick: { type: 'boolean', default: false }, 'no-postgres': { type: 'boolean', default: false }, events: { type: 'boolean', default: false }, before: { type: 'string' } } })
@@ -20,27 +20,6 @@ const REPEATS = Number(opts.repeats)
 const scale = opts.quick ? 0.2 : 1
 const tmp = mkdtempSync(join(tmpdir(), 'bench-overhead-'))
 const children = []
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address()
-      s.close(() => resolve(port))
-    })
-  })
-}
-
-async function waitForUrl(url) {
-  for (let i = 0; i < 200; i++) {
-    try {
-      await fetch(url)
-      return
-    } catch {
-      await new Promise((r) => setTimeout(r, 50))
-    }
-  }
-  throw new Error(`${url} did not answer`)
-}
 
 function start(name, cmd, args, env, readyText, readyUrl) {
   const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -60,30 +39,6 @@ function start(name, cmd, args, env, readyText, readyUrl) {
     child.stdout.on('data', onData)
     child.stderr.on('data', onData)
     child.once('exit', (code) => reject(new Error(`${name} exited (${code}): ${out.slice(-2000)}`)))
-  })
-}
-
-/** On-CPU nanoseconds of every thread of a process (ns resolution, unlike utime/stime ticks). */
-function cpuNs(pid) {
-  let total = 0
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0])
-    } catch {}
-  }
-  return total
-}
-const peakRssMb = (pid) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024
-
-function load(url, { requests, concurrency, stream, headers = [] }) {
-  const args = [join(root, 'bench/load.mjs'), '--url', url, '--requests', String(requests), '--concurrency', String(concurrency)]
-  if (stream) args.push('--stream')
-  for (const h of headers) args.push('--header', h)
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
-    let out = ''
-    child.stdout.on('data', (c) => (out += c))
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load exited ${code}`))))
   })
 }
 
@@ -237,11 +192,11 @@ for (const s of scenarios) {
   for (const t of targets) if (isProxy(t.name)) sent[t.name] += Math.min(200, s.requests)
   for (let r = 0; r < REPEATS; r++) {
     for (const t of targets) {
-      const before = t.pid ? cpuNs(t.pid) : 0
+      const before = t.pid ? cpuNs(t.pid).total : 0
       const startedAt = Date.now()
       const res = await load(t.url + '/v1/chat/completions', { ...s, headers: t.headers })
       if (t.name === 'proxy') proxyWindows[s.name].push([startedAt, Date.now()])
-      const cpu = t.pid ? (cpuNs(t.pid) - before) / 1000 / s.requests : null
+      const cpu = t.pid ? (cpuNs(t.pid).total - before) / 1000 / s.requests : null
       const m = results[s.name][t.name]
       m.rps.push(res.rps); m.p50.push(res.p50); m.p99.push(res.p99); m.errors += res.errors
       if (cpu !== null) m.cpuUs.push(cpu)

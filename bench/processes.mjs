@@ -1,0 +1,62 @@
+// What the benchmarks share: free ports, waiting for a server, the load generator in its own
+// process, and per-thread CPU and peak memory of a process from /proc.
+import { spawn } from 'node:child_process'
+import { readFileSync, readdirSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const here = dirname(fileURLToPath(import.meta.url))
+
+export function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address()
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+export async function waitForUrl(url) {
+  for (let i = 0; i < 200; i++) {
+    try {
+      await fetch(url)
+      return
+    } catch {
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+  throw new Error(`${url} did not answer`)
+}
+
+/** Runs bench/load.mjs against `url`; resolves with its JSON line (count, errors, rps, percentiles). */
+export function load(url, { requests, concurrency, stream, headers = [] }) {
+  const args = [join(here, 'load.mjs'), '--url', url, '--requests', String(requests), '--concurrency', String(concurrency)]
+  if (stream) args.push('--stream')
+  for (const h of headers) args.push('--header', h)
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (c) => (out += c))
+    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load exited ${code}`))))
+  })
+}
+
+/**
+ * On-CPU nanoseconds of a process's threads from each /proc/<pid>/task/<tid>/schedstat (nanosecond
+ * resolution, unlike utime/stime ticks): the main thread (tid = pid) and all the others.
+ */
+export function cpuNs(pid) {
+  let main = 0
+  let other = 0
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0])
+      if (tid === String(pid)) main += ns
+      else other += ns
+    } catch {}
+  }
+  return { main, other, total: main + other }
+}
+
+export const peakRssMb = (pid) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024
