@@ -59,8 +59,11 @@ export async function scan(db: Snapshot, f: FilterQuery, start: number, end: num
 /**
  * A rollup segment cut where the current bucket of its level begins: before it, history (read
  * through the snapshot's row cache); from it on, rows that change with every batch (read each time).
+ * Minute rows are never kept: they are the ragged edge of a window that moves with every request,
+ * read once each.
  */
 export function splitAtCurrentBucket(seg: { from: number; to: number }, level: LevelName, now = Date.now()): { from: number; to: number; history: boolean }[] {
+  if (level === 'minute') return [{ from: seg.from, to: seg.to, history: false }]
   const ms = LEVELS.find((l) => l.name === level)!.ms
   const cut = Math.min(seg.to, Math.max(seg.from, now - (now % ms)))
   const parts: { from: number; to: number; history: boolean }[] = []
