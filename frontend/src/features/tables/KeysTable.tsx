@@ -2,22 +2,22 @@ import type { KeySummary } from '@llm-proxy/core/contracts'
 import { useTranslation } from 'react-i18next'
 import { keyLabel } from '../../i18n/labels'
 import { formatCount, formatMs, formatPercent, formatUsd } from '../../lib/format'
-import { SortableTable, type SortableColumn } from './SortableTable'
+import { SortableTable, measureColumn, type SortableColumn } from './SortableTable'
 
 type Measure = Exclude<keyof KeySummary, 'key_id' | 'key_name'>
-const measure = (key: Measure, label: string, fmt: (v: any) => string) => ({ key, label, fmt })
-const MEASURES = [
-  measure('requests', 'requests', formatCount),
-  measure('failed', 'failed', formatCount),
-  measure('success_rate', 'success', formatPercent),
-  measure('latency_p50_ms', 'latencyP50', formatMs),
-  measure('latency_p95_ms', 'latencyP95', formatMs),
-  measure('ttft_p50_ms', 'ttftP50', formatMs),
-  measure('ttft_p95_ms', 'ttftP95', formatMs),
-  measure('prompt_tokens', 'promptTok', formatCount),
-  measure('completion_tokens', 'completionTok', formatCount),
-  measure('total_tokens', 'totalTok', formatCount),
-  measure('cost_usd', 'cost', formatUsd),
+/** Column key, label key under `tables.`, and how its values are shown. */
+const MEASURES: [Measure, string, (v: any) => string][] = [
+  ['requests', 'requests', formatCount],
+  ['failed', 'failed', formatCount],
+  ['success_rate', 'success', formatPercent],
+  ['latency_p50_ms', 'latencyP50', formatMs],
+  ['latency_p95_ms', 'latencyP95', formatMs],
+  ['ttft_p50_ms', 'ttftP50', formatMs],
+  ['ttft_p95_ms', 'ttftP95', formatMs],
+  ['prompt_tokens', 'promptTok', formatCount],
+  ['completion_tokens', 'completionTok', formatCount],
+  ['total_tokens', 'totalTok', formatCount],
+  ['cost_usd', 'cost', formatUsd],
 ]
 const name = (k: KeySummary) => keyLabel(k.key_name, k.key_id)
 
@@ -28,9 +28,7 @@ export function KeysTable({ keys }: { keys: KeySummary[] }) {
   const columns: SortableColumn<KeySummary>[] = [
     // Sorted and shown by name (a deleted key by its id); the id in the title.
     { key: 'key', label: t('tables.key'), value: name, title: (k) => k.key_id, ascendingFirst: true },
-    ...MEASURES.map((c): SortableColumn<KeySummary> => ({
-      key: c.key, label: t(`tables.${c.label}`), value: (k) => k[c.key] as number | null, render: (k) => c.fmt(k[c.key]),
-    })),
+    ...MEASURES.map(([key, label, format]) => measureColumn<KeySummary>(key, t(`tables.${label}`), format)),
   ]
   return (
     <section className="card table-card" aria-labelledby="keys-title">

@@ -19,6 +19,11 @@ export interface SortableColumn<T> {
   ascendingFirst?: boolean
 }
 
+/** A numeric column of a summary row: sorted by its value, shown formatted. */
+export function measureColumn<T>(key: keyof T & string, label: ReactNode, format: (v: any) => string): SortableColumn<T> {
+  return { key, label, value: (row) => row[key] as SortValue, render: (row) => format(row[key]) }
+}
+
 export interface SortableTableProps<T> {
   columns: SortableColumn<T>[]
   rows: T[]
