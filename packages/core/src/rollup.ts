@@ -437,21 +437,11 @@ export function rollupDeltas(rows: readonly RequestRow[]): LevelDelta[] {
       else mergeError(e.key, 1, row.ts, row.error_message)
     }
   }
-  const rollupRows = new Map<MinuteGroup<Pick<RollupRow, (typeof ROLLUP_KEY)[number]>, RollupAcc>, RollupRow>()
-  const satRows = new Map<MinuteGroup<Pick<SatRollupRow, (typeof SAT_KEY)[number]>, SatAcc>, SatRollupRow>()
+  const rollupsAt = accumulatedAt(groups, () => new RollupAcc(), (acc, key) => acc.toRollupRow(key))
+  const saturationAt = accumulatedAt(sat, () => new SatAcc(), (acc, key) => acc.toRow(key))
   return LEVELS.map(({ name, ms }) => ({
     level: name,
-    rollups: regroup(groups, ms,
-      (g, bucket) => {
-        let row = rollupRows.get(g)
-        if (!row) rollupRows.set(g, (row = g.acc.toRollupRow(g.key)))
-        return row.bucket === bucket ? row : { ...row, bucket }
-      },
-      (members, bucket) => {
-        const acc = new RollupAcc()
-        for (const g of members) acc.absorb(g.acc)
-        return acc.toRollupRow({ ...members[0].key, bucket })
-      }),
+    rollups: rollupsAt(ms),
     users: USER_LEVELS.includes(name)
       ? regroup(users, ms, (u, bucket) => ({ ...u.key, bucket }), (members, bucket) => ({ ...members[0].key, bucket, requests: members.reduce((n, u) => n + u.key.requests, 0) }))
       : [],
@@ -462,20 +452,29 @@ export function rollupDeltas(rows: readonly RequestRow[]): LevelDelta[] {
         for (const m of members.slice(1)) mergeError(e, m.key.count, m.key.last_ts, m.key.last_message)
         return e
       }),
-    saturation: SAT_LEVELS.includes(name)
-      ? regroup(sat, ms,
-        (g, bucket) => {
-          let row = satRows.get(g)
-          if (!row) satRows.set(g, (row = g.acc.toRow(g.key)))
-          return row.bucket === bucket ? row : { ...row, bucket }
-        },
-        (members, bucket) => {
-          const acc = new SatAcc()
-          for (const g of members) acc.absorb(g.acc)
-          return acc.toRow({ ...members[0].key, bucket })
-        })
-      : [],
+    saturation: SAT_LEVELS.includes(name) ? saturationAt(ms) : [],
   }))
+}
+
+/**
+ * Rows of one level from minute groups that carry an accumulator: a group alone in its bucket
+ * keeps its minute row (made once for all levels, bucket moved), several are absorbed into a new one.
+ */
+function accumulatedAt<K extends { bucket: number }, A extends { absorb(o: A): void }, R extends { bucket: number }>(
+  groups: Map<string, MinuteGroup<K, A>>, make: () => A, rowOf: (acc: A, key: K) => R,
+): (ms: number) => R[] {
+  const minuteRows = new Map<MinuteGroup<K, A>, R>()
+  return (ms) => regroup(groups, ms,
+    (g, bucket) => {
+      let row = minuteRows.get(g)
+      if (!row) minuteRows.set(g, (row = rowOf(g.acc, g.key)))
+      return row.bucket === bucket ? row : { ...row, bucket }
+    },
+    (members, bucket) => {
+      const acc = make()
+      for (const g of members) acc.absorb(g.acc)
+      return rowOf(acc, { ...members[0].key, bucket })
+    })
 }
 
 /** A batch's rows under one minute bucket and key: `rest` is the key without the bucket. */
