@@ -41,6 +41,12 @@ export class RowCache {
     return rows
   }
 
+  /** `Snapshot.allCached` over a snapshot's `all`: keyed by the SQL and its parameters. */
+  allCached(all: <T>(sql: string, params?: Record<string, unknown>) => Promise<T[]>) {
+    return <T>(sql: string, params: Record<string, unknown>, fingerprintSql: string): Promise<readonly T[]> =>
+      this.get(`${sql}\u0000${JSON.stringify(params)}`, async () => JSON.stringify(await all(fingerprintSql, params)), () => all<T>(sql, params))
+  }
+
   clear(): void {
     this.entries.clear()
     this.rows = 0

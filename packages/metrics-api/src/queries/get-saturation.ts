@@ -2,7 +2,7 @@ import { EXACT_LIMIT, LEVELS, SAT_LEVELS, SatAcc, round, type SatRollupRow } fro
 import { SATURATION_MIN_SAMPLES, saturationLevelGroup, type FilterQuery, type Saturation, type SaturationKnee, type SaturationLevel, type SaturationModel } from '@llm-proxy/core/contracts'
 import type { Snapshot } from '@llm-proxy/storage'
 import { filterSql, planSegments } from './plan.js'
-import { rollupRows, splitAtCurrentBucket } from './scan.js'
+import { readRollup, splitAtCurrentBucket } from './scan.js'
 import { iso, resolveWindow } from './window.js'
 
 interface SatRow {
@@ -101,11 +101,7 @@ export async function getSaturation(db: Snapshot | null, f: FilterQuery, now = D
       if (seg.source === 'raw') await readRaw(seg.from, seg.to)
       else {
         for (const part of splitAtCurrentBucket(seg, seg.source)) {
-          const from = `FROM saturation_${seg.source} WHERE bucket >= @from AND bucket < @to${satFilter}`
-          const p = { ...params, from: part.from, to: part.to }
-          const rows = part.history
-            ? await rollupRows<SatRollupRow>(db, `SELECT * ${from}`, p, `SELECT count(*) AS n, coalesce(sum(requests), 0) AS r ${from}`)
-            : await db.all<SatRollupRow>(`SELECT * ${from}`, p)
+          const rows = await readRollup<SatRollupRow>(db, part, { table: `saturation_${seg.source}`, select: '*', where: satFilter, changes: 'requests' }, params)
           for (const r of rows) groupOf(r.model, r.level).addRollup(r)
         }
       }

@@ -1,6 +1,6 @@
 import { GEN_AI_METRICS, LogHistogram, type RollupRow } from '@llm-proxy/core'
 import type { Snapshot } from '@llm-proxy/storage'
-import { rollupRows } from './scan.js'
+import { readRollup, splitAtCurrentBucket } from './scan.js'
 
 // OpenTelemetry GenAI semantic conventions: explicit bucket boundaries, in seconds (shared with the OTLP push).
 const HISTOGRAMS = [
@@ -40,13 +40,12 @@ const num = (v: number) => (Number.isInteger(v) ? String(v) : String(Math.round(
  */
 export async function renderPrometheus(db: Snapshot | null, now = Date.now()): Promise<string> {
   // Days before today are history (reused while unchanged); today's rows change with every batch.
-  const today = now - (now % 86_400_000)
-  const rows = db
-    ? [
-      ...(await rollupRows<RollupRow>(db, 'SELECT * FROM rollup_day WHERE bucket < @today', { today }, 'SELECT count(*) AS n, coalesce(sum(requests), 0) AS r FROM rollup_day WHERE bucket < @today')),
-      ...(await db.all<RollupRow>('SELECT * FROM rollup_day WHERE bucket >= @today', { today })),
-    ]
-    : []
+  const rows: RollupRow[] = []
+  if (db) {
+    for (const part of splitAtCurrentBucket({ from: 0, to: Number.MAX_SAFE_INTEGER }, 'day', now)) {
+      rows.push(...(await readRollup<RollupRow>(db, part, { table: 'rollup_day', select: '*', where: '', changes: 'requests' }, {})))
+    }
+  }
   const keys = db ? await db.all<{ id: string; name: string; budget_tokens: number | null; budget_usd: number | null; budget_period: 'day' | 'month' }>('SELECT id, name, budget_tokens, budget_usd, budget_period FROM api_keys ORDER BY name, id') : []
   const keyName = new Map(keys.map((k) => [k.id, k.name]))
   const requests = new Map<string, number>()

@@ -37,18 +37,14 @@ export async function scan(db: Snapshot, f: FilterQuery, start: number, end: num
     const level: LevelName = seg.source
     // Buckets before the current one are history: their parsed rows are reused while unchanged.
     for (const part of splitAtCurrentBucket(seg, level)) {
-      const read = <T>(table: string, select: string, where: string, changes: string) => {
-        const from = `FROM ${table} WHERE bucket >= @from AND bucket < @to${where}`
-        const p = { ...params, from: part.from, to: part.to }
-        return part.history ? rollupRows<T>(db, `SELECT ${select} ${from}`, p, `SELECT count(*) AS n, coalesce(sum(${changes}), 0) AS r ${from}`) : db.all<T>(`SELECT ${select} ${from}`, p)
-      }
+      const read = <T>(table: string, select: string, where: string, changes: string, groupBy = '') => readRollup<T>(db, part, { table, select, where, changes, groupBy }, params)
       if (visit.rollup) for (const row of await read<RollupRow>(`rollup_${level}`, visit.columns ?? '*', sql.rollup, 'requests')) visit.rollup(row)
       if (visit.user) {
         // Users are rolled up per hour and per day only: half days read the hours, minutes the raw rows.
         const rows =
           level === 'minute'
             ? await db.all<{ user: string; requests: number }>(`SELECT "user", count(*) AS requests FROM requests WHERE ts >= @from AND ts < @to AND "user" IS NOT NULL${sql.raw} GROUP BY "user"`, { ...params, from: part.from, to: part.to })
-            : await read<{ user: string; requests: number }>(`users_${level === 'halfday' ? 'hour' : level}`, '"user", sum(requests) AS requests', `${sql.users} GROUP BY "user"`, 'requests')
+            : await read<{ user: string; requests: number }>(`users_${level === 'halfday' ? 'hour' : level}`, '"user", sum(requests) AS requests', sql.users, 'requests', ' GROUP BY "user"')
         for (const r of rows) visit.user(r.user, r.requests)
       }
       if (visit.error) for (const row of await read<ErrorRollupRow>(`errors_${level}`, '*', sql.rollup, 'count')) visit.error(row)
@@ -73,11 +69,20 @@ export function splitAtCurrentBucket(seg: { from: number; to: number }, level: L
 }
 
 /**
- * Rows of history through the snapshot's cache; `fingerprintSql` must aggregate over exactly the
- * rows `sql` reads (its GROUP BY aside), so that any change to them changes its answer.
+ * One rollup table's rows over a part of a segment: history through the snapshot's row cache, with
+ * the count and the sum of `changes` (a column every write to a rollup row increases) over the same
+ * rows as its fingerprint; the current buckets as they are.
  */
-export async function rollupRows<T>(db: Snapshot, sql: string, params: Record<string, unknown>, fingerprintSql: string): Promise<readonly T[]> {
-  return db.allCached<T>(sql, params, fingerprintSql.replace(/ GROUP BY .*$/s, ''))
+export function readRollup<T>(
+  db: Snapshot,
+  part: { from: number; to: number; history: boolean },
+  q: { table: string; select: string; where: string; changes: string; groupBy?: string },
+  params: Record<string, unknown>,
+): Promise<readonly T[]> {
+  const from = `FROM ${q.table} WHERE bucket >= @from AND bucket < @to${q.where}`
+  const sql = `SELECT ${q.select} ${from}${q.groupBy ?? ''}`
+  const p = { ...params, from: part.from, to: part.to }
+  return part.history ? db.allCached<T>(sql, p, `SELECT count(*) AS n, coalesce(sum(${q.changes}), 0) AS r ${from}`) : db.all<T>(sql, p)
 }
 
 /** Start of the data: the first day bucket with rows (rollups outlive retention), or null. */

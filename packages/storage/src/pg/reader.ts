@@ -25,8 +25,7 @@ export function createPgReader(url: string): MetricsReader {
     }
     return {
       all,
-      allCached: (text, params, fingerprintSql) =>
-        cache.get(`${text}\u0000${JSON.stringify(params)}`, async () => JSON.stringify(await all(fingerprintSql, params)), () => all(text, params)),
+      allCached: cache.allCached(all),
     }
   }
 

@@ -40,8 +40,7 @@ export function createSqliteReader(file: string): MetricsReader {
     }
     return {
       all,
-      allCached: (sql, params, fingerprintSql) =>
-        cache.get(`${sql}\u0000${JSON.stringify(params)}`, async () => JSON.stringify(await all(fingerprintSql, params)), () => all(sql, params)),
+      allCached: cache.allCached(all),
     }
   }
 
