@@ -1,3 +1,4 @@
+import { lastStringField, readStringField } from './json-scan.js'
 import { anthropicToUsage, mergeAnthropicUsage, readErrorMessage, readResponsesUsage, readUsage, type Protocol, type Usage } from './usage.js'
 
 /**
@@ -57,20 +58,20 @@ export class BodyMeter {
         return summary
       }
       summary.usage = usageFromTail(tail, readAnyUsage)
-      summary.model = firstString(head, 'model') ?? lastString(tail, 'model')
+      summary.model = readStringField(head, 'model"') ?? lastStringField(tail, 'model"')
       if (protocol === 'responses') {
         // The response's own status and incomplete_details come before its output (whose items have a status too).
-        const status = firstString(head, 'status')
+        const status = readStringField(head, 'status"')
         const incomplete = head.indexOf('"incomplete_details":{')
-        summary.finishReason = (incomplete !== -1 ? firstString(head.slice(incomplete), 'reason') : null) ?? status
+        summary.finishReason = (incomplete !== -1 ? readStringField(head.slice(incomplete), 'reason"') : null) ?? status
         if (status === 'failed') {
           summary.failed = true
           summary.errorType = 'response_failed'
           summary.errorMessage = 'The response failed.'
         }
       } else {
-        const key = protocol === 'anthropic' ? 'stop_reason' : 'finish_reason'
-        summary.finishReason = lastString(tail, key) ?? lastString(head, key)
+        const key = protocol === 'anthropic' ? 'stop_reason"' : 'finish_reason"'
+        summary.finishReason = lastStringField(tail, key) ?? lastStringField(head, key)
       }
       return summary
     }
@@ -128,41 +129,3 @@ function usageFromTail(text: string, readAnyUsage: (raw: unknown) => Usage | nul
   return null
 }
 
-/** Index just past `"key":` and its spaces, for a key whose opening quote is at `at`; -1 when it is not followed by a colon. */
-function valueAt(text: string, key: string, at: number): number {
-  let i = at + key.length + 2
-  if (text.charCodeAt(at) !== 0x22 || text.charCodeAt(i - 1) !== 0x22) return -1
-  while (text.charCodeAt(i) === 0x20) i++
-  if (text.charCodeAt(i) !== 0x3a /* : */) return -1
-  i++
-  while (text.charCodeAt(i) === 0x20) i++
-  return i
-}
-
-/** A string value starting at `i` (an opening quote), unescaped; null when not a plain string. */
-function stringAt(text: string, i: number): string | null {
-  if (i === -1 || text.charCodeAt(i) !== 0x22) return null
-  const end = text.indexOf('"', i + 1)
-  if (end === -1) return null
-  const raw = text.slice(i + 1, end)
-  // Model names and reasons carry no escapes; anything else is not trusted from a fragment.
-  return raw && !raw.includes('\\') ? raw : null
-}
-
-/** The first `"key": "value"` in a fragment of JSON. Keys cannot occur unescaped inside strings. */
-function firstString(text: string, key: string): string | null {
-  for (let at = text.indexOf(`"${key}"`); at !== -1; at = text.indexOf(`"${key}"`, at + 1)) {
-    const v = stringAt(text, valueAt(text, key, at))
-    if (v !== null) return v
-  }
-  return null
-}
-
-/** The last `"key": "value"` in a fragment of JSON. */
-function lastString(text: string, key: string): string | null {
-  for (let at = text.lastIndexOf(`"${key}"`); at !== -1; at = at === 0 ? -1 : text.lastIndexOf(`"${key}"`, at - 1)) {
-    const v = stringAt(text, valueAt(text, key, at))
-    if (v !== null) return v
-  }
-  return null
-}
