@@ -31,13 +31,12 @@ export function backendRequestHeaders(client: IncomingHttpHeaders, o: ForwardHea
   // when the server sends its own (left out here rather than deleted after: a `delete` would turn
   // the object into a slow dictionary for everything that reads it next).
   const anthropicKey = o.backendApiKey !== undefined && o.backendApiKey !== '' && o.apiKeyHeader === 'x-api-key'
-  const dropAuthorization = o.stripClientKey === true || anthropicKey
-  const dropApiKey = o.stripClientKey === true || anthropicKey
+  const dropClientKey = o.stripClientKey === true || anthropicKey
   const out: Record<string, string | string[]> = {}
   for (const name in client) {
     if (HOP_BY_HOP.has(name) || name === 'host' || name === 'content-length' || name === 'expect') continue
     if (listed !== null && listed.has(name)) continue
-    if ((dropAuthorization && name === 'authorization') || (dropApiKey && name === 'x-api-key')) continue
+    if (dropClientKey && (name === 'authorization' || name === 'x-api-key')) continue
     const value = client[name]
     if (value !== undefined) out[name] = value
   }
