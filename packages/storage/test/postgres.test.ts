@@ -3,6 +3,8 @@ import { afterEach, expect, test } from 'vitest'
 import { createTestDatabase } from '../../../tests/support/postgres.js'
 import { PG_MIGRATIONS, PG_SCHEMA_VERSION, connectPg, copySqliteToPg, createPgReader, createPgSink, createSqliteStore, migratePg, openWriterDb, pgSchemaVersion } from '../dist/index.js'
 import { spawnSync } from 'node:child_process'
+import { createRequire } from 'node:module'
+import { pathToFileURL } from 'node:url'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -37,17 +39,24 @@ test('a connection that dies under a reserved session is an error to await, not 
   // (porsager/postgres#1208); patches/postgres@3.4.9.patch guards it. In a child process, so an
   // unpatched client fails this test instead of ending the test runner.
   const url = await database()
+  // The client's own close event, not a poll of the server: once the client has seen the close,
+  // the next query takes the path that crashed, every time (a query sent before it saw the close
+  // got ECONNRESET instead, which tested nothing).
+  const client = pathToFileURL(createRequire(import.meta.url).resolve('postgres')).href
   const script = `
-    import { connectPg } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)}
-    const sql = connectPg(process.argv[1], { max: 1 })
-    const admin = connectPg(process.argv[1], { max: 1 })
+    const postgres = (await import(${JSON.stringify(client)})).default
+    let closed
+    const wasClosed = new Promise((r) => (closed = r))
+    const sql = postgres(process.argv[1], { max: 1, onclose: () => closed() })
+    const admin = postgres(process.argv[1], { max: 1 })
     const session = await sql.reserve()
     const [{ pid }] = await session\`SELECT pg_backend_pid() AS pid\`
     await admin\`SELECT pg_terminate_backend(\${pid})\`
-    // Wait until the server has closed it for the client too.
-    while ((await admin\`SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = \${pid}\`)[0].n > 0) await new Promise((r) => setImmediate(r))
+    await wasClosed
     const outcome = await session\`SELECT 1\`.then(() => 'answered', (e) => e.code)
-    await new Promise((r) => setTimeout(r, 50))
+    // The unpatched client throws from a setImmediate queued with the write: let it run.
+    await new Promise((r) => setImmediate(r))
+    await new Promise((r) => setImmediate(r))
     console.log(JSON.stringify({ outcome }))
     await admin.end()
     process.exit(0)
