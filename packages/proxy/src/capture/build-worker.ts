@@ -2,7 +2,8 @@
 // phone number search alone can take a few hundred milliseconds on 64 KB of figures) never holds
 // the proxy's event loop.
 import { parentPort } from 'node:worker_threads'
-import { buildCapture, type CaptureJob } from './build.js'
+import { buildCapture } from './build.js'
+import type { CaptureJob } from './job.js'
 
 export type BuildRequest = { id: number; job: CaptureJob }
 export type BuildReply = { id: number; ok: true; record: ReturnType<typeof buildCapture> } | { id: number; ok: false; message: string }

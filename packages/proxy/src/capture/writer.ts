@@ -3,7 +3,7 @@ import type { CaptureRecord, CaptureStore } from '@llm-proxy/storage'
 import type { FastifyBaseLogger } from 'fastify'
 import { Worker } from 'node:worker_threads'
 import type { BuildReply, BuildRequest } from './build-worker.js'
-import { jobOf } from './build.js'
+import { jobOf } from './job.js'
 import type { CaptureTap } from './tap.js'
 
 export interface CaptureWriter {

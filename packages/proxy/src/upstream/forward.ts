@@ -135,18 +135,30 @@ export function forward(request: FastifyRequest, reply: FastifyReply, o: Forward
         if (sse !== null || isEventStream(headers)) res.flushHeaders()
       },
       onResponseData(c, chunk) {
-        let out = chunk
+        let out: Buffer | Buffer[] = chunk
         if (makeDecoder !== null) decode(chunk)
         else if (unreadable) {
           // Passed on, not measured.
         } else {
-          if (sse !== null) out = sse.push(chunk, performance.now())
+          if (sse !== null) out = sse.pushParts(chunk, performance.now())
           else bodyMeter?.push(chunk)
           ex?.capture?.push(chunk)
         }
-        if (out.length === 0) return
-        if (ex) ex.responseBytes += out.length
-        if (!res.write(out)) {
+        let flowing = true
+        if (Array.isArray(out)) {
+          // The events around a stripped one: one write to the socket, without copying them together.
+          res.cork()
+          for (const part of out) {
+            if (ex) ex.responseBytes += part.length
+            flowing = res.write(part) && flowing
+          }
+          res.uncork()
+        } else {
+          if (out.length === 0) return
+          if (ex) ex.responseBytes += out.length
+          flowing = res.write(out)
+        }
+        if (!flowing) {
           // Backpressure: stop reading from the backend until the client catches up.
           c.pause()
           res.once('drain', () => c.resume())
