@@ -4,7 +4,8 @@ export { createSqliteReader } from './sqlite/reader.js'
 export { createSqliteStore, type SqliteStore } from './sqlite/store.js'
 export { openWriterDb, openReaderDb } from './sqlite/open.js'
 export { migrate, migrations, LATEST_SCHEMA_VERSION } from './sqlite/migrations.js'
-export { createPgSink, insertBatchPg } from './pg/sink.js'
+export { createPgSink } from './pg/sink.js'
+export { insertBatchPg } from './pg/insert-batch.js'
 export { createPgReader } from './pg/reader.js'
 export { connect as connectPg, isTransientPgError, toPositional } from './pg/connect.js'
 export { migratePg, pgSchemaVersion, PG_SCHEMA_VERSION, PG_MIGRATIONS } from './pg/migrations.js'
@@ -27,7 +28,7 @@ export interface StorageTarget {
 
 /** The proxy's sink for the configured engine; rejects when the database cannot be written. */
 export function openRowSink(t: StorageTarget, log?: (level: 'warn' | 'error' | 'info', message: string, data?: Record<string, unknown>) => void): Promise<RowSink> {
-  return t.databaseUrl ? createPgSink(t.databaseUrl) : createSqliteSink({ file: t.dbPath, log })
+  return t.databaseUrl ? createPgSink(t.databaseUrl, { log }) : createSqliteSink({ file: t.dbPath, log })
 }
 
 /** The metrics API's reader for the configured engine; connects lazily. */

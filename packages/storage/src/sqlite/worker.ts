@@ -1,29 +1,13 @@
 // The SQLite writer thread: the proxy's event loop only posts batches here, so a slow disk, a lock
 // held by another process or a batch with its rollups never delays a request.
-import type { RequestRow } from '@llm-proxy/core'
 import type Database from 'better-sqlite3'
 import { statSync } from 'node:fs'
 import { parentPort, workerData } from 'node:worker_threads'
 import { openWriterDb } from './open.js'
 import { createSqliteCaptures } from './captures.js'
 import { createSqliteKeys } from './keys.js'
-import type { CaptureRecord } from '../types.js'
+import type { WorkerReply, WorkerRequest } from '../sink-worker-protocol.js'
 import { createSqliteStore, type SqliteStore } from './store.js'
-
-export type KeyMethod = 'listKeys' | 'insertKey' | 'updateKey' | 'deleteKey' | 'syncCounters'
-export type WorkerRequest =
-  | { id: number; op: 'insert'; rows: RequestRow[] }
-  | { id: number; op: 'deleteBefore'; beforeTs: number }
-  | { id: number; op: 'keys'; method: KeyMethod; args: unknown[] }
-  | { id: number; op: 'captures'; records: CaptureRecord[] }
-  | { id: number; op: 'deleteCapturesBefore'; beforeTs: number }
-  | { id: number; op: 'close' }
-export type WorkerReply =
-  | { type: 'ready' }
-  | { type: 'open-failed'; message: string; code?: string }
-  | { type: 'result'; id: number; ok: true; value: unknown }
-  | { type: 'result'; id: number; ok: false; message: string; code?: string; transient: boolean }
-  | { type: 'log'; level: 'warn' | 'error' | 'info'; message: string; data?: Record<string, unknown> }
 
 const file = (workerData as { file: string }).file
 const port = parentPort!
