@@ -3,9 +3,10 @@ import Database from 'better-sqlite3'
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { Worker } from 'node:worker_threads'
 import { afterEach, expect, test } from 'vitest'
 // The built package: the writer thread runs from dist/.
-import { LATEST_SCHEMA_VERSION, createSqliteReader, createSqliteSink, createSqliteStore, migrate, migrations, openReaderDb, openWriterDb } from '../dist/index.js'
+import { LATEST_SCHEMA_VERSION, TransientStorageError, createSqliteReader, createSqliteSink, createSqliteStore, migrate, migrations, openReaderDb, openWriterDb } from '../dist/index.js'
 import { sampleRow } from './fixtures.js'
 import { satRows } from './sat-rows.js'
 
@@ -98,6 +99,34 @@ test('a database file deleted while in use is noticed, logged and created again'
   expect(check.prepare('SELECT sum(requests) AS n FROM rollup_day').get()).toEqual({ n: 2 })
   check.close()
   expect(before).toBeGreaterThan(0)
+  await sink.close()
+})
+
+test('a writer thread that stops is started again: calls meanwhile fail as transient, rows before and after are stored', async () => {
+  const file = tmpDb()
+  const workers: Worker[] = []
+  const logs: string[] = []
+  let runningAgain!: () => void
+  const again = new Promise<void>((resolve) => (runningAgain = resolve))
+  const sink = await createSqliteSink({
+    file,
+    onWorker: (w) => workers.push(w),
+    log: (level, message) => {
+      logs.push(`${level}: ${message}`)
+      if (/running again/.test(message)) runningAgain()
+    },
+  })
+  await sink.insertBatch([sampleRow()])
+  await workers[0].terminate()
+  const meanwhile = await sink.insertBatch([sampleRow()]).catch((e: unknown) => e)
+  expect(meanwhile).toBeInstanceOf(TransientStorageError)
+  await again
+  await sink.insertBatch([sampleRow(), sampleRow()])
+  expect(workers).toHaveLength(2)
+  expect(logs.join('\n')).toMatch(/error: the SQLite writer thread stopped \(exit code 1\); starting it again/)
+  const check = new Database(file, { readonly: true })
+  expect(check.prepare('SELECT count(*) AS n FROM requests').get()).toEqual({ n: 3 })
+  check.close()
   await sink.close()
 })
 

@@ -1,3 +1,4 @@
+import type { Worker } from 'node:worker_threads'
 import type { RowSink } from '../types.js'
 import { startSinkWorker, type SinkLog } from '../sink-worker.js'
 
@@ -5,6 +6,8 @@ export interface SqliteSinkOptions {
   file: string
   /** Where the writer thread's own messages go (a file deleted under it, say). */
   log?: SinkLog
+  /** Sees each writer thread as it starts (tests stop one to check it is started again). */
+  onWorker?: (w: Worker) => void
 }
 
 /**
@@ -13,5 +16,5 @@ export interface SqliteSinkOptions {
  * proven writable, or rejects with why not.
  */
 export function createSqliteSink(o: SqliteSinkOptions): Promise<RowSink> {
-  return startSinkWorker(new URL('./worker.js', import.meta.url), { engine: 'sqlite', workerData: { file: o.file }, log: o.log })
+  return startSinkWorker(new URL('./worker.js', import.meta.url), { engine: 'sqlite', workerData: { file: o.file }, log: o.log, onWorker: o.onWorker })
 }
