@@ -28,15 +28,18 @@ export async function startSinkWorker(script: URL, o: { engine: RowSink['engine'
     const w = new Worker(script, { workerData: o.workerData })
     o.onWorker?.(w)
     await new Promise<void>((resolve, reject) => {
+      const onExit = (code: number) => reject(new Error(`${thread} exited (code ${code}) before it was ready`))
       const onMessage = (m: WorkerReply) => {
         if (m.type === 'ready') resolve()
         else if (m.type === 'open-failed') reject(Object.assign(new Error(m.message), { code: m.code }))
         else return
         w.off('message', onMessage)
         w.off('error', reject)
+        w.off('exit', onExit)
       }
       w.on('message', onMessage)
       w.once('error', reject)
+      w.once('exit', onExit)
     }).catch(async (err) => {
       await w.terminate()
       throw err

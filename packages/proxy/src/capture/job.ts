@@ -4,7 +4,7 @@ import type { Assembly } from './assemble.js'
 import type { CaptureTap } from './tap.js'
 
 // Apart from build.ts: the event loop makes jobs, only the capture thread builds them, and only
-// it loads the redaction libraries (libphonenumber-js alone is ~13 MB of memory in every proxy).
+// it loads the redaction libraries (libphonenumber-js: 112 modules, ~2.5 MB of heap in every proxy).
 
 /** What the capture thread needs of one finished request: plain data, copied (never shared) across. */
 export interface CaptureJob {

@@ -52,9 +52,9 @@ export class SseMeter {
   }
 
   /**
-   * As `push`, with the kept events as slices of the chunk when a stripped event sat between them:
-   * written one after the other, not copied into one buffer (a copy per stream that the GC only
-   * frees late: at 32 concurrent streams those copies held ~25-45 MB of native memory).
+   * As `push`, with the kept events as slices of the chunk when a stripped event sat between them
+   * (the usage chunk with `[DONE]` after it in one read): the caller writes them one after the
+   * other instead of this copying them into one buffer.
    */
   pushParts(chunk: Buffer, now: number): Buffer | Buffer[] {
     const data = this.tail === null ? chunk : Buffer.concat([this.tail, chunk])

@@ -2,7 +2,6 @@
 // batch's rollups, its statements (thousands of parameters) and the client's protocol work used
 // to run on the event loop, between requests: milliseconds per batch that showed in their p99.
 import { parentPort, workerData } from 'node:worker_threads'
-import type { KeyStore } from '../types.js'
 import type { WorkerReply, WorkerRequest } from '../sink-worker-protocol.js'
 import { createPgCaptures } from './captures.js'
 import { connect, isTransientPgError } from './connect.js'
