@@ -1,6 +1,6 @@
 import { FAILED_OUTCOMES, OUTCOMES, type Outcome, type RequestRow } from './row.js'
 import { LogHistogram, bucketOf } from './histogram.js'
-import { saturationLevelGroup } from './contracts/saturation.js'
+import { saturationLevelGroup } from './contracts/saturation-levels.js'
 
 /**
  * The rollup shape, written by the proxies and read by the metrics API: one definition of what is

@@ -1,4 +1,4 @@
-import { LEVELS, ROLLUP_COLUMNS, ROW_COLUMNS, SAT_COLUMNS, SAT_LEVELS, USER_LEVELS } from '@llm-proxy/core'
+import { LEVELS, ROLLUP_COLUMNS, ROW_COLUMNS, SAT_COLUMNS, SAT_LEVELS, USER_LEVELS } from '@llm-proxy/core/shapes'
 import Database from 'better-sqlite3'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'

@@ -1,8 +1,7 @@
 import { z } from 'zod'
+import { OUTCOMES } from './outcomes.js'
 
-/** How a request ended; see docs/technical/metrics.md. */
-export const OUTCOMES = ['success', 'cancelled', 'client_error', 'backend_error', 'network_error'] as const
-export type Outcome = (typeof OUTCOMES)[number]
+export { OUTCOMES, type Outcome } from './outcomes.js'
 export const OutcomeSchema = z.enum(OUTCOMES, { error: `expected one of ${OUTCOMES.join(', ')}` })
 
 /** ISO 8601 UTC with `Z`, as every API response carries times. */

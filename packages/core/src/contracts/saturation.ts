@@ -1,18 +1,7 @@
 import { z } from 'zod'
 import { Window } from './common.js'
 
-/**
- * Concurrency levels are grouped so that high levels, which are rarely all seen, still gather
- * samples: 1, 2, 3, 4, then each power of two split in halves (5–6, 7–8, 9–12, 13–16, 17–24, …).
- * Returns the [min, max] of the group that holds `level` (≥ 1).
- */
-export function saturationLevelGroup(level: number): [number, number] {
-  if (level <= 4) return [level, level]
-  let hi = 8
-  while (level > hi) hi *= 2
-  const mid = (hi / 4) * 3
-  return level <= mid ? [hi / 2 + 1, mid] : [mid + 1, hi]
-}
+export { saturationLevelGroup } from './saturation-levels.js'
 
 /** A level group needs this many samples of a measure before its percentile takes part in a knee. */
 export const SATURATION_MIN_SAMPLES = 10

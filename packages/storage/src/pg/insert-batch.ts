@@ -1,4 +1,4 @@
-import { BOOL_COLUMNS, MEASURES, ROLLUP_COLUMNS, ROLLUP_KEY, ROLLUP_SUMS, ROW_COLUMNS, SAT_COLUMNS, SAT_KEY, SAT_MEASURES, SAT_SUMS, rollupDeltas, type RequestRow } from '@llm-proxy/core'
+import { BOOL_COLUMNS, MEASURES, ROLLUP_COLUMNS, ROLLUP_KEY, ROLLUP_SUMS, ROW_COLUMNS, SAT_COLUMNS, SAT_KEY, SAT_MEASURES, SAT_SUMS, rollupDeltas, type RequestRow } from '@llm-proxy/core/shapes'
 import { histToPg, type Sql } from './connect.js'
 
 const q = (c: string) => (c === 'user' ? '"user"' : c)

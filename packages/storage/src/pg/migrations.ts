@@ -1,4 +1,4 @@
-import { LEVELS, USER_LEVELS } from '@llm-proxy/core'
+import { LEVELS, USER_LEVELS } from '@llm-proxy/core/shapes'
 
 /** The shapes as version 3 knew them (migrations never follow later changes). */
 const MEASURES = ['latency', 'ttft', 'tpot', 'tps']

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3'
-import { LEVELS, USER_LEVELS } from '@llm-proxy/core'
+import { LEVELS, USER_LEVELS } from '@llm-proxy/core/shapes'
 import { createSqliteStore } from './store.js'
 import { capturesDdl } from '../capture-sql.js'
 

@@ -1,5 +1,5 @@
-import { BOOL_COLUMNS, ROLLUP_COLUMNS, ROLLUP_KEY, ROLLUP_SUMS, ROW_COLUMNS, mergeHistBlobs, rollupDeltas, type RequestRow } from '@llm-proxy/core'
-import { LEVELS, MEASURES, SAT_COLUMNS, SAT_KEY, SAT_LEVELS, SAT_MEASURES, SAT_SUMS, USER_LEVELS } from '@llm-proxy/core'
+import { BOOL_COLUMNS, ROLLUP_COLUMNS, ROLLUP_KEY, ROLLUP_SUMS, ROW_COLUMNS, mergeHistBlobs, rollupDeltas, type RequestRow } from '@llm-proxy/core/shapes'
+import { LEVELS, MEASURES, SAT_COLUMNS, SAT_KEY, SAT_LEVELS, SAT_MEASURES, SAT_SUMS, USER_LEVELS } from '@llm-proxy/core/shapes'
 import type Database from 'better-sqlite3'
 
 /** SQLite's synchronous store; in the proxy it runs inside the writer thread (see worker.ts). */
