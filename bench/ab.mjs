@@ -1,17 +1,22 @@
-// node bench/ab.mjs [--cells ns1,ns32,s1,s32] [--repeats 5] [--requests-scale 1] [--variant 'name:KEY=V,KEY=V'] [--prof DIR]
+// node bench/ab.mjs [--cells ns1,ns32,s1,s32] [--repeats 5] [--requests-scale 1] [--variant 'name:KEY=V,KEY=V'] [--prof DIR] [--latency] [--slow]
 // e.g. --variant 'keys:keys=1' (AUTH_MODE=keys, one key with generous limits, as in bench/overhead.mjs)
+// --latency: instead of CPU, latency at concurrency 1 with more samples than bench:overhead takes
+// (5,000 requests per repeat for p50/p99, 40 streams against a 200 ms backend TTFT), the backend
+// itself as `direct`, each figure added over direct and as a ratio to the bare pass-through's.
+// --slow: after the cells, 1,000 concurrent slow streams (20 ms between tokens) on each target, its
+// peak RSS counted from there (as bench:overhead measures it: after the other phases, same process).
 // A short A/B for work on the proxy's CPU cost: the bare pass-through, the proxy as built, and any
 // variants (other env vars, or another build with dist=/path/to/server.js), interleaved per repeat,
 // CPU per request (every thread) as medians and as ratios to the bare pass-through and to `proxy`.
 // --prof DIR runs the proxies with --cpu-prof (profiles per thread in DIR; the CPU figures are then
 // inflated by the profiler, so use separate runs for figures and for profiles).
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { cpuNs, freePort, load, peakRssMb, waitForUrl } from './processes.mjs'
+import { cpuNs, freePort, load, peakRssMb, rssMb, waitForUrl } from './processes.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { values: a } = parseArgs({
@@ -21,6 +26,8 @@ const { values: a } = parseArgs({
     'requests-scale': { type: 'string', default: '1' },
     variant: { type: 'string', multiple: true, default: [] },
     prof: { type: 'string' },
+    latency: { type: 'boolean', default: false },
+    slow: { type: 'boolean', default: false },
   },
 })
 const tmp = mkdtempSync(join(tmpdir(), 'bench-ab-'))
@@ -67,14 +74,37 @@ for (const t of targets.filter((t) => t.admin)) {
   t.headers = [`authorization: Bearer ${(await res.json()).secret}`]
 }
 
+const idleRss = Object.fromEntries(targets.map((t) => [t.name, rssMb(t.child.pid)]))
 const scale = Number(a['requests-scale'])
+const median = (xs) => { const s = [...xs].sort((x, y) => x - y); return s[Math.floor((s.length - 1) / 2)] }
+
+if (a.latency) {
+  const all = [{ name: 'direct', port: backendPort, headers: [] }, ...targets]
+  const phases = {
+    'p99 c1 non-stream': { stream: false, requests: Math.round(5000 * scale), pick: (r) => r.p99 },
+    'p99 c1 stream': { stream: true, requests: Math.round(1000 * scale), pick: (r) => r.p99 },
+    'TTFT, 200 ms backend': { stream: true, requests: Math.round(40 * scale), headers: ['x-mock-ttft-ms: 200'], pick: (r) => r.ttftP50 },
+  }
+  console.log(`latency at c1 — ${new Date().toISOString()} — ${a.repeats} interleaved repeats, medians (ms), added = target − direct`)
+  for (const [label, ph] of Object.entries(phases)) {
+    const got = Object.fromEntries(all.map((t) => [t.name, []]))
+    for (const t of all) await load(`http://127.0.0.1:${t.port}/v1/chat/completions`, { stream: ph.stream, concurrency: 1, requests: 300, headers: t.headers })
+    for (let r = 0; r < Number(a.repeats); r++) {
+      for (const t of all) got[t.name].push(ph.pick(await load(`http://127.0.0.1:${t.port}/v1/chat/completions`, { stream: ph.stream, concurrency: 1, requests: ph.requests, headers: [...(ph.headers ?? []), ...(t.headers ?? [])] })))
+    }
+    const direct = median(got.direct)
+    const added = (name) => median(got[name]) - direct
+    console.log(`${label.padEnd(22)} direct ${direct.toFixed(2)}  |  ` + targets.map((t) => `${t.name} +${added(t.name).toFixed(2)}` + (t.name === 'bare' ? '' : ` (${(added(t.name) / added('bare')).toFixed(2)}× bare's, bare + ${(added(t.name) - added('bare')).toFixed(2)})`)).join('  |  '))
+  }
+  process.exit(0)
+}
+
 const CELLS = {
   ns1: { stream: false, concurrency: 1, requests: 3000 },
   ns32: { stream: false, concurrency: 32, requests: 6000 },
   s1: { stream: true, concurrency: 1, requests: 600 },
   s32: { stream: true, concurrency: 32, requests: 3000 },
 }
-const median = (xs) => { const s = [...xs].sort((x, y) => x - y); return s[Math.floor((s.length - 1) / 2)] }
 console.log(`A/B — ${new Date().toISOString()} — ${a.repeats} interleaved repeats, CPU µs per request (all threads), medians`)
 for (const cell of a.cells.split(',')) {
   const s = { ...CELLS[cell], requests: Math.round(CELLS[cell].requests * scale) }
@@ -95,7 +125,16 @@ for (const cell of a.cells.split(',')) {
   const m = Object.fromEntries(targets.map((t) => [t.name, median(cpu[t.name])]))
   console.log(`${cell.padEnd(5)} ` + targets.map((t) => `${t.name} ${m[t.name].toFixed(0)} [other threads ${median(others[t.name]).toFixed(0)}]` + (t.name === 'bare' ? '' : ` (${(m[t.name] / m.bare).toFixed(2)}× bare${t.name === 'proxy' ? '' : `, ${(m[t.name] / m.proxy).toFixed(2)}× proxy`})`)).join('  |  ') + (errors ? `  errors ${errors}` : ''))
 }
-console.log('peak RSS (MB): ' + targets.map((t) => `${t.name} ${peakRssMb(t.child.pid).toFixed(0)}`).join(', '))
+console.log('RSS (MB), idle → now (peak): ' + targets.map((t) => `${t.name} ${idleRss[t.name].toFixed(0)} → ${rssMb(t.child.pid).toFixed(0)} (${peakRssMb(t.child.pid).toFixed(0)})`).join(', '))
+if (a.slow) {
+  const peaks = []
+  for (const t of targets) {
+    writeFileSync(`/proc/${t.child.pid}/clear_refs`, '5') // peak RSS := RSS now
+    const r = await load(`http://127.0.0.1:${t.port}/v1/chat/completions`, { requests: 1000, concurrency: 1000, stream: true, headers: ['x-mock-tokens-per-second: 50', ...(t.headers ?? [])] })
+    peaks.push(`${t.name} ${peakRssMb(t.child.pid).toFixed(0)}${r.errors ? ` (${r.errors} errors)` : ''}`)
+  }
+  console.log('1,000 slow streams, peak RSS (MB): ' + peaks.join(', '))
+}
 if (a.prof) {
   // SIGTERM so the profiles are written.
   await Promise.all(targets.map((t) => new Promise((r) => { t.child.once('exit', r); t.child.kill('SIGTERM') })))

@@ -59,4 +59,7 @@ export function cpuNs(pid) {
   return { main, other, total: main + other }
 }
 
+/** Resident memory now (VmRSS), MB. */
+export const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024
+
 export const peakRssMb = (pid) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024
