@@ -1,5 +1,5 @@
 import { METERED_ENDPOINTS, type CaptureConfig, type ProxyConfig, type RequestRow } from '@llm-proxy/core'
-import type { CaptureStore, RowSink } from '@llm-proxy/storage'
+import type { CaptureStore, RowSink } from '@llm-proxy/storage/sink'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Socket } from 'node:net'
 import type { Dispatcher } from 'undici'

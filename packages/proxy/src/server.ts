@@ -1,5 +1,5 @@
 import { loadConfigOrExit, loadProxyConfig } from '@llm-proxy/core'
-import { openRowSink, type RowSink } from '@llm-proxy/storage'
+import { openRowSink, type RowSink } from '@llm-proxy/storage/sink'
 import pino from 'pino'
 import { buildProxy } from './app.js'
 import { buildAdminApi } from './keys/admin.js'

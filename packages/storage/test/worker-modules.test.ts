@@ -25,3 +25,10 @@ test.each(['sqlite/worker.js', 'pg/worker.js'])('the writer thread %s loads neit
   expect(loaded.some((u) => u.includes('/core/dist/rollup.js'))).toBe(true)
   expect(loaded.filter((u) => /\/node_modules\/(\.pnpm\/)?(zod|yaml|@pydantic)/.test(u) || u.includes('/core/dist/config.js'))).toEqual([])
 })
+
+// The proxy imports this entry on its event loop; the drivers belong to the writer threads.
+test('the proxy entry (sink.js) loads no database driver', () => {
+  const loaded = modulesOf('sink.js')
+  expect(loaded.some((u) => u.includes('/storage/dist/sink-worker.js'))).toBe(true)
+  expect(loaded.filter((u) => /\/node_modules\/(\.pnpm\/)?(postgres|better-sqlite3)[@/]/.test(u))).toEqual([])
+})

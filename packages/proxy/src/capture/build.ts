@@ -1,5 +1,5 @@
 import type { CapturedRequest, CapturedResponse } from '@llm-proxy/core/contracts'
-import type { CaptureRecord } from '@llm-proxy/storage'
+import type { CaptureRecord } from '@llm-proxy/storage/sink'
 import { assembleBody, type Assembly } from './assemble.js'
 import { cutStrings, cutUtf8, cutValue } from './cut.js'
 import { replaceImages } from './images.js'

@@ -1,5 +1,5 @@
 import type { RequestRow } from '@llm-proxy/core'
-import type { CaptureRecord, CaptureStore } from '@llm-proxy/storage'
+import type { CaptureRecord, CaptureStore } from '@llm-proxy/storage/sink'
 import type { FastifyBaseLogger } from 'fastify'
 import { Worker } from 'node:worker_threads'
 import type { BuildReply, BuildRequest } from './build-worker.js'

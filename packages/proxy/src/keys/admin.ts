@@ -1,5 +1,5 @@
 import { CreateKeyBody, NO_LIMITS, UpdateKeyBody, parseDuration, type CreatedKey } from '@llm-proxy/core/contracts'
-import type { KeyRecord, KeyStore } from '@llm-proxy/storage'
+import type { KeyRecord, KeyStore } from '@llm-proxy/storage/sink'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { z } from 'zod'
 import { ProxyError } from '../errors.js'

@@ -1,5 +1,5 @@
 import type { KeyUsage } from '@llm-proxy/core/contracts'
-import type { KeyCounter, KeyRecord, KeyStore } from '@llm-proxy/storage'
+import type { KeyCounter, KeyRecord, KeyStore } from '@llm-proxy/storage/sink'
 import { randomUUID } from 'node:crypto'
 import { ProxyError } from '../errors.js'
 import { decrypt, hashSecret } from './secrets.js'

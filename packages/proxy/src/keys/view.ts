@@ -1,5 +1,5 @@
 import type { ApiKeyView } from '@llm-proxy/core/contracts'
-import type { KeyRecord } from '@llm-proxy/storage'
+import type { KeyRecord } from '@llm-proxy/storage/sink'
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
 

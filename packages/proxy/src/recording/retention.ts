@@ -1,4 +1,4 @@
-import type { RowSink } from '@llm-proxy/storage'
+import type { RowSink } from '@llm-proxy/storage/sink'
 import type { FastifyBaseLogger } from 'fastify'
 
 const DAY_MS = 86_400_000

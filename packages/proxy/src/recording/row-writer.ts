@@ -1,5 +1,5 @@
 import type { RequestRow } from '@llm-proxy/core'
-import { isTransient, type RowSink } from '@llm-proxy/storage'
+import { isTransient, type RowSink } from '@llm-proxy/storage/sink'
 import type { FastifyBaseLogger } from 'fastify'
 
 export interface RowWriterOptions {
