@@ -1,5 +1,5 @@
 // The row and rollup shapes alone, for the storage writer threads: this entry loads neither zod,
-// the config nor the price table (about 20 MB of memory per thread that loads them).
+// the config nor yaml (together about 13 MB of resident memory per thread that loads them).
 export * from './row.js'
 export * from './rollup.js'
 export * from './histogram.js'
