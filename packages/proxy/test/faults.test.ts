@@ -94,7 +94,9 @@ function slowSender(port: number, everyMs: number) {
   let response = ''
   socket.on('data', (c) => (response += c))
   socket.on('error', () => {})
-  const closed = once(socket, 'close').then(() => (clearInterval(timer), response))
+  // Not events.once(): it rejects on 'error', and a reset at shutdown would be an unhandled rejection
+  // where no test awaits `closed`.
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve())).then(() => (clearInterval(timer), response))
   return { socket, closed }
 }
 
