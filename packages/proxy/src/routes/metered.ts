@@ -140,7 +140,7 @@ export const meteredRoute: FastifyPluginAsync<MeteredRouteOptions> = async (app,
       }
       const keyAuth = request.key ? { upstreamKey: request.key.upstreamKey ?? o.forwardDeps.backendApiKey } : undefined
       // The path that was routed (a percent-encoded one arrives decoded here), never the raw one.
-      await forward(request, reply, { ...o.forwardDeps, path: o.endpoint + queryOf(request.raw.url ?? ''), body, exchange: ex, stripUsageChunk: strip, keyAuth, extraHeaders: request.rateHeaders ?? undefined })
+      await forward(request, reply, o.forwardDeps, { path: o.endpoint + queryOf(request.raw.url ?? ''), body, exchange: ex, stripUsageChunk: strip, keyAuth, extraHeaders: request.rateHeaders ?? undefined })
     },
   })
 }

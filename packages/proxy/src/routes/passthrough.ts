@@ -13,7 +13,7 @@ export const passthroughRoute: FastifyPluginAsync<{ forwardDeps: ForwardDeps; gu
       if ('error' in auth) throw auth.error
       keyAuth = { upstreamKey: auth.key.upstreamKey ?? o.forwardDeps.backendApiKey }
     }
-    await forward(request, reply, { ...o.forwardDeps, path: upstreamPath(request), body: null, exchange: null, stripUsageChunk: false, keyAuth })
+    await forward(request, reply, o.forwardDeps, { path: upstreamPath(request), body: null, exchange: null, stripUsageChunk: false, keyAuth })
   }
   app.get('/v1/models', handler)
   // Model ids may contain slashes (vLLM: org/name) or colons (Ollama: name:tag).

@@ -22,7 +22,14 @@ export interface ForwardDeps {
   upstream: { inflight: number }
 }
 
-export interface ForwardOptions extends ForwardDeps {
+/**
+ * One forwarded request, passed apart from the deps. Not `{ ...deps, path, ... }`: with that spread
+ * object per request, what it referenced (the exchange, its meters, the socket reads they held)
+ * survived scavenges and died in the old generation: ~1.5 KB promoted per request at concurrency 1,
+ * ten times what a plain literal costs (`--trace-gc-nvp`), and the socket reads' memory grew the
+ * malloc arena by ~40 MB under load. A plain literal (this) is collected young.
+ */
+export interface ForwardOptions {
   /** The path sent upstream (before the base path): the one that was routed, plus the query. */
   path: string
   body: Buffer | null
@@ -49,7 +56,7 @@ const isEventStream = (headers: IncomingHttpHeaders) => String(headers['content-
  * byte, reading a copy for the metrics. Resolves once the response is over; rejects with a
  * ProxyError when the backend failed before sending anything (the error handler answers then).
  */
-export function forward(request: FastifyRequest, reply: FastifyReply, o: ForwardOptions): Promise<void> {
+export function forward(request: FastifyRequest, reply: FastifyReply, deps: ForwardDeps, o: ForwardOptions): Promise<void> {
   const res = reply.raw
   const ex = o.exchange
 
@@ -71,9 +78,9 @@ export function forward(request: FastifyRequest, reply: FastifyReply, o: Forward
     const settle = (error?: ProxyError) => {
       if (counted) {
         counted = false
-        o.upstream.inflight--
+        deps.upstream.inflight--
       }
-      o.aborters.delete(onShutdown)
+      deps.aborters.delete(onShutdown)
       if (error) reject(error)
       else resolve()
     }
@@ -81,7 +88,7 @@ export function forward(request: FastifyRequest, reply: FastifyReply, o: Forward
       shuttingDown = true
       controller?.abort(new Error('the proxy is shutting down'))
     }
-    o.aborters.add(onShutdown)
+    deps.aborters.add(onShutdown)
 
     const onClientClose = () => {
       if (res.writableFinished) return
@@ -238,15 +245,15 @@ export function forward(request: FastifyRequest, reply: FastifyReply, o: Forward
     if (ex) {
       ex.sentAt = performance.now()
       // Counted as it leaves, itself included: a request alone with the backend is at level 1.
-      ex.inflight = ++o.upstream.inflight
+      ex.inflight = ++deps.upstream.inflight
       counted = true
     }
-    o.dispatcher.dispatch(
+    deps.dispatcher.dispatch(
       {
-        path: o.basePath + o.path,
+        path: deps.basePath + o.path,
         method: raw.method as Dispatcher.HttpMethod,
         headers: backendRequestHeaders(raw.headers, {
-          backendApiKey: o.keyAuth ? o.keyAuth.upstreamKey : o.backendApiKey,
+          backendApiKey: o.keyAuth ? o.keyAuth.upstreamKey : deps.backendApiKey,
           stripClientKey: o.keyAuth !== undefined,
           apiKeyHeader: ex?.protocol === 'anthropic' ? 'x-api-key' : 'authorization',
           remoteAddress: raw.socket.remoteAddress,
