@@ -11,12 +11,12 @@
 // --prof DIR runs the proxies with --cpu-prof (profiles per thread in DIR; the CPU figures are then
 // inflated by the profiler, so use separate runs for figures and for profiles).
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { cpuNs, freePort, load, peakRssMb, rssMb, waitForUrl } from './processes.mjs'
+import { SLOW_STREAMS, cpuNs, freePort, load, peakRssMb, resetPeakRss, rssMb, waitForUrl } from './processes.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { values: a } = parseArgs({
@@ -129,8 +129,8 @@ console.log('RSS (MB), idle → now (peak): ' + targets.map((t) => `${t.name} ${
 if (a.slow) {
   const peaks = []
   for (const t of targets) {
-    writeFileSync(`/proc/${t.child.pid}/clear_refs`, '5') // peak RSS := RSS now
-    const r = await load(`http://127.0.0.1:${t.port}/v1/chat/completions`, { requests: 1000, concurrency: 1000, stream: true, headers: ['x-mock-tokens-per-second: 50', ...(t.headers ?? [])] })
+    resetPeakRss(t.child.pid)
+    const r = await load(`http://127.0.0.1:${t.port}/v1/chat/completions`, { ...SLOW_STREAMS, headers: [...SLOW_STREAMS.headers, ...(t.headers ?? [])] })
     peaks.push(`${t.name} ${peakRssMb(t.child.pid).toFixed(0)}${r.errors ? ` (${r.errors} errors)` : ''}`)
   }
   console.log('1,000 slow streams, peak RSS (MB): ' + peaks.join(', '))

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util'
 import Database from 'better-sqlite3'
 import postgres from 'postgres'
 import { pgBinDir, startCluster, stopCluster } from '../scripts/pg-cluster.mjs'
-import { cpuNs, freePort, load, peakRssMb, waitForUrl } from './processes.mjs'
+import { SLOW_STREAMS, cpuNs, freePort, load, peakRssMb, resetPeakRss, waitForUrl } from './processes.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { values: opts } = parseArgs({ options: { repeats: { type: 'string', default: '3' }, quick: { type: 'boolean', default: false }, 'no-postgres': { type: 'boolean', default: false }, events: { type: 'boolean', default: false }, before: { type: 'string' } } })
@@ -220,19 +220,17 @@ for (let r = 0; r < REPEATS; r++) {
 
 // Peak RSS over the whole run so far, then reset (Linux: clear_refs 5) to measure the slow streams alone.
 const rssPeak = Object.fromEntries(targets.filter((t) => t.pid).map((t) => [t.name, peakRssMb(t.pid)]))
-const resetPeak = (pid) => { try { writeFileSync(`/proc/${pid}/clear_refs`, '5') } catch {} }
 
 // --- 1,000 concurrent slow streams through the proxy (and the bare floor, for comparison) -------
-const slowCount = 1000
 const slowRss = {}
 let slow
 for (const t of [targets[1], targets[2]]) {
-  resetPeak(t.pid)
-  const r = await load(`${t.url}/v1/chat/completions`, { requests: slowCount, concurrency: slowCount, stream: true, headers: ['x-mock-tokens-per-second: 50'] })
+  resetPeakRss(t.pid)
+  const r = await load(`${t.url}/v1/chat/completions`, SLOW_STREAMS)
   slowRss[t.name] = peakRssMb(t.pid)
   if (t.name === 'proxy') slow = r
 }
-sent.proxy += slowCount
+sent.proxy += SLOW_STREAMS.requests
 
 // --- rows: stop the proxy (flushes) and count ---------------------------------------------------
 const stopped = (child) => {

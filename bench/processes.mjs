@@ -1,7 +1,7 @@
 // What the benchmarks share: free ports, waiting for a server, the load generator in its own
 // process, and per-thread CPU and peak memory of a process from /proc.
 import { spawn } from 'node:child_process'
-import { readFileSync, readdirSync } from 'node:fs'
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -59,7 +59,13 @@ export function cpuNs(pid) {
   return { main, other, total: main + other }
 }
 
+const statusMb = (pid, field) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024
 /** Resident memory now (VmRSS), MB. */
-export const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024
+export const rssMb = (pid) => statusMb(pid, 'VmRSS')
+/** Peak resident memory (VmHWM), MB, since the start or the last resetPeakRss(). */
+export const peakRssMb = (pid) => statusMb(pid, 'VmHWM')
+/** Sets a process's peak RSS to its RSS now (Linux: clear_refs 5), to measure one phase alone. */
+export const resetPeakRss = (pid) => { try { writeFileSync(`/proc/${pid}/clear_refs`, '5') } catch {} }
 
-export const peakRssMb = (pid) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024
+/** The slow-streams phase both benchmarks run: 1,000 concurrent streams, 20 ms between tokens. */
+export const SLOW_STREAMS = { requests: 1000, concurrency: 1000, stream: true, headers: ['x-mock-tokens-per-second: 50'] }
