@@ -115,6 +115,28 @@ test('concurrent writers on the same buckets never lose a count; a retried batch
   expect(satHist.total).toBe(1200)
 })
 
+test('every column of a row comes back as written; text PostgreSQL cannot hold (NUL, lone surrogates) is mended, not a failed batch', async () => {
+  const url = await database()
+  const sink = await createPgSink(url)
+  cleanups.push(() => sink.close())
+  const exact = sampleRow({
+    model: 'llama "3.2" \\ 1b, {x}', user: 'Zoë 🦙\n\ttab', error_message: 'quote " backslash \\ comma, brace } ',
+    total_ms: 0.1 + 0.2, ttft_ms: 1e-9, output_tps: 123456.789, cost_usd: 1.5e-7, response_bytes: 2 ** 40, stream: false, tokens_estimated: true,
+    overhead_ms: 0.097, inflight: 31, key_id: 'key_ab', cached_tokens: 0,
+  })
+  const mended = sampleRow({ model: 'nul\u0000in', user: 'lone \ud83e and \udd99 end', user_agent: 'pair 🦙 kept' })
+  await sink.insertBatch([exact, mended])
+  const reader = createPgReader(url)
+  cleanups.push(() => reader.close())
+  const rows = await reader.read((s) => s!.all<Record<string, unknown>>(`SELECT ${ROW_COLUMNS.map((c) => (c === 'user' ? '"user"' : c)).join(', ')} FROM requests ORDER BY seq`))
+  const asStored = (r: RequestRow) => ({ ...r, stream: r.stream ? 1 : 0, tokens_estimated: r.tokens_estimated ? 1 : 0 })
+  expect(rows[0]).toEqual(asStored(exact))
+  expect(rows[1]).toEqual(asStored({ ...mended, model: 'nulin', user: 'lone \ufffd and \ufffd end' }))
+  // The rollups are keyed by the stored (mended) model.
+  const models = await reader.read((s) => s!.all<{ model: string }>('SELECT DISTINCT model FROM rollup_minute ORDER BY model'))
+  expect(models.map((m) => m.model).sort()).toEqual([exact.model, 'nulin'].sort())
+})
+
 test('a version 8 database with rows gets saturation rollups (version 9) filled in SQL, equal to what the writer would have written', async () => {
   const url = await database()
   const sql = connectPg(url, { max: 1 })

@@ -1,13 +1,19 @@
-import { BOOL_COLUMNS, MEASURES, ROLLUP_COLUMNS, ROLLUP_KEY, ROLLUP_SUMS, ROW_COLUMNS, SAT_COLUMNS, SAT_KEY, SAT_MEASURES, SAT_SUMS, rollupDeltas, type RequestRow } from '@llm-proxy/core/shapes'
-import { histToPg, type Sql } from './connect.js'
+import { BOOL_COLUMNS, LEVELS, MEASURES, ROLLUP_COLUMNS, ROLLUP_KEY, ROLLUP_SUMS, ROW_COLUMNS, SAT_COLUMNS, SAT_KEY, SAT_MEASURES, SAT_SUMS, USER_LEVELS, rollupDeltas, type RequestRow } from '@llm-proxy/core/shapes'
+import type postgres from 'postgres'
+import type { Sql } from './connect.js'
 
 const q = (c: string) => (c === 'user' ? '"user"' : c)
 
-/** Builds a multi-row INSERT with positional parameters. */
-function multiInsert(table: string, columns: readonly string[], rows: readonly Record<string, unknown>[], tail: string, casts: Record<string, string> = {}) {
-  const values: unknown[] = []
-  const tuples = rows.map((r) => `(${columns.map((c) => `$${values.push(r[c] ?? null)}${casts[c] ?? ''}`).join(', ')})`)
-  return { text: `INSERT INTO ${table} (${columns.map(q).join(', ')}) VALUES ${tuples.join(', ')} ${tail}`, values }
+/**
+ * One INSERT per table whatever the batch size: the rows travel as one JSON parameter, which
+ * `json_populate_recordset` turns into the table's own row type (so each column gets the table's
+ * type, histograms included as int4[]). The statement's text never changes, so it is parsed and
+ * planned once per connection (prepared); a multi-row VALUES list with one parameter per cell was
+ * parsed, planned and bound anew for every batch, most of PostgreSQL's time per row.
+ */
+function jsonInsert(table: string, columns: readonly string[], tail: string): string {
+  const list = columns.map(q).join(', ')
+  return `INSERT INTO ${table} (${list}) SELECT ${list} FROM json_populate_recordset(NULL::${table}, $1::text::json) ${tail}`
 }
 
 const ROLLUP_UPSERT_TAIL = (table: string) => `
@@ -21,10 +27,40 @@ const SAT_UPSERT_TAIL = (table: string) => `
     ${SAT_SUMS.map((c) => `${c} = ${table}.${c} + excluded.${c}`).join(', ')},
     ${SAT_MEASURES.map((m) => `${m}_min = least(${table}.${m}_min, excluded.${m}_min), ${m}_max = greatest(${table}.${m}_max, excluded.${m}_max),
     ${m}_hist = hist_merge(${table}.${m}_hist, excluded.${m}_hist)`).join(',\n')}`
-const HIST_CASTS = Object.fromEntries(MEASURES.map((m) => [`${m}_hist`, '::int4[]']))
+const USER_COLUMNS = ['bucket', 'user', 'model', 'stream', 'key_id', 'requests']
+const ERROR_COLUMNS = ['bucket', 'model', 'stream', 'outcome', 'error_type', 'status_code', 'key_id', 'count', 'last_ts', 'last_message']
 
-/** Rows per INSERT statement: PostgreSQL takes at most 65,535 parameters per statement. */
-const ROWS_PER_STATEMENT = Math.floor(60_000 / ROW_COLUMNS.length)
+const STATEMENTS = {
+  requests: jsonInsert('requests', ROW_COLUMNS, 'ON CONFLICT (id) DO NOTHING RETURNING id'),
+  ...Object.fromEntries(LEVELS.flatMap(({ name }) => {
+    const rollup = `rollup_${name}`, users = `users_${name}`, errors = `errors_${name}`, sat = `saturation_${name}`
+    return [
+      [rollup, jsonInsert(rollup, ROLLUP_COLUMNS, ROLLUP_UPSERT_TAIL(rollup))],
+      [users, jsonInsert(users, USER_COLUMNS, `ON CONFLICT (bucket, "user", model, stream, key_id) DO UPDATE SET requests = ${users}.requests + excluded.requests`)],
+      [errors, jsonInsert(errors, ERROR_COLUMNS, `ON CONFLICT (bucket, model, stream, outcome, error_type, status_code, key_id) DO UPDATE SET
+             count = ${errors}.count + excluded.count,
+             last_message = CASE WHEN excluded.last_ts >= ${errors}.last_ts THEN excluded.last_message ELSE ${errors}.last_message END,
+             last_ts = greatest(${errors}.last_ts, excluded.last_ts)`)],
+      [sat, jsonInsert(sat, SAT_COLUMNS, SAT_UPSERT_TAIL(sat))],
+    ]
+  })),
+} as Record<string, string>
+
+/** A histogram blob (int32 pairs) as the JSON array json_populate_recordset reads into int4[]. */
+const histArray = (blob: Uint8Array | null): number[] | null =>
+  blob && blob.byteLength > 0 ? Array.from(new Int32Array(blob.buffer, blob.byteOffset, blob.byteLength / 4)) : null
+
+/** Rollup rows with their histograms as arrays (a Uint8Array would serialize as an object). */
+function withHistArrays(rows: readonly object[], measures: readonly string[]): object[] {
+  return rows.map((r) => {
+    const out: Record<string, unknown> = { ...(r as Record<string, unknown>) }
+    for (const m of measures) out[`${m}_hist`] = histArray(out[`${m}_hist`] as Uint8Array | null)
+    return out
+  })
+}
+
+type Tx = postgres.TransactionSql<Record<string, never>>
+const run = (tx: Tx, table: string, rows: readonly object[]) => tx.unsafe<{ id: string }[]>(STATEMENTS[table], [JSON.stringify(rows)], { prepare: true })
 
 /**
  * Writes one batch in one transaction: rows (a retried batch whose commit did land is skipped row
@@ -32,61 +68,42 @@ const ROWS_PER_STATEMENT = Math.floor(60_000 / ROW_COLUMNS.length)
  * into what other proxies wrote with `ON CONFLICT DO UPDATE`.
  */
 export async function insertBatchPg(sql: Sql, given: readonly RequestRow[]): Promise<void> {
-  const rows = given.map(withoutNul)
+  const rows = given.map(mended)
   await sql.begin(async (tx) => {
     const inserted = new Set<string>()
-    for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-      const chunk = rows.slice(i, i + ROWS_PER_STATEMENT).map((row) => {
-        const p: Record<string, unknown> = { ...row }
-        for (const c of BOOL_COLUMNS) p[c] = row[c] ? 1 : 0
-        return p
-      })
-      const { text, values } = multiInsert('requests', ROW_COLUMNS, chunk, 'ON CONFLICT (id) DO NOTHING RETURNING id')
-      for (const r of await tx.unsafe<{ id: string }[]>(text, values as never[])) inserted.add(r.id)
-    }
+    for (const r of await run(tx, 'requests', rows.map(withIntBools))) inserted.add(r.id)
     const fresh = inserted.size === rows.length ? rows : rows.filter((r) => inserted.has(r.id))
     for (const delta of rollupDeltas(fresh)) {
-      const rollups = delta.rollups.map((r) => ({ ...r, ...Object.fromEntries(MEASURES.map((m) => [`${m}_hist`, histToPg(r[`${m}_hist`])])) }))
-      const table = `rollup_${delta.level}`
-      for (let i = 0; i < rollups.length; i += 500) {
-        const { text, values } = multiInsert(table, ROLLUP_COLUMNS, rollups.slice(i, i + 500), ROLLUP_UPSERT_TAIL(table), HIST_CASTS)
-        await tx.unsafe(text, values as never[])
-      }
-      if (delta.users.length > 0 && (delta.level === 'hour' || delta.level === 'day')) {
-        const t = `users_${delta.level}`
-        const { text, values } = multiInsert(t, ['bucket', 'user', 'model', 'stream', 'key_id', 'requests'], delta.users,
-          `ON CONFLICT (bucket, "user", model, stream, key_id) DO UPDATE SET requests = ${t}.requests + excluded.requests`)
-        await tx.unsafe(text, values as never[])
-      }
-      if (delta.saturation.length > 0) {
-        const t = `saturation_${delta.level}`
-        const sat = delta.saturation.map((r) => ({ ...r, ...Object.fromEntries(SAT_MEASURES.map((m) => [`${m}_hist`, histToPg(r[`${m}_hist`])])) }))
-        for (let i = 0; i < sat.length; i += 1000) {
-          const { text, values } = multiInsert(t, SAT_COLUMNS, sat.slice(i, i + 1000), SAT_UPSERT_TAIL(t), HIST_CASTS)
-          await tx.unsafe(text, values as never[])
-        }
-      }
-      if (delta.errors.length > 0) {
-        const t = `errors_${delta.level}`
-        const { text, values } = multiInsert(t, ['bucket', 'model', 'stream', 'outcome', 'error_type', 'status_code', 'key_id', 'count', 'last_ts', 'last_message'], delta.errors as never,
-          `ON CONFLICT (bucket, model, stream, outcome, error_type, status_code, key_id) DO UPDATE SET
-             count = ${t}.count + excluded.count,
-             last_message = CASE WHEN excluded.last_ts >= ${t}.last_ts THEN excluded.last_message ELSE ${t}.last_message END,
-             last_ts = greatest(${t}.last_ts, excluded.last_ts)`)
-        await tx.unsafe(text, values as never[])
-      }
+      const level = delta.level
+      if (delta.rollups.length > 0) await run(tx, `rollup_${level}`, withHistArrays(delta.rollups, MEASURES))
+      if (delta.users.length > 0 && USER_LEVELS.includes(level)) await run(tx, `users_${level}`, delta.users)
+      if (delta.saturation.length > 0) await run(tx, `saturation_${level}`, withHistArrays(delta.saturation, SAT_MEASURES))
+      if (delta.errors.length > 0) await run(tx, `errors_${level}`, delta.errors)
     }
   })
 }
 
+/** The row's booleans as 0/1: the columns are smallint, and JSON `true` is not a smallint. */
+function withIntBools(row: RequestRow): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...row }
+  for (const c of BOOL_COLUMNS) out[c] = row[c] ? 1 : 0
+  return out
+}
+
 /**
- * PostgreSQL text cannot hold NUL bytes (SQLite can): a client-supplied user or model name with one
- * would fail the whole batch. They are dropped from the stored text instead.
+ * The row with text PostgreSQL accepts (the same object when there is nothing to mend, as for
+ * nearly every row): no NUL bytes, which PostgreSQL text cannot hold (SQLite can: a client-supplied
+ * user or model name with one would fail the whole batch), and no lone UTF-16 surrogates, which
+ * JSON carries as escapes but PostgreSQL refuses; they become U+FFFD, as in UTF-8. The rollups are
+ * made from the mended row, so their keys match the stored row.
  */
-function withoutNul(row: RequestRow): RequestRow {
+function mended(row: RequestRow): RequestRow {
   let out: RequestRow | null = null
-  for (const [k, v] of Object.entries(row)) {
-    if (typeof v === 'string' && v.includes('\u0000')) (out ??= { ...row })[k as 'user'] = v.replaceAll('\u0000', '')
+  for (const c of ROW_COLUMNS) {
+    const v = row[c]
+    if (typeof v === 'string' && UNSTORABLE.test(v)) (out ??= { ...row })[c as 'user'] = v.replaceAll('\u0000', '').replace(LONE_SURROGATE, '\ufffd')
   }
   return out ?? row
 }
+const UNSTORABLE = /[\u0000\ud800-\udfff]/
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g
