@@ -84,7 +84,7 @@ export class SseMeter {
       } else if (isDataField(data, lineStart)) {
         let valueStart = lineStart + 5
         if (data[valueStart] === 0x20) valueStart++
-        const value = data.toString('utf8', valueStart, lineEnd)
+        const value = (data as Slicing).utf8Slice(valueStart, lineEnd)
         dataText = dataText === null ? value : dataText + '\n' + value
       } else if (data[lineStart] === 0x65 /* e */ && data[lineStart + 5] === 0x3a /* event: */) {
         eventName = data.toString('latin1', lineStart + (data[lineStart + 6] === 0x20 ? 7 : 6), lineEnd)
@@ -253,6 +253,12 @@ export class SseMeter {
     this.usage = usage
   }
 }
+
+/**
+ * Buffer's own decoder, called without `toString`'s argument checks and encoding lookup: once per
+ * event of every stream (undici calls it the same way).
+ */
+type Slicing = Buffer & { utf8Slice(start: number, end: number): string }
 
 const str = (v: unknown) => (typeof v === 'string' && v ? v : null)
 

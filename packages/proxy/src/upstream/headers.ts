@@ -6,9 +6,12 @@ const HOP_BY_HOP = new Set([
   'transfer-encoding', 'upgrade',
 ])
 
+/** Header names listed in `Connection` (hop-by-hop too), or null when it lists none beyond the usual. */
 function connectionTokens(headers: IncomingHttpHeaders): Set<string> | null {
   const value = headers.connection
   if (!value) return null
+  // Nearly every request and response says only this, already hop-by-hop: no Set for it, twice per request.
+  if (value === 'keep-alive' || value === 'close') return null
   return new Set(String(value).toLowerCase().split(',').map((t) => t.trim()))
 }
 
