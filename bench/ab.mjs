@@ -7,7 +7,8 @@
 // peak RSS counted from there (as bench:overhead measures it: after the other phases, same process).
 // A short A/B for work on the proxy's CPU cost: the bare pass-through, the proxy as built, and any
 // variants (other env vars, or another build with dist=/path/to/server.js), interleaved per repeat,
-// CPU per request (every thread) as medians and as ratios to the bare pass-through and to `proxy`.
+// CPU per request (every thread) as medians, and as ratios to the bare pass-through and to `proxy`
+// paired by repeat: the median of the per-repeat ratios with their range in brackets.
 // --prof DIR runs the proxies with --cpu-prof (profiles per thread in DIR; the CPU figures are then
 // inflated by the profiler, so use separate runs for figures and for profiles).
 import { spawn } from 'node:child_process'
@@ -123,7 +124,13 @@ for (const cell of a.cells.split(',')) {
     }
   }
   const m = Object.fromEntries(targets.map((t) => [t.name, median(cpu[t.name])]))
-  console.log(`${cell.padEnd(5)} ` + targets.map((t) => `${t.name} ${m[t.name].toFixed(0)} [other threads ${median(others[t.name]).toFixed(0)}]` + (t.name === 'bare' ? '' : ` (${(m[t.name] / m.bare).toFixed(2)}× bare${t.name === 'proxy' ? '' : `, ${(m[t.name] / m.proxy).toFixed(2)}× proxy`})`)).join('  |  ') + (errors ? `  errors ${errors}` : ''))
+  // Ratios paired by repeat (a target against the one run just before it, on the same machine
+  // state), then their median and range: drift between repeats cancels out of each pair.
+  const paired = (name, to) => {
+    const rs = cpu[name].map((v, r) => v / cpu[to][r])
+    return `${median(rs).toFixed(2)}× ${to} [${Math.min(...rs).toFixed(2)}–${Math.max(...rs).toFixed(2)}]`
+  }
+  console.log(`${cell.padEnd(5)} ` + targets.map((t) => `${t.name} ${m[t.name].toFixed(0)} [other threads ${median(others[t.name]).toFixed(0)}]` + (t.name === 'bare' ? '' : ` (${paired(t.name, 'bare')}${t.name === 'proxy' ? '' : `, ${paired(t.name, 'proxy')}`})`)).join('  |  ') + (errors ? `  errors ${errors}` : ''))
 }
 console.log('RSS (MB), idle → now (peak): ' + targets.map((t) => `${t.name} ${idleRss[t.name].toFixed(0)} → ${rssMb(t.child.pid).toFixed(0)} (${peakRssMb(t.child.pid).toFixed(0)})`).join(', '))
 if (a.slow) {
