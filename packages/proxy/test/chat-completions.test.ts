@@ -1,5 +1,6 @@
 import { once } from 'node:events'
 import { request } from 'node:http'
+import { connect } from 'node:net'
 import OpenAI from 'openai'
 import { afterEach, describe, expect, test } from 'vitest'
 import { CLIENT_KEY, chatBody, streamBody, startScriptedUpstream, startStack, type Stack } from './helpers.js'
@@ -215,6 +216,54 @@ describe('byte for byte', () => {
       const proxied = await rawPost(stack.url, body)
       expect(proxied.text).toBe(direct.text)
       expect(proxied.text).toContain('"usage"')
+    } finally {
+      await up.close()
+    }
+  })
+
+  test('the events of one backend read reach the client as one HTTP chunk, and no event waits for the next', async () => {
+    const burst = Array.from({ length: 10 }, (_, i) => events[2].replace('"Hi"', `"t${i}"`))
+    const rest = events[3] + usageEvent + done
+    let release!: () => void
+    const released = new Promise<void>((r) => (release = r))
+    const up = await startScriptedUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      // Ten HTTP chunks in one turn of the backend's loop: one socket read at the proxy.
+      for (const e of burst) res.write(e)
+      // The rest only once the client has the burst: an event held back for the next would hang here.
+      void released.then(() => res.end(rest))
+    })
+    stack = await startStack({ backendUrl: up.url })
+    try {
+      const body = JSON.stringify({ model: 'm', stream: true, stream_options: { include_usage: true } })
+      const socket = connect(Number(new URL(stack.url).port), '127.0.0.1')
+      socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: proxy\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
+      // The response's chunked framing, read as it arrives: each chunk's payload, in order.
+      const chunks: string[] = []
+      let raw = Buffer.alloc(0)
+      let at = -1
+      let chunksForBurst = 0
+      socket.on('data', (d: Buffer) => {
+        raw = Buffer.concat([raw, d])
+        if (at < 0) at = raw.indexOf('\r\n\r\n') < 0 ? -1 : raw.indexOf('\r\n\r\n') + 4
+        for (let eol = at < 0 ? -1 : raw.indexOf('\r\n', at); eol >= 0; eol = raw.indexOf('\r\n', at)) {
+          const size = parseInt(raw.subarray(at, eol).toString('latin1'), 16)
+          if (raw.length < eol + 2 + size + 2) break
+          chunks.push(raw.subarray(eol + 2, eol + 2 + size).toString())
+          at = eol + 2 + size + 2
+        }
+        if (chunksForBurst === 0 && chunks.join('') === burst.join('')) {
+          chunksForBurst = chunks.length
+          release()
+        }
+      })
+      await once(socket, 'end')
+      expect(raw.subarray(0, 15).toString()).toBe('HTTP/1.1 200 OK')
+      expect(chunks.join('')).toBe(burst.join('') + rest)
+      // One write for the ten events (two if the backend's bytes came in two reads), not ten.
+      expect(chunksForBurst).toBeGreaterThan(0)
+      expect(chunksForBurst).toBeLessThanOrEqual(2)
+      expect(await stack.rows.next()).toMatchObject({ outcome: 'success', completion_tokens: 1, finish_reason: 'stop' })
     } finally {
       await up.close()
     }

@@ -53,8 +53,8 @@ export class SseMeter {
 
   /**
    * As `push`, with the kept events as slices of the chunk when a stripped event sat between them
-   * (the usage chunk with `[DONE]` after it in one read): the caller writes them one after the
-   * other instead of this copying them into one buffer.
+   * (the usage chunk with `[DONE]` after it in one read): the caller gathers them with the rest of
+   * what goes out in this turn of the loop instead of this copying them into one buffer first.
    */
   pushParts(chunk: Buffer, now: number): Buffer | Buffer[] {
     const data = this.tail === null ? chunk : Buffer.concat([this.tail, chunk])

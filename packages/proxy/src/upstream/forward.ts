@@ -73,6 +73,37 @@ export function forward(request: FastifyRequest, reply: FastifyReply, deps: Forw
     let arrivedAt = 0
     let clientClosed = false
     let shuttingDown = false
+    // What goes to the client is gathered per turn of the event loop and written once: the events
+    // of one socket read from the backend become one HTTP chunk (one size line, one write) instead
+    // of one each. Node corks the socket until the next tick anyway, so nothing leaves later.
+    let pending: Buffer[] = []
+    let pendingBytes = 0
+    let pendingTick: Dispatcher.DispatchController | null = null
+    const toClient = (part: Buffer) => {
+      if (part.length === 0) return
+      if (ex) ex.responseBytes += part.length
+      pending.push(part)
+      pendingBytes += part.length
+    }
+    /** Writes what was gathered; false when the client's socket asks us to wait. */
+    const flush = (): boolean => {
+      if (pending.length === 0) return true
+      const parts = pending
+      const bytes = pendingBytes
+      pending = []
+      pendingBytes = 0
+      if (res.destroyed) return true
+      return res.write(parts.length === 1 ? parts[0] : Buffer.concat(parts, bytes))
+    }
+    const flushTick = () => {
+      const c = pendingTick!
+      pendingTick = null
+      if (!flush()) {
+        // Backpressure: stop reading from the backend until the client catches up.
+        c.pause()
+        res.once('drain', () => c.resume())
+      }
+    }
 
     let counted = false
     const settle = (error?: ProxyError) => {
@@ -151,24 +182,11 @@ export function forward(request: FastifyRequest, reply: FastifyReply, deps: Forw
           else bodyMeter?.push(chunk)
           ex?.capture?.push(chunk)
         }
-        let flowing = true
-        if (Array.isArray(out)) {
-          // The events around a stripped one: one write to the socket, without copying them together.
-          res.cork()
-          for (const part of out) {
-            if (ex) ex.responseBytes += part.length
-            flowing = res.write(part) && flowing
-          }
-          res.uncork()
-        } else {
-          if (out.length === 0) return
-          if (ex) ex.responseBytes += out.length
-          flowing = res.write(out)
-        }
-        if (!flowing) {
-          // Backpressure: stop reading from the backend until the client catches up.
-          c.pause()
-          res.once('drain', () => c.resume())
+        if (Array.isArray(out)) for (const part of out) toClient(part)
+        else toClient(out)
+        if (pendingTick === null && pending.length > 0) {
+          pendingTick = c
+          process.nextTick(flushTick)
         }
       },
       onResponseEnd() {
@@ -184,14 +202,11 @@ export function forward(request: FastifyRequest, reply: FastifyReply, deps: Forw
         } else if (makeDecoder !== null || unreadable) {
           // Nothing to decode (an empty body).
         } else if (sse !== null) {
-          const rest = sse.end(performance.now())
-          if (rest.length > 0) {
-            ex!.responseBytes += rest.length
-            res.write(rest)
-          }
+          toClient(sse.end(performance.now()))
         } else if (bodyMeter !== null) {
           ex!.measureBody(bodyMeter, ex!.statusCode! >= 400)
         }
+        flush()
         res.end()
         settle()
       },
@@ -217,6 +232,7 @@ export function forward(request: FastifyRequest, reply: FastifyReply, deps: Forw
         const type = shuttingDown ? 'proxy_shutdown' : err.code === 'UND_ERR_BODY_TIMEOUT' ? 'backend_timeout' : 'backend_reset'
         ex?.fail('network_error', type, err.message)
         request.log.warn({ err }, 'backend failed mid-response')
+        flush()
         res.destroy()
         settle()
       },
