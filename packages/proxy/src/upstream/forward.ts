@@ -85,15 +85,19 @@ export function forward(request: FastifyRequest, reply: FastifyReply, deps: Forw
       pending.push(part)
       pendingBytes += part.length
     }
-    /** Writes what was gathered; false when the client's socket asks us to wait. */
-    const flush = (): boolean => {
-      if (pending.length === 0) return true
+    /** What was gathered, as one buffer (null when nothing was), taken out of `pending`. */
+    const takePending = (): Buffer | null => {
+      if (pending.length === 0) return null
       const parts = pending
       const bytes = pendingBytes
       pending = []
       pendingBytes = 0
-      if (res.destroyed) return true
-      return res.write(parts.length === 1 ? parts[0] : Buffer.concat(parts, bytes))
+      return parts.length === 1 ? parts[0] : Buffer.concat(parts, bytes)
+    }
+    /** Writes what was gathered; false when the client's socket asks us to wait. */
+    const flush = (): boolean => {
+      const data = takePending()
+      return data === null || res.destroyed || res.write(data)
     }
     const flushTick = () => {
       const c = pendingTick!
@@ -206,8 +210,10 @@ export function forward(request: FastifyRequest, reply: FastifyReply, deps: Forw
         } else if (bodyMeter !== null) {
           ex!.measureBody(bodyMeter, ex!.statusCode! >= 400)
         }
-        flush()
-        res.end()
+        // The last bytes go with the end: one call, and for a body in one read one write in all.
+        const last = takePending()
+        if (last !== null && !res.destroyed) res.end(last)
+        else res.end()
         settle()
       },
       onResponseError(c, err: Error & { code?: string }) {
