@@ -79,6 +79,7 @@ export function forward(request: FastifyRequest, reply: FastifyReply, deps: Forw
     let pending: Buffer[] = []
     let pendingBytes = 0
     let pendingTick: Dispatcher.DispatchController | null = null
+    let tickNow = 0
     const toClient = (part: Buffer) => {
       if (part.length === 0) return
       if (ex) ex.responseBytes += part.length
@@ -182,7 +183,8 @@ export function forward(request: FastifyRequest, reply: FastifyReply, deps: Forw
         else if (unreadable) {
           // Passed on, not measured.
         } else {
-          if (sse !== null) out = sse.pushParts(chunk, performance.now())
+          // Chunks of one socket read arrive together: one clock read for them all.
+          if (sse !== null) out = sse.pushParts(chunk, pendingTick !== null ? tickNow : (tickNow = performance.now()))
           else bodyMeter?.push(chunk)
           ex?.capture?.push(chunk)
         }
