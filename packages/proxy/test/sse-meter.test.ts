@@ -33,6 +33,21 @@ describe('SseMeter', () => {
     if (size < stream.length) expect(meter.firstOutputAt).toBeLessThan(meter.lastOutputAt!)
   })
 
+  test.each([1, 3, 1000])('text outside ASCII is read as the UTF-8 it was sent as, split anywhere (%i bytes)', (size) => {
+    const model = 'modèle-ü-🦙'
+    const text = [
+      `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', model, choices: [{ index: 0, delta: { content: 'héllo' }, finish_reason: null }] })}\n\n`,
+      `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', model, choices: [{ index: 0, delta: {}, finish_reason: 'arrêt' }] })}\n\n`,
+      `event: error\ndata: ${JSON.stringify({ error: { message: 'échec — 模型 overloaded 🦙', type: 'server_error' } })}\n\n`,
+    ].join('')
+    const { meter, passed } = feed(text, size, false)
+    expect(passed).toBe(text)
+    expect(meter.model).toBe(model)
+    expect(meter.finishReason).toBe('arrêt')
+    expect(meter.outputEvents).toBe(1)
+    expect(meter.errorMessage).toBe('échec — 模型 overloaded 🦙')
+  })
+
   test('keys are matched whole, with their quotes, and with spaces around the colon', () => {
     const raw = (json: string) => `data: ${json}\n\n`
     const events = [

@@ -1,7 +1,6 @@
 import { hasNonEmptyString, hasObjectField, readStringField, valueIndex } from './json-scan.js'
 import { anthropicToUsage, mergeAnthropicUsage, readErrorMessage, readResponsesUsage, readUsage, type AnthropicUsage, type Protocol, type Usage } from './usage.js'
 
-const LF = 0x0a
 const EMPTY = Buffer.alloc(0)
 const BLANK_LINE = Buffer.from('\n\n')
 const MAX_EVENT_BYTES = 1024 * 1024
@@ -66,8 +65,13 @@ export class SseMeter {
     let kept: Buffer[] | null = null
     let keptFrom = 0
 
-    for (let lf = data.indexOf(LF); lf !== -1; lf = data.indexOf(LF, lineStart)) {
-      const lineEnd = lf > lineStart && data[lf - 1] === CR ? lf - 1 : lf
+    // One decode per call: latin1 maps each byte to one character, so offsets in `text` are offsets
+    // in `data`, and lines are found with V8's own string search instead of a native Buffer.indexOf
+    // and decode per line. The proxy calls this once per socket read (all the events that came in
+    // it); the few values the row keeps are decoded as UTF-8 where they are read (utf8 below).
+    const text = (data as Slicing).latin1Slice(0, data.length)
+    for (let lf = text.indexOf('\n'); lf !== -1; lf = text.indexOf('\n', lineStart)) {
+      const lineEnd = lf > lineStart && text.charCodeAt(lf - 1) === CR ? lf - 1 : lf
       if (lineEnd === lineStart) {
         // Blank line: the event that began at eventStart is complete.
         if (dataText !== null) {
@@ -81,13 +85,13 @@ export class SseMeter {
         dataText = null
         eventName = null
         eventStart = lf + 1
-      } else if (isDataField(data, lineStart)) {
+      } else if (text.startsWith('data:', lineStart)) {
         let valueStart = lineStart + 5
-        if (data[valueStart] === 0x20) valueStart++
-        const value = (data as Slicing).utf8Slice(valueStart, lineEnd)
+        if (text.charCodeAt(valueStart) === 0x20) valueStart++
+        const value = text.slice(valueStart, lineEnd)
         dataText = dataText === null ? value : dataText + '\n' + value
-      } else if (data[lineStart] === 0x65 /* e */ && data[lineStart + 5] === 0x3a /* event: */) {
-        eventName = data.toString('latin1', lineStart + (data[lineStart + 6] === 0x20 ? 7 : 6), lineEnd)
+      } else if (text.charCodeAt(lineStart) === 0x65 /* e */ && text.charCodeAt(lineStart + 5) === 0x3a /* event: */) {
+        eventName = text.slice(lineStart + (text.charCodeAt(lineStart + 6) === 0x20 ? 7 : 6), lineEnd)
       }
       // Comment lines (":...") and id:/retry: fields carry nothing we measure.
       lineStart = lf + 1
@@ -132,7 +136,7 @@ export class SseMeter {
       return false
     }
     this.dataEvents++
-    if (this.model === null) this.model = readStringField(text, 'model"')
+    if (this.model === null) this.model = utf8(readStringField(text, 'model"'))
 
     const output = carriesOutput(text)
     if (output) {
@@ -140,7 +144,7 @@ export class SseMeter {
       this.lastOutputAt = now
       this.outputEvents++
     }
-    const finish = readStringField(text, 'finish_reason"')
+    const finish = utf8(readStringField(text, 'finish_reason"'))
     if (finish !== null) this.finishReason = finish
     // Errors and usage ride on events without generated output: only those are scanned for them,
     // which spares two scans on nearly every event of a stream.
@@ -149,7 +153,7 @@ export class SseMeter {
     if (isErrorEvent || hasObjectField(text, 'error"')) {
       this.sawError = true
       const parsed = tryParse(text)
-      const { message, type } = readErrorMessage(parsed ?? text)
+      const { message, type } = readErrorMessage(parsed ?? utf8(text))
       this.errorMessage = message
       this.errorType = type
       return false
@@ -191,7 +195,7 @@ export class SseMeter {
     if (type === 'error') {
       const e = tryParse(text) as Record<string, any> | null
       const err = e?.error && typeof e.error === 'object' ? e.error : e
-      const { message } = readErrorMessage(err ? { error: err } : text)
+      const { message } = readErrorMessage(err ? { error: err } : utf8(text))
       this.error(message, str(err?.code) ?? str(err?.type) ?? 'stream_error')
       return
     }
@@ -255,21 +259,26 @@ export class SseMeter {
 }
 
 /**
- * Buffer's own decoder, called without `toString`'s argument checks and encoding lookup: once per
- * event of every stream (undici calls it the same way).
+ * Buffer's own decoder, called without `toString`'s argument checks and encoding lookup (undici
+ * calls utf8Slice the same way).
  */
-type Slicing = Buffer & { utf8Slice(start: number, end: number): string }
+type Slicing = Buffer & { latin1Slice(start: number, end: number): string }
 
 const str = (v: unknown) => (typeof v === 'string' && v ? v : null)
 
-/** `data:` at `i`, compared byte by byte to avoid a string per line. */
-function isDataField(b: Buffer, i: number): boolean {
-  return b[i] === 0x64 && b[i + 1] === 0x61 && b[i + 2] === 0x74 && b[i + 3] === 0x61 && b[i + 4] === 0x3a
+/**
+ * Events are scanned as latin1 (one character per byte, see pushParts); what is kept or parsed is
+ * read again as the UTF-8 it was sent as. Only the rare values that leave the meter pass here.
+ */
+function utf8<T extends string | null>(latin1: T): T {
+  return latin1 !== null && NON_ASCII.test(latin1) ? (Buffer.from(latin1, 'latin1').toString('utf8') as T) : latin1
 }
+const NON_ASCII = /[\x80-\xff]/
 
+/** JSON of an event's latin1 text, read as UTF-8. */
 function tryParse(text: string): unknown {
   try {
-    return JSON.parse(text)
+    return JSON.parse(utf8(text))
   } catch {
     return null
   }

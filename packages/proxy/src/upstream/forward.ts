@@ -79,21 +79,30 @@ export function forward(request: FastifyRequest, reply: FastifyReply, deps: Forw
     let pending: Buffer[] = []
     let pendingBytes = 0
     let pendingTick: Dispatcher.DispatchController | null = null
+    // When the chunks of this turn arrived (they came in one read, together).
     let tickNow = 0
+    // A stream read as it is (not compressed): the SSE meter reads the turn's bytes once, as one
+    // buffer, when they are written, rather than each backend chunk (often one event) on its own.
+    let meterAtFlush: SseMeter | null = null
     const toClient = (part: Buffer) => {
       if (part.length === 0) return
-      if (ex) ex.responseBytes += part.length
       pending.push(part)
       pendingBytes += part.length
     }
-    /** What was gathered, as one buffer (null when nothing was), taken out of `pending`. */
+    /** What was gathered, metered when it is a stream, as one buffer (null when nothing is left), taken out of `pending`. */
     const takePending = (): Buffer | null => {
       if (pending.length === 0) return null
       const parts = pending
       const bytes = pendingBytes
       pending = []
       pendingBytes = 0
-      return parts.length === 1 ? parts[0] : Buffer.concat(parts, bytes)
+      let data = parts.length === 1 ? parts[0] : Buffer.concat(parts, bytes)
+      if (meterAtFlush !== null) {
+        const kept = meterAtFlush.pushParts(data, tickNow)
+        data = Array.isArray(kept) ? Buffer.concat(kept) : kept
+      }
+      if (ex) ex.responseBytes += data.length
+      return data.length > 0 ? data : null
     }
     /** Writes what was gathered; false when the client's socket asks us to wait. */
     const flush = (): boolean => {
@@ -166,6 +175,8 @@ export function forward(request: FastifyRequest, reply: FastifyReply, deps: Forw
           } else if (isEventStream(headers) && statusCode < 300) {
             sse = new SseMeter(strip, ex.protocol)
             ex.measureStream(sse)
+            // Compressed: the decoder feeds the meter as it decodes instead.
+            if (makeDecoder === null) meterAtFlush = sse
           } else {
             bodyMeter = new BodyMeter()
           }
@@ -178,25 +189,25 @@ export function forward(request: FastifyRequest, reply: FastifyReply, deps: Forw
         if (sse !== null || isEventStream(headers)) res.flushHeaders()
       },
       onResponseData(c, chunk) {
-        let out: Buffer | Buffer[] = chunk
         if (makeDecoder !== null) decode(chunk)
         else if (unreadable) {
           // Passed on, not measured.
         } else {
-          // Chunks of one socket read arrive together: one clock read for them all.
-          if (sse !== null) out = sse.pushParts(chunk, pendingTick !== null ? tickNow : (tickNow = performance.now()))
-          else bodyMeter?.push(chunk)
+          if (sse === null) bodyMeter?.push(chunk)
           ex?.capture?.push(chunk)
         }
-        if (Array.isArray(out)) for (const part of out) toClient(part)
-        else toClient(out)
+        toClient(chunk)
         if (pendingTick === null && pending.length > 0) {
+          // The first chunk of this read: one clock read for all of them.
+          tickNow = performance.now()
           pendingTick = c
           process.nextTick(flushTick)
         }
       },
       onResponseEnd() {
         if (ex) ex.upstreamEndAt = performance.now()
+        // The bytes of this last turn, metered before the meter hears of the end.
+        let last = takePending()
         if (decoder !== null) {
           const meter = bodyMeter
           decoder.once('end', () => {
@@ -208,12 +219,16 @@ export function forward(request: FastifyRequest, reply: FastifyReply, deps: Forw
         } else if (makeDecoder !== null || unreadable) {
           // Nothing to decode (an empty body).
         } else if (sse !== null) {
-          toClient(sse.end(performance.now()))
+          // An event left without its closing blank line (already metered, sent as it is).
+          const rest = sse.end(performance.now())
+          if (rest.length > 0) {
+            ex!.responseBytes += rest.length
+            last = last === null ? rest : Buffer.concat([last, rest])
+          }
         } else if (bodyMeter !== null) {
           ex!.measureBody(bodyMeter, ex!.statusCode! >= 400)
         }
         // The last bytes go with the end: one call, and for a body in one read one write in all.
-        const last = takePending()
         if (last !== null && !res.destroyed) res.end(last)
         else res.end()
         settle()
