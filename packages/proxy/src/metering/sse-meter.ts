@@ -42,20 +42,17 @@ export class SseMeter {
   ) {}
 
   /**
-   * Measures one chunk that arrived at `now`. Returns what to send to the client: the chunk itself
-   * when nothing is stripped, otherwise the complete events of it that are kept (maybe empty).
+   * Measures the bytes that arrived at `now` (the proxy passes all of one socket read at once).
+   * Returns what to send to the client: the bytes themselves when nothing is stripped, otherwise
+   * the complete events among them that are kept (maybe none).
    */
   push(chunk: Buffer, now: number): Buffer {
-    const out = this.pushParts(chunk, now)
+    const out = this.scan(chunk, now)
     return Array.isArray(out) ? Buffer.concat(out) : out
   }
 
-  /**
-   * As `push`, with the kept events as slices of the chunk when a stripped event sat between them
-   * (the usage chunk with `[DONE]` after it in one read): the caller gathers them with the rest of
-   * what goes out in this turn of the loop instead of this copying them into one buffer first.
-   */
-  pushParts(chunk: Buffer, now: number): Buffer | Buffer[] {
+  /** As `push`, with the events kept around a stripped one as slices of the bytes. */
+  private scan(chunk: Buffer, now: number): Buffer | Buffer[] {
     const data = this.tail === null ? chunk : Buffer.concat([this.tail, chunk])
     let eventStart = 0
     let lineStart = 0
@@ -267,7 +264,7 @@ type Slicing = Buffer & { latin1Slice(start: number, end: number): string }
 const str = (v: unknown) => (typeof v === 'string' && v ? v : null)
 
 /**
- * Events are scanned as latin1 (one character per byte, see pushParts); what is kept or parsed is
+ * Events are scanned as latin1 (one character per byte, see scan); what is kept or parsed is
  * read again as the UTF-8 it was sent as. Only the rare values that leave the meter pass here.
  */
 function utf8<T extends string | null>(latin1: T): T {

@@ -97,10 +97,7 @@ export function forward(request: FastifyRequest, reply: FastifyReply, deps: Forw
       pending = []
       pendingBytes = 0
       let data = parts.length === 1 ? parts[0] : Buffer.concat(parts, bytes)
-      if (meterAtFlush !== null) {
-        const kept = meterAtFlush.pushParts(data, tickNow)
-        data = Array.isArray(kept) ? Buffer.concat(kept) : kept
-      }
+      if (meterAtFlush !== null) data = meterAtFlush.push(data, tickNow)
       if (ex) ex.responseBytes += data.length
       return data.length > 0 ? data : null
     }
