@@ -1,4 +1,4 @@
-import { BOOL_COLUMNS, LEVELS, MEASURES, ROLLUP_COLUMNS, ROLLUP_KEY, ROLLUP_SUMS, ROW_COLUMNS, SAT_COLUMNS, SAT_KEY, SAT_MEASURES, SAT_SUMS, USER_LEVELS, rollupDeltas, type RequestRow } from '@llm-proxy/core/shapes'
+import { BOOL_COLUMNS, LEVELS, MEASURES, ROLLUP_COLUMNS, ROLLUP_KEY, ROLLUP_SUMS, ROW_COLUMNS, SAT_COLUMNS, SAT_KEY, SAT_MEASURES, SAT_LEVELS, SAT_SUMS, USER_LEVELS, rollupDeltas, type RequestRow } from '@llm-proxy/core/shapes'
 import type postgres from 'postgres'
 import type { Sql } from './connect.js'
 
@@ -30,18 +30,19 @@ const SAT_UPSERT_TAIL = (table: string) => `
 const USER_COLUMNS = ['bucket', 'user', 'model', 'stream', 'key_id', 'requests']
 const ERROR_COLUMNS = ['bucket', 'model', 'stream', 'outcome', 'error_type', 'status_code', 'key_id', 'count', 'last_ts', 'last_message']
 
+/** Each table's statement, for the tables each level has (users per hour and day, saturation at its levels). */
 const STATEMENTS = {
   requests: jsonInsert('requests', ROW_COLUMNS, 'ON CONFLICT (id) DO NOTHING RETURNING id'),
   ...Object.fromEntries(LEVELS.flatMap(({ name }) => {
     const rollup = `rollup_${name}`, users = `users_${name}`, errors = `errors_${name}`, sat = `saturation_${name}`
     return [
       [rollup, jsonInsert(rollup, ROLLUP_COLUMNS, ROLLUP_UPSERT_TAIL(rollup))],
-      [users, jsonInsert(users, USER_COLUMNS, `ON CONFLICT (bucket, "user", model, stream, key_id) DO UPDATE SET requests = ${users}.requests + excluded.requests`)],
+      ...(USER_LEVELS.includes(name) ? [[users, jsonInsert(users, USER_COLUMNS, `ON CONFLICT (bucket, "user", model, stream, key_id) DO UPDATE SET requests = ${users}.requests + excluded.requests`)]] : []),
       [errors, jsonInsert(errors, ERROR_COLUMNS, `ON CONFLICT (bucket, model, stream, outcome, error_type, status_code, key_id) DO UPDATE SET
              count = ${errors}.count + excluded.count,
              last_message = CASE WHEN excluded.last_ts >= ${errors}.last_ts THEN excluded.last_message ELSE ${errors}.last_message END,
              last_ts = greatest(${errors}.last_ts, excluded.last_ts)`)],
-      [sat, jsonInsert(sat, SAT_COLUMNS, SAT_UPSERT_TAIL(sat))],
+      ...(SAT_LEVELS.includes(name) ? [[sat, jsonInsert(sat, SAT_COLUMNS, SAT_UPSERT_TAIL(sat))]] : []),
     ]
   })),
 } as Record<string, string>
