@@ -256,8 +256,8 @@ export class SseMeter {
 }
 
 /**
- * Buffer's own decoder, called without `toString`'s argument checks and encoding lookup (undici
- * calls utf8Slice the same way).
+ * Buffer's own latin1 decoder, called without `toString`'s argument checks and encoding lookup
+ * (undici calls `utf8Slice` the same way).
  */
 type Slicing = Buffer & { latin1Slice(start: number, end: number): string }
 

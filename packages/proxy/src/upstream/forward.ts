@@ -77,26 +77,18 @@ export function forward(request: FastifyRequest, reply: FastifyReply, deps: Forw
     // of one socket read from the backend become one HTTP chunk (one size line, one write) instead
     // of one each. Node corks the socket until the next tick anyway, so nothing leaves later.
     let pending: Buffer[] = []
-    let pendingBytes = 0
     let pendingTick: Dispatcher.DispatchController | null = null
     // When the chunks of this turn arrived (they came in one read, together).
     let tickNow = 0
     // A stream read as it is (not compressed): the SSE meter reads the turn's bytes once, as one
     // buffer, when they are written, rather than each backend chunk (often one event) on its own.
     let meterAtFlush: SseMeter | null = null
-    const toClient = (part: Buffer) => {
-      if (part.length === 0) return
-      pending.push(part)
-      pendingBytes += part.length
-    }
     /** What was gathered, metered when it is a stream, as one buffer (null when nothing is left), taken out of `pending`. */
     const takePending = (): Buffer | null => {
       if (pending.length === 0) return null
       const parts = pending
-      const bytes = pendingBytes
       pending = []
-      pendingBytes = 0
-      let data = parts.length === 1 ? parts[0] : Buffer.concat(parts, bytes)
+      let data = parts.length === 1 ? parts[0] : Buffer.concat(parts)
       if (meterAtFlush !== null) data = meterAtFlush.push(data, tickNow)
       if (ex) ex.responseBytes += data.length
       return data.length > 0 ? data : null
@@ -190,13 +182,14 @@ export function forward(request: FastifyRequest, reply: FastifyReply, deps: Forw
         else if (unreadable) {
           // Passed on, not measured.
         } else {
-          if (sse === null) bodyMeter?.push(chunk)
+          bodyMeter?.push(chunk)
           ex?.capture?.push(chunk)
         }
-        toClient(chunk)
-        if (pendingTick === null && pending.length > 0) {
-          // The first chunk of this read: one clock read for all of them.
-          tickNow = performance.now()
+        if (chunk.length === 0) return
+        pending.push(chunk)
+        if (pendingTick === null) {
+          // The first chunk of this read: one clock read for all of them (the SSE meter's).
+          if (meterAtFlush !== null) tickNow = performance.now()
           pendingTick = c
           process.nextTick(flushTick)
         }
@@ -252,7 +245,8 @@ export function forward(request: FastifyRequest, reply: FastifyReply, deps: Forw
         const type = shuttingDown ? 'proxy_shutdown' : err.code === 'UND_ERR_BODY_TIMEOUT' ? 'backend_timeout' : 'backend_reset'
         ex?.fail('network_error', type, err.message)
         request.log.warn({ err }, 'backend failed mid-response')
-        flush()
+        // Metered and counted; not written: the client's connection is cut as the backend's was.
+        takePending()
         res.destroy()
         settle()
       },
