@@ -6,7 +6,8 @@
 // --slow: after the cells, 1,000 concurrent slow streams (20 ms between tokens) on each target, its
 // peak RSS counted from there (as bench:overhead measures it: after the other phases, same process).
 // A short A/B for work on the proxy's CPU cost: the bare pass-through, the proxy as built, and any
-// variants (other env vars, or another build with dist=/path/to/server.js), interleaved per repeat,
+// variants (other env vars, or another build with dist=/path/to/server.js), interleaved per repeat
+// (the order rotated by one each repeat),
 // CPU per request (every thread) as medians, and as ratios to the bare pass-through and to `proxy`
 // paired by repeat: the median of the per-repeat ratios with their range in brackets.
 // --prof DIR runs the proxies with --cpu-prof (profiles per thread in DIR; the CPU figures are then
@@ -78,6 +79,8 @@ for (const t of targets.filter((t) => t.admin)) {
 const idleRss = Object.fromEntries(targets.map((t) => [t.name, rssMb(t.child.pid)]))
 const scale = Number(a['requests-scale'])
 const median = (xs) => { const s = [...xs].sort((x, y) => x - y); return s[Math.floor((s.length - 1) / 2)] }
+/** The targets in the order of repeat r: rotated by one each repeat, so none always runs right after the same one. */
+const rotated = (list, r) => list.map((_, i) => list[(i + r) % list.length])
 
 if (a.latency) {
   const all = [{ name: 'direct', port: backendPort, headers: [] }, ...targets]
@@ -91,7 +94,7 @@ if (a.latency) {
     const got = Object.fromEntries(all.map((t) => [t.name, []]))
     for (const t of all) await load(`http://127.0.0.1:${t.port}/v1/chat/completions`, { stream: ph.stream, concurrency: 1, requests: 300, headers: t.headers })
     for (let r = 0; r < Number(a.repeats); r++) {
-      for (const t of all) got[t.name].push(ph.pick(await load(`http://127.0.0.1:${t.port}/v1/chat/completions`, { stream: ph.stream, concurrency: 1, requests: ph.requests, headers: [...(ph.headers ?? []), ...(t.headers ?? [])] })))
+      for (const t of rotated(all, r)) got[t.name].push(ph.pick(await load(`http://127.0.0.1:${t.port}/v1/chat/completions`, { stream: ph.stream, concurrency: 1, requests: ph.requests, headers: [...(ph.headers ?? []), ...(t.headers ?? [])] })))
     }
     const direct = median(got.direct)
     const added = (name) => median(got[name]) - direct
@@ -114,7 +117,7 @@ for (const cell of a.cells.split(',')) {
   let errors = 0
   for (const t of targets) await load(`http://127.0.0.1:${t.port}/v1/chat/completions`, { ...s, requests: Math.min(300, s.requests), headers: t.headers })
   for (let r = 0; r < Number(a.repeats); r++) {
-    for (const t of targets) {
+    for (const t of rotated(targets, r)) {
       const before = cpuNs(t.child.pid)
       const res = await load(`http://127.0.0.1:${t.port}/v1/chat/completions`, { ...s, headers: t.headers })
       errors += res.errors
