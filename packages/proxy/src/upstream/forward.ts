@@ -215,12 +215,13 @@ export function forward(request: FastifyRequest, reply: FastifyReply, deps: Forw
             ex!.responseBytes += rest.length
             last = last === null ? rest : Buffer.concat([last, rest])
           }
-        } else if (bodyMeter !== null) {
-          ex!.measureBody(bodyMeter, ex!.statusCode! >= 400)
         }
         // The last bytes go with the end: one call, and for a body in one read one write in all.
         if (last !== null && !res.destroyed) res.end(last)
         else res.end()
+        // A whole body is read for the row once the client has it: end() wrote it out, and the row
+        // is made at 'close', which comes after this turn.
+        if (bodyMeter !== null && makeDecoder === null) ex!.measureBody(bodyMeter, ex!.statusCode! >= 400)
         settle()
       },
       onResponseError(c, err: Error & { code?: string }) {
