@@ -18,10 +18,12 @@ function tmpDb() {
   return join(dir, 'nested', 'metrics.db')
 }
 
-test('the writer creates the directory, enables WAL and migrates to the latest version', () => {
+test('the writer creates the directory, enables WAL, caps its page cache and migrates to the latest version', () => {
   const file = tmpDb()
   const db = openWriterDb(file)
   expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
+  // 4 MB, not better-sqlite3's 16 MB: the cache fills with pages written once and stays in the proxy's RSS.
+  expect(db.pragma('cache_size', { simple: true })).toBe(-4000)
   expect(db.pragma('user_version', { simple: true })).toBe(LATEST_SCHEMA_VERSION)
   db.close()
   const again = openWriterDb(file)

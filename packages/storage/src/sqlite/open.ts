@@ -14,6 +14,10 @@ export function openWriterDb(file: string): Database.Database {
     // WAL lets the metrics API read while the proxy writes.
     db.pragma('journal_mode = WAL')
     db.pragma('synchronous = NORMAL')
+    // The writer appends: what it reads again is the right edge of each index and the rollup rows of
+    // the current buckets. better-sqlite3's default cache (16 MB) would fill with pages written once
+    // and hold them for the life of the process; 4 MB holds the writer's working set.
+    db.pragma('cache_size = -4000')
     db.pragma('busy_timeout = 5000')
     migrate(db)
     db.exec(`BEGIN IMMEDIATE; PRAGMA user_version = ${LATEST_SCHEMA_VERSION}; COMMIT`)
