@@ -221,7 +221,7 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
   if (guard) {
     // A key holder reads their own key's limits and what is left of its budget; nothing else.
     app.get('/v1/key', async (request) => {
-      const auth = guard.authenticate(presentedSecret(request.headers))
+      const auth = guard.authenticate(presentedSecret(request.headers), request.raw.socket)
       if ('error' in auth) throw auth.error
       return guard.usage(auth.key)
     })

@@ -1,5 +1,6 @@
 // AUTH_MODE=keys with the admin API: real proxy, real store, the openai SDK as the client.
 import OpenAI from 'openai'
+import { Agent, request } from 'undici'
 import { afterEach, expect, test } from 'vitest'
 import { chatBody, startStack, streamBody, type Stack } from './helpers.js'
 
@@ -49,6 +50,36 @@ test('a request without a usable key is a 401 in OpenAI shape, with a row; the p
   expect(await stack.rows.next()).toMatchObject({ status_code: 401, error_type: 'revoked_api_key', key_id: key.id })
   // Listing models needs a key too (no row: not metered).
   expect((await fetch(`${stack.url}/v1/models`)).status).toBe(401)
+})
+
+test('one keep-alive connection, several keys in turn: each request is its own key; revocation holds on the open connection', async () => {
+  stack = await startStack({ keys: {} })
+  const alice = await createKey(stack, { name: 'alice' })
+  const bob = await createKey(stack, { name: 'bob' })
+  // One socket for everything (a load balancer's pooled connection carries several clients' keys).
+  const agent = new Agent({ connections: 1, pipelining: 1 })
+  let connections = 0
+  const send = async (secret: string | null) => {
+    const res = await request(`${stack!.url}/v1/chat/completions`, {
+      dispatcher: agent,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(secret ? { authorization: `Bearer ${secret}` } : {}) },
+      body: JSON.stringify(chatBody()),
+    })
+    await res.body.text()
+    return res.statusCode
+  }
+  agent.on('connect', () => connections++)
+  const statuses = [await send(alice.secret), await send(alice.secret), await send(bob.secret), await send(`${alice.secret.slice(0, -1)}x`), await send(null), await send(alice.secret)]
+  await stack.admin!.call('POST', `/admin/keys/${alice.id}/revoke`)
+  statuses.push(await send(alice.secret), await send(bob.secret))
+  await agent.close()
+  expect(statuses).toEqual([200, 200, 200, 401, 401, 200, 401, 200])
+  const rows = await stack.rows.until(8)
+  expect(rows.map((r) => [r.key_id, r.error_type])).toEqual([
+    [alice.id, null], [alice.id, null], [bob.id, null], [null, 'invalid_api_key'], [null, 'missing_api_key'], [alice.id, null], [alice.id, 'revoked_api_key'], [bob.id, null],
+  ])
+  expect(connections).toBe(1)
 })
 
 test('an expired key is refused; the key own upstream key, else BACKEND_API_KEY, goes upstream', async () => {

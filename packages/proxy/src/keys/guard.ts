@@ -2,7 +2,7 @@ import type { KeyUsage } from '@llm-proxy/core/contracts'
 import type { KeyCounter, KeyRecord, KeyStore } from '@llm-proxy/storage/sink'
 import { randomUUID } from 'node:crypto'
 import { ProxyError } from '../errors.js'
-import { decrypt, hashSecret } from './secrets.js'
+import { decrypt, hashSecret, sameSecret } from './secrets.js'
 import { toView } from './view.js'
 
 const MINUTE = 60_000
@@ -37,6 +37,8 @@ interface Count {
   tokens: number
   cost: number
 }
+
+const ONE_REQUEST: Readonly<Count> = { requests: 1, tokens: 0, cost: 0 }
 
 export type Refusal = { error: ProxyError; rowType: string; keyId: string | null; headers: Record<string, string> }
 
@@ -147,8 +149,27 @@ export class KeyGuard {
     return this.byId.get(id)
   }
 
-  /** The key behind a presented secret, or the 401 to answer (and the row's error_type). */
-  authenticate(secret: string | null): { key: LiveKey } | Refusal {
+  /**
+   * The hash of the secret last presented on each open connection. A client on a keep-alive
+   * connection sends the same key with every request, and its SHA-256 was the largest part of what
+   * keys cost per request. Kept only while the connection lives (weakly, on its socket), as the
+   * request headers that carry the secret are; never stored or logged.
+   */
+  private hashOnConnection = new WeakMap<object, { secret: string; hash: string }>()
+  private hashOf(secret: string, connection: object | undefined): string {
+    if (connection === undefined) return hashSecret(secret)
+    const last = this.hashOnConnection.get(connection)
+    if (last !== undefined && sameSecret(last.secret, secret)) return last.hash
+    const hash = hashSecret(secret)
+    this.hashOnConnection.set(connection, { secret, hash })
+    return hash
+  }
+
+  /**
+   * The key behind a presented secret, or the 401 to answer (and the row's error_type). With the
+   * request's connection (its socket), a secret presented again on it is not hashed again.
+   */
+  authenticate(secret: string | null, connection?: object): { key: LiveKey } | Refusal {
     const refuse = (message: string, rowType: string, keyId: string | null = null): Refusal => ({
       error: new ProxyError(401, 'invalid_request_error', 'invalid_api_key', message),
       rowType,
@@ -156,7 +177,7 @@ export class KeyGuard {
       headers: {},
     })
     if (!secret) return refuse('You did not provide an API key. Send your proxy key as "Authorization: Bearer lmp-...".', 'missing_api_key')
-    const key = this.byHash.get(hashSecret(secret))
+    const key = this.byHash.get(this.hashOf(secret, connection))
     if (!key) return refuse('Incorrect API key provided. Ask the operator of this proxy for a key.', 'invalid_api_key')
     const now = this.now()
     if (key.rec.revoked_at !== null) return refuse('This API key has been revoked.', 'revoked_api_key', key.rec.id)
@@ -204,9 +225,8 @@ export class KeyGuard {
   }
 
   /** The x-ratelimit-* headers for the key's limits, as OpenAI sends them. */
-  rateHeaders(key: LiveKey, now = this.now()): Record<string, string> {
+  rateHeaders(key: LiveKey, now = this.now(), used = this.count(key.rec.id, 'minute', now)): Record<string, string> {
     const { rpm, tpm } = key.rec
-    const used = this.count(key.rec.id, 'minute', now)
     const reset = duration(windowEnd('minute', now) - now)
     const h: Record<string, string> = {}
     if (rpm !== null) {
@@ -254,8 +274,10 @@ export class KeyGuard {
         }
       }
     }
-    this.bump(id, now, { requests: 1, tokens: 0, cost: 0 })
-    return { headers: this.rateHeaders(key, now) }
+    this.bump(id, now, ONE_REQUEST)
+    // This minute's counts with the request just admitted, without counting them again.
+    minute.requests++
+    return { headers: this.rateHeaders(key, now, minute) }
   }
 
   /** Adds what a finished request used (tokens, cost) to its key's windows. */

@@ -40,6 +40,18 @@ export function decrypt(sealed: string, secretKey: string): string {
   return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8')
 }
 
+/**
+ * Whether two strings are equal, in a time that depends on their length only: a connection can carry
+ * requests of several clients (a load balancer's pool), so how far one secret matches another
+ * must not show in the timing.
+ */
+export function sameSecret(a: string, b: string): boolean {
+  if (a.length !== b.length) return false
+  let diff = 0
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i)
+  return diff === 0
+}
+
 /** Compares a bearer header with the expected token in constant time. */
 export function bearerMatches(header: string | undefined, token: string): boolean {
   const given = Buffer.from(header ?? '')

@@ -92,7 +92,7 @@ export const meteredRoute: FastifyPluginAsync<MeteredRouteOptions> = async (app,
       })
       if (o.guard) {
         // Before the body is read: a request without a usable key costs nothing more.
-        const auth = o.guard.authenticate(presentedSecret(request.headers))
+        const auth = o.guard.authenticate(presentedSecret(request.headers), request.raw.socket)
         if (!('error' in auth)) tapFor(auth.key.rec.capture)
         const admitted: Refusal | { headers: Record<string, string> } = 'error' in auth ? auth : o.guard.admit(auth.key)
         if (isRefusal(admitted)) {

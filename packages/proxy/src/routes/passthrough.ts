@@ -9,7 +9,7 @@ export const passthroughRoute: FastifyPluginAsync<{ forwardDeps: ForwardDeps; gu
     let keyAuth: { upstreamKey: string | undefined } | undefined
     if (o.guard) {
       // Keys mode: a valid key is needed to list models too, but listing counts toward no limit.
-      const auth = o.guard.authenticate(presentedSecret(request.headers))
+      const auth = o.guard.authenticate(presentedSecret(request.headers), request.raw.socket)
       if ('error' in auth) throw auth.error
       keyAuth = { upstreamKey: auth.key.upstreamKey ?? o.forwardDeps.backendApiKey }
     }
