@@ -201,6 +201,11 @@ export const migrations: Migration[] = [
         PRIMARY KEY (bucket, model, stream, key_id, endpoint, level)
       ) WITHOUT ROWID;`).join('\n')),
   },
+  {
+    version: 10,
+    description: 'nothing on SQLite (PostgreSQL got a faster hist_merge): one version number, one schema on both engines',
+    up: () => {},
+  },
 ]
 
 /** Keys: the secret's SHA-256 and a display form only; an upstream key encrypted with SECRET_KEY. */
