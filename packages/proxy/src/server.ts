@@ -14,7 +14,7 @@ const storage = describeStorage(config)
 
 // With EVENT_LOG=stdout, log lines and event lines share one asynchronous destination: whole lines
 // in order, never cut into each other, and a slow reader of stdout never blocks the event loop.
-// Without it the logger keeps pino's default (synchronous) destination.
+// Without it the logger keeps pino's default destination, asynchronous too (SonicBoom, flushed at exit).
 const stdout = config.events.log === 'stdout' ? pino.destination({ dest: 1, sync: false }) : undefined
 const logOptions: pino.LoggerOptions = {
   level: config.logLevel,
