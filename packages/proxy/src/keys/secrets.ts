@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, hash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, hash, randomBytes } from 'node:crypto'
 
 /** A new key: `lmp-` and 32 random bytes, base64url (43 characters). */
 export const newSecret = () => `lmp-${randomBytes(32).toString('base64url')}`
@@ -53,8 +53,4 @@ export function sameSecret(a: string, b: string): boolean {
 }
 
 /** Compares a bearer header with the expected token in constant time. */
-export function bearerMatches(header: string | undefined, token: string): boolean {
-  const given = Buffer.from(header ?? '')
-  const expected = Buffer.from(`Bearer ${token}`)
-  return given.length === expected.length && timingSafeEqual(given, expected)
-}
+export const bearerMatches = (header: string | undefined, token: string): boolean => sameSecret(header ?? '', `Bearer ${token}`)

@@ -47,12 +47,6 @@ export class SseMeter {
    * the complete events among them that are kept (maybe none).
    */
   push(chunk: Buffer, now: number): Buffer {
-    const out = this.scan(chunk, now)
-    return Array.isArray(out) ? Buffer.concat(out) : out
-  }
-
-  /** As `push`, with the events kept around a stripped one as slices of the bytes. */
-  private scan(chunk: Buffer, now: number): Buffer | Buffer[] {
     const data = this.tail === null ? chunk : Buffer.concat([this.tail, chunk])
     let eventStart = 0
     let lineStart = 0
@@ -103,7 +97,7 @@ export class SseMeter {
     if (!this.stripUsageChunk) return chunk
     if (kept === null) return eventStart === data.length ? data : data.subarray(0, eventStart)
     if (eventStart > keptFrom) kept.push(data.subarray(keptFrom, eventStart))
-    return kept.length === 0 ? EMPTY : kept.length === 1 ? kept[0] : kept
+    return kept.length === 0 ? EMPTY : kept.length === 1 ? kept[0] : Buffer.concat(kept)
   }
 
   /** At the end of the stream: an event left without its closing blank line still counts. */
@@ -264,7 +258,7 @@ type Slicing = Buffer & { latin1Slice(start: number, end: number): string }
 const str = (v: unknown) => (typeof v === 'string' && v ? v : null)
 
 /**
- * Events are scanned as latin1 (one character per byte, see scan); what is kept or parsed is
+ * Events are scanned as latin1 (one character per byte, see push); what is kept or parsed is
  * read again as the UTF-8 it was sent as. Only the rare values that leave the meter pass here.
  */
 function utf8<T extends string | null>(latin1: T): T {
