@@ -127,8 +127,8 @@ for (const cell of a.cells.split(',')) {
     }
   }
   const m = Object.fromEntries(targets.map((t) => [t.name, median(cpu[t.name])]))
-  // Ratios paired by repeat (a target against the one run just before it, on the same machine
-  // state), then their median and range: drift between repeats cancels out of each pair.
+  // Ratios paired by repeat (a target against the other's run in the same repeat, on nearly the
+  // same machine state), then their median and range: drift between repeats cancels out of each pair.
   const paired = (name, to) => {
     const rs = cpu[name].map((v, r) => v / cpu[to][r])
     return `${median(rs).toFixed(2)}× ${to} [${Math.min(...rs).toFixed(2)}–${Math.max(...rs).toFixed(2)}]`
