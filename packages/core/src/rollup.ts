@@ -53,6 +53,10 @@ export interface ErrorRollupRow {
   bucket: number; model: string; stream: number; outcome: string; error_type: string; status_code: number; key_id: string
   count: number; last_ts: number; last_message: string | null
 }
+/** Every stored column of an error rollup row, in order. */
+export const ERROR_COLUMNS = ['bucket', 'model', 'stream', 'outcome', 'error_type', 'status_code', 'key_id', 'count', 'last_ts', 'last_message'] as const satisfies readonly (keyof ErrorRollupRow)[]
+/** Every stored column of a user count row (`users_<level>`), in order. */
+export const USER_COLUMNS = ['bucket', 'user', 'model', 'stream', 'key_id', 'requests'] as const
 
 /** The model a row is reported under: the backend's name, else what the client asked for. */
 export const modelOf = (row: Pick<RequestRow, 'model' | 'model_requested'>) => row.model ?? row.model_requested ?? ''

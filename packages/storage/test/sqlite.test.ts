@@ -145,6 +145,36 @@ test('stored histograms add up by merging their sorted lists', () => {
   expect(mergeHistBlobs(null, a.toBlob())).toEqual(a.toBlob())
 })
 
+test('rollups do not depend on how rows are batched: batches of 7 merge into what one batch writes', () => {
+  // Users, errors and measures a batch may lack (no TTFT, no overhead), so merges meet empty histograms on either side.
+  const rows = satRows(700, 5).map((r, i) => ({
+    ...r, user: i % 3 === 0 ? `u${i % 4}` : null, overhead_ms: i % 5 < 2 ? null : (i % 17) / 10, tpot_ms: i % 7 === 0 ? null : 1 + (i % 11),
+    ...(r.outcome === 'success' ? {} : { status_code: 502, error_type: 'backend_error', error_message: `failure ${i}` }),
+  }))
+  const whole = openWriterDb(tmpDb())
+  createSqliteStore(whole).insertBatch(rows)
+  const batched = openWriterDb(tmpDb())
+  const store = createSqliteStore(batched)
+  for (let i = 0; i < rows.length; i += 7) store.insertBatch(rows.slice(i, i + 7))
+  const tables = (whole.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND (name LIKE 'rollup_%' OR name LIKE 'users_%' OR name LIKE 'errors_%' OR name LIKE 'saturation_%')").all() as { name: string }[]).map((t) => t.name)
+  expect(tables.length).toBe(12)
+  // Sums of REAL columns depend on the order of the additions: compared to 9 significant digits.
+  const value = (v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(9)) : v)
+  const dump = (db: Database.Database, table: string) => {
+    const cols = (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name)
+    return (db.prepare(`SELECT * FROM ${table}`).all() as Record<string, unknown>[])
+      .map((r) => cols.map((c) => `${c}=${value(r[c])}`).join(' '))
+      .sort()
+  }
+  for (const table of tables) {
+    const want = dump(whole, table)
+    expect(want.length, table).toBeGreaterThan(0)
+    expect(dump(batched, table), table).toEqual(want)
+  }
+  whole.close()
+  batched.close()
+})
+
 test('captures (schema v8): written through the writer thread, once per request id, with their own retention', async () => {
   const file = tmpDb()
   const sink = await createSqliteSink({ file })

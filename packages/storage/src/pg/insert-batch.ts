@@ -1,4 +1,4 @@
-import { BOOL_COLUMNS, LEVELS, MEASURES, ROLLUP_COLUMNS, ROLLUP_KEY, ROLLUP_SUMS, ROW_COLUMNS, SAT_COLUMNS, SAT_KEY, SAT_MEASURES, SAT_LEVELS, SAT_SUMS, USER_LEVELS, rollupDeltas, type RequestRow } from '@llm-proxy/core/shapes'
+import { BOOL_COLUMNS, ERROR_COLUMNS, LEVELS, MEASURES, ROLLUP_COLUMNS, ROLLUP_KEY, ROLLUP_SUMS, ROW_COLUMNS, SAT_COLUMNS, SAT_KEY, SAT_MEASURES, SAT_LEVELS, SAT_SUMS, USER_COLUMNS, USER_LEVELS, rollupDeltas, type RequestRow } from '@llm-proxy/core/shapes'
 import type postgres from 'postgres'
 import type { Sql } from './connect.js'
 
@@ -27,8 +27,6 @@ const SAT_UPSERT_TAIL = (table: string) => `
     ${SAT_SUMS.map((c) => `${c} = ${table}.${c} + excluded.${c}`).join(', ')},
     ${SAT_MEASURES.map((m) => `${m}_min = least(${table}.${m}_min, excluded.${m}_min), ${m}_max = greatest(${table}.${m}_max, excluded.${m}_max),
     ${m}_hist = hist_merge(${table}.${m}_hist, excluded.${m}_hist)`).join(',\n')}`
-const USER_COLUMNS = ['bucket', 'user', 'model', 'stream', 'key_id', 'requests']
-const ERROR_COLUMNS = ['bucket', 'model', 'stream', 'outcome', 'error_type', 'status_code', 'key_id', 'count', 'last_ts', 'last_message']
 
 /** Each table's statement, for the tables each level has (users per hour and day, saturation at its levels). */
 const STATEMENTS = {
