@@ -159,7 +159,11 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
 
   // The body is kept as bytes: it is forwarded unchanged, and parsed once by the route.
   app.removeAllContentTypeParsers()
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
+  const asBytes = (_req: unknown, body: Buffer, done: (err: null, body: Buffer) => void) => done(null, body)
+  // Registered by name as well: Fastify remembers which parser a Content-Type header gets only for
+  // types registered by name; with the catch-all alone it parses the header on every request (~3 µs).
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, asBytes)
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, asBytes)
 
   // A body that trickles in is cut at BODY_TIMEOUT_MS with a 408 (and its row).
   const bodyTimeoutMs = config.bodyTimeoutMs ?? 30_000

@@ -154,6 +154,33 @@ describe('a backend that compresses anyway: the row is exact, the client gets th
 })
 
 describe('paths', () => {
+  test('whatever the Content-Type (JSON with parameters, text, none), the body goes upstream as sent, with its header, and is metered', async () => {
+    const seen: { type: string | undefined; body: string }[] = []
+    const up = await startScriptedUpstream((req, res) => {
+      seen.push({ type: req.headers['content-type'], body: req.body })
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ id: 'x', object: 'chat.completion', model: 'm-ct', choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }], usage: { prompt_tokens: 2, completion_tokens: 1, total_tokens: 3 } }))
+    })
+    stack = await startStack({ backendUrl: up.url })
+    try {
+      const body = '{"model":"m",  "messages":[{"role":"user","content":"h\u00e9"}]}'
+      const types = ['application/json', 'application/json; charset=utf-8', 'APPLICATION/JSON', 'text/plain', undefined]
+      for (const type of types) {
+        const headers: Record<string, string> = { 'content-length': String(Buffer.byteLength(body)) }
+        if (type !== undefined) headers['content-type'] = type
+        const req = request(stack.url + '/v1/chat/completions', { method: 'POST', headers })
+        req.end(body)
+        const [res] = await once(req, 'response')
+        res.resume()
+        expect(res.statusCode, String(type)).toBe(200)
+        expect(await stack.rows.next()).toMatchObject({ model_requested: 'm', model: 'm-ct', prompt_tokens: 2, outcome: 'success', request_bytes: Buffer.byteLength(body) })
+      }
+      expect(seen).toEqual(types.map((type) => ({ type, body })))
+    } finally {
+      await up.close()
+    }
+  })
+
   test('a percent-encoded path is forwarded as it was routed', async () => {
     stack = await startStack()
     const res = await raw(stack.url, 'POST', '/%76%31/chat/completions?x=1', JSON.stringify(chatBody()))
