@@ -9,7 +9,10 @@
 // variants (other env vars, or another build with dist=/path/to/server.js), interleaved per repeat
 // (the order rotated by one each repeat),
 // CPU per request (every thread) as medians, and as ratios to the bare pass-through and to `proxy`
-// paired by repeat: the median of the per-repeat ratios with their range in brackets.
+// paired by repeat: the median of the per-repeat ratios with, in brackets, a 95% interval for that
+// median once there are 6 repeats or more (order statistics, no assumption about the distribution:
+// a difference is shown when the interval leaves out 1.00, and an identical second proxy as a variant,
+// `--variant proxy2:`, shows what the machine itself makes of "no difference"), and their range.
 // --prof DIR runs the proxies with --cpu-prof (profiles per thread in DIR; the CPU figures are then
 // inflated by the profiler, so use separate runs for figures and for profiles).
 import { spawn } from 'node:child_process'
@@ -79,6 +82,24 @@ for (const t of targets.filter((t) => t.admin)) {
 const idleRss = Object.fromEntries(targets.map((t) => [t.name, rssMb(t.child.pid)]))
 const scale = Number(a['requests-scale'])
 const median = (xs) => { const s = [...xs].sort((x, y) => x - y); return s[Math.floor((s.length - 1) / 2)] }
+/**
+ * A distribution-free 95% interval for the median of `xs`: the order statistics k+1 and n−k (1-based),
+ * k the largest with P(Binomial(n, ½) ≤ k) ≤ 2.5%. Null below 6 values (no such k).
+ */
+function medianInterval(xs) {
+  const s = [...xs].sort((x, y) => x - y)
+  const n = s.length
+  let k = -1
+  let below = 0
+  let choose = 1 // C(n, i)
+  for (let i = 0; i < n; i++) {
+    below += choose / 2 ** n
+    if (below > 0.025) break
+    k = i
+    choose = (choose * (n - i)) / (i + 1)
+  }
+  return k < 0 ? null : [s[k], s[n - 1 - k]]
+}
 /** The targets in the order of repeat r: rotated by one each repeat, so none always runs right after the same one. */
 const rotated = (list, r) => list.map((_, i) => list[(i + r) % list.length])
 
@@ -131,7 +152,8 @@ for (const cell of a.cells.split(',')) {
   // same machine state), then their median and range: drift between repeats cancels out of each pair.
   const paired = (name, to) => {
     const rs = cpu[name].map((v, r) => v / cpu[to][r])
-    return `${median(rs).toFixed(2)}× ${to} [${Math.min(...rs).toFixed(2)}–${Math.max(...rs).toFixed(2)}]`
+    const ci = medianInterval(rs)
+    return `${median(rs).toFixed(2)}× ${to} [${ci ? `95% ${ci[0].toFixed(2)}–${ci[1].toFixed(2)}, ` : ''}range ${Math.min(...rs).toFixed(2)}–${Math.max(...rs).toFixed(2)}]`
   }
   console.log(`${cell.padEnd(5)} ` + targets.map((t) => `${t.name} ${m[t.name].toFixed(0)} [other threads ${median(others[t.name]).toFixed(0)}]` + (t.name === 'bare' ? '' : ` (${paired(t.name, 'bare')}${t.name === 'proxy' ? '' : `, ${paired(t.name, 'proxy')}`})`)).join('  |  ') + (errors ? `  errors ${errors}` : ''))
 }
