@@ -6,8 +6,8 @@ import { CAPTURE_COLUMNS } from './capture-sql.js'
 import { histToPg, type Sql } from './pg/connect.js'
 import { migratePg } from './pg/migrations.js'
 import { LATEST_SCHEMA_VERSION, migrate } from './sqlite/migrations.js'
+import { quoted } from './sql-names.js'
 
-const q = (c: string) => (c === 'user' ? '"user"' : c)
 
 /** One value in COPY's text format: `\\N` for null, backslash escapes, no NUL bytes. */
 function copyValue(column: string, v: unknown): string {
@@ -57,10 +57,10 @@ export async function copySqliteToPg(file: string, sql: Sql, progress: (msg: str
     // COPY (PostgreSQL's bulk load) into the empty tables, one transaction for everything.
     await sql.begin(async (tx) => {
       const copy = async (table: string, columns: readonly string[], rows: Iterable<Record<string, unknown>>, count: (n: number) => void) => {
-        const writable = await (tx as unknown as Sql).unsafe(`COPY ${table} (${columns.map(q).join(', ')}) FROM STDIN`).writable()
+        const writable = await (tx as unknown as Sql).unsafe(`COPY ${table} (${columns.map(quoted).join(', ')}) FROM STDIN`).writable()
         await pipeline(Readable.from(copyLines(rows, columns, count)), writable)
       }
-      const rows = src.prepare(`SELECT ${ROW_COLUMNS.map(q).join(', ')} FROM requests ORDER BY seq`).iterate() as Iterable<Record<string, unknown>>
+      const rows = src.prepare(`SELECT ${ROW_COLUMNS.map(quoted).join(', ')} FROM requests ORDER BY seq`).iterate() as Iterable<Record<string, unknown>>
       await copy('requests', ROW_COLUMNS, rows, (n) => {
         report.requests = n
         if (n % 100_000 === 0) progress(`${n} rows`)
@@ -77,7 +77,7 @@ export async function copySqliteToPg(file: string, sql: Sql, progress: (msg: str
         tables.push([`errors_${name}`, ['bucket', 'model', 'stream', 'outcome', 'error_type', 'status_code', 'key_id', 'count', 'last_ts', 'last_message']])
         for (const [table, columns] of tables) {
           let n = 0
-          await copy(table, columns, src.prepare(`SELECT ${columns.map(q).join(', ')} FROM ${table}`).iterate() as Iterable<Record<string, unknown>>, (c) => (n = c))
+          await copy(table, columns, src.prepare(`SELECT ${columns.map(quoted).join(', ')} FROM ${table}`).iterate() as Iterable<Record<string, unknown>>, (c) => (n = c))
           report.rollups += n
         }
       }

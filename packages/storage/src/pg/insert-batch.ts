@@ -1,8 +1,8 @@
 import { BOOL_COLUMNS, ERROR_COLUMNS, LEVELS, MEASURES, ROLLUP_COLUMNS, ROLLUP_KEY, ROLLUP_SUMS, ROW_COLUMNS, SAT_COLUMNS, SAT_KEY, SAT_MEASURES, SAT_LEVELS, SAT_SUMS, USER_COLUMNS, USER_LEVELS, rollupDeltas, type RequestRow } from '@llm-proxy/core/shapes'
 import type postgres from 'postgres'
 import type { Sql } from './connect.js'
+import { quoted } from '../sql-names.js'
 
-const q = (c: string) => (c === 'user' ? '"user"' : c)
 
 /**
  * One INSERT per table whatever the batch size: the rows travel as one JSON parameter, which
@@ -12,7 +12,7 @@ const q = (c: string) => (c === 'user' ? '"user"' : c)
  * parsed, planned and bound anew for every batch, most of PostgreSQL's time per row.
  */
 function jsonInsert(table: string, columns: readonly string[], tail: string): string {
-  const list = columns.map(q).join(', ')
+  const list = columns.map(quoted).join(', ')
   return `INSERT INTO ${table} (${list}) SELECT ${list} FROM json_populate_recordset(NULL::${table}, $1::text::json) ${tail}`
 }
 

@@ -1,6 +1,7 @@
 import { BOOL_COLUMNS, ERROR_COLUMNS, ROLLUP_COLUMNS, ROLLUP_KEY, ROLLUP_SUMS, ROW_COLUMNS, mergeHistBlobs, rollupDeltas, type RequestRow } from '@llm-proxy/core/shapes'
 import { LEVELS, MEASURES, SAT_COLUMNS, SAT_KEY, SAT_LEVELS, SAT_MEASURES, SAT_SUMS, USER_COLUMNS, USER_LEVELS } from '@llm-proxy/core/shapes'
 import type Database from 'better-sqlite3'
+import { quoted } from '../sql-names.js'
 
 /** SQLite's synchronous store; in the proxy it runs inside the writer thread (see worker.ts). */
 export interface SqliteStore {
@@ -13,28 +14,22 @@ export interface SqliteStore {
   deleteBefore(beforeTs: number): number
 }
 
-const IS_BOOL = ROW_COLUMNS.map((c) => (BOOL_COLUMNS as readonly string[]).includes(c))
-/** The row's values in column order: positional binding, cheaper than named parameters and a copy of the row. */
-const toParams = (row: RequestRow, out: unknown[]): unknown[] => {
-  for (let i = 0; i < ROW_COLUMNS.length; i++) {
-    const v = row[ROW_COLUMNS[i]]
-    out[i] = IS_BOOL[i] ? (v ? 1 : 0) : v
-  }
-  return out
-}
-
 /**
- * Binds an object's values in `columns` order into one reused array. Positional binding: with named
- * parameters (`@col`) better-sqlite3 looks each name up on the object, ~25% of a rollup upsert.
+ * Binds an object's values in `columns` order into one reused array (booleans as 0 and 1). Positional
+ * binding: with named parameters (`@col`) better-sqlite3 looks each name up on the object, ~25% of a
+ * rollup upsert; and no copy of the row is made.
  */
-const positional = (columns: readonly string[]) => {
+const positional = (columns: readonly string[], booleans: readonly string[] = []) => {
+  const isBool = columns.map((c) => booleans.includes(c))
   const out: unknown[] = new Array(columns.length)
   return (o: object): unknown[] => {
-    for (let i = 0; i < columns.length; i++) out[i] = (o as Record<string, unknown>)[columns[i]]
+    for (let i = 0; i < columns.length; i++) {
+      const v = (o as Record<string, unknown>)[columns[i]]
+      out[i] = isBool[i] ? (v ? 1 : 0) : v
+    }
     return out
   }
 }
-const q = (c: string) => (c === 'user' ? '"user"' : c)
 const placeholders = (columns: readonly string[]) => columns.map(() => '?').join(', ')
 /**
  * A histogram column's merge. A batch without a value for a measure (no TTFT in a non-streamed
@@ -46,9 +41,9 @@ const minMax = (m: string) => `${m}_min = min(coalesce(${m}_min, excluded.${m}_m
 
 export function createSqliteStore(db: Database.Database, o: { inTransaction?: boolean } = {}): SqliteStore {
   db.function('hist_merge', { deterministic: true }, (a: unknown, b: unknown) => mergeHistBlobs(a as Uint8Array | null, b as Uint8Array | null))
-  const insert = db.prepare(`INSERT INTO requests (${ROW_COLUMNS.map(q).join(', ')}) VALUES (${placeholders(ROW_COLUMNS)})`)
-  const params: unknown[] = new Array(ROW_COLUMNS.length)
+  const insert = db.prepare(`INSERT INTO requests (${ROW_COLUMNS.map(quoted).join(', ')}) VALUES (${placeholders(ROW_COLUMNS)})`)
   const remove = db.prepare('DELETE FROM requests WHERE ts < ?')
+  const rowParams = positional(ROW_COLUMNS, BOOL_COLUMNS)
   const rollupParams = positional(ROLLUP_COLUMNS)
   const userParams = positional(USER_COLUMNS)
   const errorParams = positional(ERROR_COLUMNS)
@@ -63,7 +58,7 @@ export function createSqliteStore(db: Database.Database, o: { inTransaction?: bo
         last_ts = max(last_ts, excluded.last_ts)`),
     users: USER_LEVELS.includes(name)
       ? db.prepare(`
-      INSERT INTO users_${name} (${USER_COLUMNS.map(q).join(', ')}) VALUES (${placeholders(USER_COLUMNS)})
+      INSERT INTO users_${name} (${USER_COLUMNS.map(quoted).join(', ')}) VALUES (${placeholders(USER_COLUMNS)})
       ON CONFLICT (bucket, user, model, stream, key_id) DO UPDATE SET requests = requests + excluded.requests`)
       : null,
     errors: db.prepare(`
@@ -96,7 +91,7 @@ export function createSqliteStore(db: Database.Database, o: { inTransaction?: bo
     })
   }
   const insertAll = db.transaction((rows: readonly RequestRow[]) => {
-    for (const row of rows) insert.run(toParams(row, params))
+    for (const row of rows) insert.run(rowParams(row))
     // Same transaction, so a reader never sees rows without their aggregates or the reverse.
     addRollups(rows)
   })
