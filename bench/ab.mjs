@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { SLOW_STREAMS, cpuNs, freePort, load, peakRssMb, resetPeakRss, rssMb, waitForUrl } from './processes.mjs'
+import { SLOW_STREAMS, cpuNs, freePort, load, median, medianInterval, peakRssMb, resetPeakRss, rssMb, waitForUrl } from './processes.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { values: a } = parseArgs({
@@ -81,25 +81,6 @@ for (const t of targets.filter((t) => t.admin)) {
 
 const idleRss = Object.fromEntries(targets.map((t) => [t.name, rssMb(t.child.pid)]))
 const scale = Number(a['requests-scale'])
-const median = (xs) => { const s = [...xs].sort((x, y) => x - y); return s[Math.floor((s.length - 1) / 2)] }
-/**
- * A distribution-free 95% interval for the median of `xs`: the order statistics k+1 and n−k (1-based),
- * k the largest with P(Binomial(n, ½) ≤ k) ≤ 2.5%. Null below 6 values (no such k).
- */
-function medianInterval(xs) {
-  const s = [...xs].sort((x, y) => x - y)
-  const n = s.length
-  let k = -1
-  let below = 0
-  let choose = 1 // C(n, i)
-  for (let i = 0; i < n; i++) {
-    below += choose / 2 ** n
-    if (below > 0.025) break
-    k = i
-    choose = (choose * (n - i)) / (i + 1)
-  }
-  return k < 0 ? null : [s[k], s[n - 1 - k]]
-}
 /** The targets in the order of repeat r: rotated by one each repeat, so none always runs right after the same one. */
 const rotated = (list, r) => list.map((_, i) => list[(i + r) % list.length])
 
@@ -149,7 +130,7 @@ for (const cell of a.cells.split(',')) {
   }
   const m = Object.fromEntries(targets.map((t) => [t.name, median(cpu[t.name])]))
   // Ratios paired by repeat (a target against the other's run in the same repeat, on nearly the
-  // same machine state), then their median and range: drift between repeats cancels out of each pair.
+  // same machine state), then their median, its interval and their range: drift between repeats cancels out of each pair.
   const paired = (name, to) => {
     const rs = cpu[name].map((v, r) => v / cpu[to][r])
     const ci = medianInterval(rs)

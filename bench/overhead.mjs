@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util'
 import Database from 'better-sqlite3'
 import postgres from 'postgres'
 import { pgBinDir, startCluster, stopCluster } from '../scripts/pg-cluster.mjs'
-import { SLOW_STREAMS, cpuNs, freePort, load, peakRssMb, resetPeakRss, waitForUrl } from './processes.mjs'
+import { SLOW_STREAMS, cpuNs, freePort, load, median, peakRssMb, resetPeakRss, waitForUrl } from './processes.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { values: opts } = parseArgs({ options: { repeats: { type: 'string', default: '3' }, quick: { type: 'boolean', default: false }, 'no-postgres': { type: 'boolean', default: false }, events: { type: 'boolean', default: false }, before: { type: 'string' } } })
@@ -293,7 +293,6 @@ if (proxyEv) {
 }
 
 // --- report -----------------------------------------------------------------------------------
-const median = (a) => { const s = [...a].sort((x, y) => x - y); return s.length ? s[Math.floor((s.length - 1) / 2)] : null }
 const f = (v, d = 1) => (v == null ? '—' : v.toFixed(d))
 console.log(`\nLLM metrics proxy overhead — ${new Date().toISOString()} — ${REPEATS} interleaved repeats, medians; ${nginxNote}`)
 console.log(`backend: simulated, fast mode (no delays), 64-token answers; proxy: LOG_LEVEL=warn, SQLite${proxyPg ? '; proxy-pg: the same on PostgreSQL (local cluster)' : ''}${proxyEv ? '; proxy-ev: SQLite with EVENT_LOG, a webhook and OTLP on' : ''}\n`)

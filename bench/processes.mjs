@@ -1,5 +1,5 @@
 // What the benchmarks share: free ports, waiting for a server, the load generator in its own
-// process, and per-thread CPU and peak memory of a process from /proc.
+// process, per-thread CPU and peak memory of a process from /proc, and the medians they report.
 import { spawn } from 'node:child_process'
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -69,3 +69,28 @@ export const resetPeakRss = (pid) => { try { writeFileSync(`/proc/${pid}/clear_r
 
 /** The slow-streams phase both benchmarks run: 1,000 concurrent streams, 20 ms between tokens. */
 export const SLOW_STREAMS = { requests: 1000, concurrency: 1000, stream: true, headers: ['x-mock-tokens-per-second: 50'] }
+
+/** The lower median (a value that was measured), or null for no values. */
+export const median = (xs) => {
+  const s = [...xs].sort((x, y) => x - y)
+  return s.length ? s[Math.floor((s.length - 1) / 2)] : null
+}
+
+/**
+ * A distribution-free 95% interval for the median of `xs`: the order statistics k+1 and n−k (1-based),
+ * k the largest with P(Binomial(n, ½) ≤ k) ≤ 2.5%. Null below 6 values (no such k).
+ */
+export function medianInterval(xs) {
+  const s = [...xs].sort((x, y) => x - y)
+  const n = s.length
+  let k = -1
+  let below = 0
+  let choose = 1 // C(n, i)
+  for (let i = 0; i < n; i++) {
+    below += choose / 2 ** n
+    if (below > 0.025) break
+    k = i
+    choose = (choose * (n - i)) / (i + 1)
+  }
+  return k < 0 ? null : [s[k], s[n - 1 - k]]
+}
