@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs'
-import { parse as parseYaml } from 'yaml'
+import { createRequire } from 'node:module'
 import { z } from 'zod'
+
+// Loaded only when a prices file is read: the YAML parser is ~1.3 MB of heap that every process
+// would otherwise carry for its whole life (the proxy's, the metrics API's), for a file most never set.
+const parseYaml = (text: string): unknown => (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text)
 
 /**
  * Prices in US dollars per million tokens, for one model or glob, from `PRICES_FILE`.

@@ -1,5 +1,6 @@
 import { costOf, findPriceRule, roundUsd, type PriceRule } from '@llm-proxy/core'
-import { calcPrice, type Provider } from '@pydantic/genai-prices'
+import type { Provider } from '@pydantic/genai-prices'
+import { createRequire } from 'node:module'
 import type { Pricer } from './exchange.js'
 import type { Usage } from './usage.js'
 
@@ -9,6 +10,10 @@ import type { Usage } from './usage.js'
  * to about 0.1 ms. Bounded.
  */
 const MAX_CACHED_MODELS = 1000
+
+// The package's CommonJS build: the same table, minified. Its ES module build keeps 3.6 MB of heap
+// for the life of the process (its 830 KB source, retained by V8, and the table), this one 1.9 MB.
+const { calcPrice } = createRequire(import.meta.url)('@pydantic/genai-prices') as typeof import('@pydantic/genai-prices')
 
 /**
  * Prices a row's tokens: `PRICES_FILE` first (an entry set to null means "no price"), then the
