@@ -12,7 +12,8 @@ import { createPricer } from './metering/pricing.js'
 import { createRowWriter, type RowWriter } from './recording/row-writer.js'
 import type { KeyGuard, LiveKey } from './keys/guard.js'
 import { presentedSecret } from './keys/secrets.js'
-import { meteredRoute } from './routes/metered.js'
+import { InFlight } from './in-flight.js'
+import { meteredRoute, type MeteredInFlight } from './routes/metered.js'
 import { passthroughRoute } from './routes/passthrough.js'
 import { createBackendDispatcher } from './upstream/dispatcher.js'
 
@@ -133,9 +134,10 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
     batchSize: options.batchSize,
     flushIntervalMs: options.flushIntervalMs,
   })
-  const aborters = new Set<() => void>()
+  const aborters = new InFlight<() => void>()
   /** Metered requests in flight, each with a promise that settles once its row is recorded. */
-  const inflight = new Map<Exchange, Promise<void>>()
+  const inflight = new InFlight<MeteredInFlight>()
+  const recorded = () => inflight.values().map((r) => r.recorded)
 
   app.decorate('rows', rows)
   app.decorateRequest('exchange', null)
@@ -145,16 +147,16 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
     if (inflight.size > 0) {
       let timer: NodeJS.Timeout | undefined
       const timeout = new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))
-      await Promise.race([Promise.allSettled([...inflight.values()]), timeout])
+      await Promise.race([Promise.allSettled(recorded()), timeout])
       clearTimeout(timer)
     }
     if (inflight.size === 0) return
     // Whatever is still running is cut now, whatever the client does (a body trickling in included);
     // each cut request still gets its row, marked proxy_shutdown.
-    for (const ex of inflight.keys()) ex.fail('network_error', 'proxy_shutdown', 'The proxy shut down before the request finished.')
-    for (const abort of [...aborters]) abort()
+    for (const { ex } of inflight.values()) ex.fail('network_error', 'proxy_shutdown', 'The proxy shut down before the request finished.')
+    for (const abort of aborters.values()) abort()
     app.server.closeAllConnections()
-    await Promise.allSettled([...inflight.values()])
+    await Promise.allSettled(recorded())
   })
 
   // The body is kept as bytes: it is forwarded unchanged, and parsed once by the route.
@@ -234,7 +236,7 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
 
   app.addHook('onClose', async () => {
     // Rows of requests cut at shutdown are recorded as their sockets close: wait for them first.
-    await Promise.allSettled([...inflight.values()])
+    await Promise.allSettled(recorded())
     await rows.close()
     await captures?.close()
     // Every row that will ever be stored is stored now: let the outputs deliver the last of them.

@@ -7,6 +7,7 @@ import { CaptureTap } from '../capture/tap.js'
 import type { CaptureWriter } from '../capture/writer.js'
 import { ProxyError, invalidJson, notAnObject } from '../errors.js'
 import type { KeyGuard, Refusal } from '../keys/guard.js'
+import type { InFlight } from '../in-flight.js'
 import { presentedSecret } from '../keys/secrets.js'
 import { Exchange, type Pricer } from '../metering/exchange.js'
 import type { RowWriter } from '../recording/row-writer.js'
@@ -17,13 +18,19 @@ export interface MeteredRouteOptions {
   streamUsage: 'inject' | 'passthrough'
   forwardDeps: ForwardDeps
   rows: RowWriter
-  /** Settles when each in-flight request has its row; awaited at shutdown. */
-  inflight: Map<Exchange, Promise<void>>
+  /** Each in-flight request with a promise that settles once it has its row; awaited at shutdown. */
+  inflight: InFlight<MeteredInFlight>
   /** AUTH_MODE=keys: every request needs a proxy key within its limits. */
   guard: KeyGuard | null
   pricer: Pricer | null
   /** Content capture; null when nothing can be captured (CAPTURE=off without keys): no work at all then. */
   capture: { mode: CaptureMode; maxBytes: number; writer: CaptureWriter } | null
+}
+
+/** A metered request in flight, and what settles once its row is recorded. */
+export interface MeteredInFlight {
+  ex: Exchange
+  recorded: Promise<void>
 }
 
 const isRefusal = (v: object): v is Refusal => 'error' in v
@@ -64,8 +71,7 @@ export const meteredRoute: FastifyPluginAsync<MeteredRouteOptions> = async (app,
       // 'close' comes after the last byte was written, or when the client went away: the row is made
       // then, once, whatever path the request took (proxied, refused by the parser, failed).
       let settle!: () => void
-      const pending = new Promise<void>((resolve) => (settle = resolve))
-      o.inflight.set(ex, pending)
+      const inFlight = o.inflight.add({ ex, recorded: new Promise<void>((resolve) => (settle = resolve)) })
       reply.raw.once('close', () => {
         if (!reply.raw.writableFinished) ex.clientGone = true
         if (ex.statusCode === null && reply.raw.headersSent) {
@@ -83,7 +89,7 @@ export const meteredRoute: FastifyPluginAsync<MeteredRouteOptions> = async (app,
             { statusCode: row.status_code, outcome: row.outcome, model: row.model ?? row.model_requested, ms: Math.round(row.total_ms) },
             `POST ${o.endpoint} completed`,
           )
-          o.inflight.delete(ex)
+          o.inflight.delete(inFlight)
           settle()
         }
         // A compressed response is still being decoded for the meters: the row waits, the client did not.

@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks'
 import type { Transform } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import { ProxyError, upstreamFailure } from '../errors.js'
+import type { InFlight } from '../in-flight.js'
 import { BodyMeter } from '../metering/body-meter.js'
 import { contentEncoding, createDecoder } from '../metering/decode.js'
 import type { Exchange } from '../metering/exchange.js'
@@ -17,7 +18,7 @@ export interface ForwardDeps {
   basePath: string
   backendApiKey?: string
   /** Abort callbacks of in-flight requests, called when the proxy gives up waiting at shutdown. */
-  aborters: Set<() => void>
+  aborters: InFlight<() => void>
   /** Metered requests sent to the backend whose response has not ended yet (each row's `inflight`). */
   upstream: { inflight: number }
 }
@@ -114,7 +115,7 @@ export function forward(request: FastifyRequest, reply: FastifyReply, deps: Forw
         counted = false
         deps.upstream.inflight--
       }
-      deps.aborters.delete(onShutdown)
+      deps.aborters.delete(aborter)
       if (error) reject(error)
       else resolve()
     }
@@ -122,7 +123,7 @@ export function forward(request: FastifyRequest, reply: FastifyReply, deps: Forw
       shuttingDown = true
       controller?.abort(new Error('the proxy is shutting down'))
     }
-    deps.aborters.add(onShutdown)
+    const aborter = deps.aborters.add(onShutdown)
 
     const onClientClose = () => {
       if (res.writableFinished) return
