@@ -1,4 +1,4 @@
-// node bench/ab.mjs [--cells ns1,ns32,s1,s32] [--repeats 5] [--requests-scale 1] [--variant 'name:KEY=V,KEY=V'] [--prof DIR] [--latency] [--slow]
+// node bench/ab.mjs [--cells ns1,ns32,s1,s32] [--repeats 5] [--requests-scale 1] [--variant 'name:KEY=V,KEY=V'] [--prof DIR] [--latency] [--slow] [--idle-ms N]
 // e.g. --variant 'keys:keys=1' (AUTH_MODE=keys, one key with generous limits, as in bench/overhead.mjs)
 // --latency: instead of CPU, latency at concurrency 1 with more samples than bench:overhead takes
 // (5,000 requests per repeat for p50/p99, 40 streams against a 200 ms backend TTFT), the backend
@@ -33,6 +33,7 @@ const { values: a } = parseArgs({
     prof: { type: 'string' },
     latency: { type: 'boolean', default: false },
     slow: { type: 'boolean', default: false },
+    'idle-ms': { type: 'string', default: '0' },
   },
 })
 const tmp = mkdtempSync(join(tmpdir(), 'bench-ab-'))
@@ -71,6 +72,9 @@ for (const v of variants) {
   }) })
 }
 for (const t of targets) await waitForUrl(`http://127.0.0.1:${t.port}/health`)
+// --idle-ms: the processes sit idle before any traffic, as a proxy does before its first clients
+// (a proxy once behaved differently for life after such a pause: bench/promotion.mjs).
+await new Promise((r) => setTimeout(r, Number(a['idle-ms'])))
 for (const t of targets.filter((t) => t.admin)) {
   const res = await fetch(`http://127.0.0.1:${t.admin.port}/admin/keys`, {
     method: 'POST', headers: { authorization: `Bearer ${t.admin.token}`, 'content-type': 'application/json' },
