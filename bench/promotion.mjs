@@ -1,4 +1,4 @@
-// node bench/promotion.mjs [--idle-ms 15000] [--requests 6000] [--runs 2] [--dist path/to/server.js]
+// node bench/promotion.mjs [--idle-ms 15000] [--requests 6000] [--runs 2] [--stream] [--keys] [--dist path/to/server.js]
 //
 // How much of each request the proxy's main thread promotes to V8's old generation (what a scavenge
 // could not collect because something still pointed at it), beside the bare Fastify + undici
@@ -7,7 +7,9 @@
 // target first sits idle for --idle-ms after it starts, as a proxy does before its first clients:
 // a proxy whose in-flight registry was a Map/Set only showed its 3–5 KB per request after such a
 // pause (with traffic at once it stayed at ~0.15; docs/technical/performance.md). Rows waiting
-// for their batch (up to FLUSH interval) are promoted legitimately: a few hundred bytes per request.
+// for their batch (up to 100 ms) are promoted legitimately: a few hundred bytes per request.
+// --stream: streaming requests (3,000 per run by default then); --keys: the proxy in AUTH_MODE=keys
+// as well, with one key of generous limits, as bench:overhead's proxy-keys.
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -20,6 +22,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { values: a } = parseArgs({ options: {
   'idle-ms': { type: 'string', default: '15000' }, requests: { type: 'string', default: '6000' }, runs: { type: 'string', default: '2' },
   dist: { type: 'string', default: join(root, 'packages/proxy/dist/server.js') },
+  stream: { type: 'boolean', default: false }, keys: { type: 'boolean', default: false },
 } })
 const tmp = mkdtempSync(join(tmpdir(), 'promotion-'))
 const children = []
@@ -44,26 +47,36 @@ children.push(spawn(process.execPath, [join(root, 'packages/mock-backend/dist/cl
 const backendUrl = `http://127.0.0.1:${backendPort}`
 await waitForUrl(`${backendUrl}/v1/models`)
 
+const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef0123'
 const targets = []
 for (const [name, script, env] of [
   ['bare', join(root, 'bench/bare-proxy.mjs'), {}],
   ['proxy', a.dist, { PROXY_HOST: '127.0.0.1', DB_PATH: join(tmp, 'proxy.db'), LOG_LEVEL: 'warn' }],
+  ...(a.keys ? [['proxy-keys', a.dist, { PROXY_HOST: '127.0.0.1', DB_PATH: join(tmp, 'keys.db'), LOG_LEVEL: 'warn', AUTH_MODE: 'keys', ADMIN_TOKEN: ADMIN_TOKEN }]] : []),
 ]) {
   const port = await freePort()
-  const child = start(script, { BACKEND_URL: backendUrl, PROXY_PORT: String(port), ...env })
-  targets.push({ name, child, url: `http://127.0.0.1:${port}/v1/chat/completions` })
+  const admin = env.AUTH_MODE ? await freePort() : null
+  const child = start(script, { BACKEND_URL: backendUrl, PROXY_PORT: String(port), ...(admin ? { ADMIN_PORT: String(admin) } : {}), ...env })
+  targets.push({ name, child, admin, headers: [], url: `http://127.0.0.1:${port}/v1/chat/completions` })
 }
-for (const t of targets) await waitForUrl(t.url.replace('/v1/chat/completions', '/v1/models'))
+for (const t of targets) await waitForUrl(t.url.replace('/v1/chat/completions', t.admin ? '/health' : '/v1/models'))
+for (const t of targets.filter((t) => t.admin)) {
+  const res = await fetch(`http://127.0.0.1:${t.admin}/admin/keys`, {
+    method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'bench', limits: { rpm: 10_000_000, tpm: 1_000_000_000, budget_tokens: 1_000_000_000_000 } }),
+  })
+  t.headers = [`authorization: Bearer ${(await res.json()).secret}`]
+}
 await new Promise((r) => setTimeout(r, Number(a['idle-ms'])))
 
-const cell = { stream: false, concurrency: 32, requests: Number(a.requests) }
-for (const t of targets) await load(t.url, { ...cell, requests: 300 })
-console.log(`KB promoted per request by the main thread, non-streaming c32, ${cell.requests} requests per run, after ${a['idle-ms']} ms idle`)
+const cell = { stream: a.stream, concurrency: 32, requests: Number(a.requests) / (a.stream ? 2 : 1) }
+for (const t of targets) await load(t.url, { ...cell, requests: 300, headers: t.headers })
+console.log(`KB promoted per request by the main thread, ${a.stream ? 'streaming' : 'non-streaming'} c32, ${cell.requests} requests per run, after ${a['idle-ms']} ms idle`)
 for (let r = 0; r < Number(a.runs); r++) {
   const line = []
   for (const t of targets) {
     t.child.promoted = 0
-    await load(t.url, cell)
+    await load(t.url, { ...cell, headers: t.headers })
     line.push(`${t.name} ${(t.child.promoted / 1024 / cell.requests).toFixed(2)}`)
   }
   console.log(`  run ${r + 1}: ${line.join(', ')}`)
