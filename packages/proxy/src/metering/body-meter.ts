@@ -1,4 +1,4 @@
-import { lastStringField, readStringField } from './json-scan.js'
+import { detached, lastStringField, readStringField } from './json-scan.js'
 import { anthropicToUsage, mergeAnthropicUsage, readErrorMessage, readResponsesUsage, readUsage, type Protocol, type Usage } from './usage.js'
 
 /**
@@ -73,6 +73,9 @@ export class BodyMeter {
         const key = protocol === 'anthropic' ? 'stop_reason"' : 'finish_reason"'
         summary.finishReason = lastStringField(tail, key) ?? lastStringField(head, key)
       }
+      // Cut from the edges the meter kept: the row must not keep those alive.
+      summary.model = detached(summary.model)
+      summary.finishReason = detached(summary.finishReason)
       return summary
     }
     const text = Buffer.concat(this.chunks).toString('utf8')

@@ -1,4 +1,4 @@
-import { hasNonEmptyString, hasObjectField, readStringField, valueIndex } from './json-scan.js'
+import { detached, hasNonEmptyString, hasObjectField, readStringField, valueIndex } from './json-scan.js'
 import { anthropicToUsage, mergeAnthropicUsage, readErrorMessage, readResponsesUsage, readUsage, type AnthropicUsage, type Protocol, type Usage } from './usage.js'
 
 const EMPTY = Buffer.alloc(0)
@@ -127,7 +127,7 @@ export class SseMeter {
       return false
     }
     this.dataEvents++
-    if (this.model === null) this.model = utf8(readStringField(text, 'model"'))
+    if (this.model === null) this.model = detached(utf8(readStringField(text, 'model"')))
 
     const output = carriesOutput(text)
     if (output) {
@@ -136,7 +136,7 @@ export class SseMeter {
       this.outputEvents++
     }
     const finish = utf8(readStringField(text, 'finish_reason"'))
-    if (finish !== null) this.finishReason = finish
+    if (finish !== null) this.finishReason = detached(finish)
     // Errors and usage ride on events without generated output: only those are scanned for them,
     // which spares two scans on nearly every event of a stream.
     if (output && !isErrorEvent) return false
