@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { SLOW_STREAMS, cpuNs, freePort, load, median, medianInterval, peakRssMb, resetPeakRss, rssMb, waitForUrl } from './processes.mjs'
+import { BENCH_ADMIN_TOKEN, SLOW_STREAMS, benchKeyHeader, cpuNs, fastBackendArgs, freePort, load, median, medianInterval, peakRssMb, resetPeakRss, rssMb, waitForUrl } from './processes.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { values: a } = parseArgs({
@@ -51,7 +51,7 @@ function start(args, env) {
 }
 const backendPort = await freePort()
 const backendUrl = `http://127.0.0.1:${backendPort}`
-start([join(root, 'packages/mock-backend/dist/cli.js'), '--port', String(backendPort), '--ttft-ms', '0', '--tps', '0', '--answer-tokens', '64'], {})
+start(fastBackendArgs(backendPort), {})
 await waitForUrl(`${backendUrl}/v1/models`)
 
 const targets = []
@@ -65,8 +65,8 @@ for (const v of variants) {
   const port = await freePort()
   const { dist = join(root, 'packages/proxy/dist/server.js'), keys, ...env } = v.env
   const flags = a.prof ? ['--cpu-prof', '--cpu-prof-dir', join(a.prof, v.name)] : []
-  const admin = keys ? { port: await freePort(), token: 'bench-admin-token-0123456789abcdef0123' } : null
-  if (admin) Object.assign(env, { AUTH_MODE: 'keys', ADMIN_TOKEN: admin.token, ADMIN_PORT: String(admin.port) })
+  const admin = keys ? await freePort() : null
+  if (admin) Object.assign(env, { AUTH_MODE: 'keys', ADMIN_TOKEN: BENCH_ADMIN_TOKEN, ADMIN_PORT: String(admin) })
   targets.push({ name: v.name, port, admin, headers: [], child: start([...flags, dist], {
     BACKEND_URL: backendUrl, PROXY_HOST: '127.0.0.1', PROXY_PORT: String(port), DB_PATH: join(tmp, `${v.name}.db`), LOG_LEVEL: 'warn', ...env,
   }) })
@@ -75,13 +75,7 @@ for (const t of targets) await waitForUrl(`http://127.0.0.1:${t.port}/health`)
 // --idle-ms: the processes sit idle before any traffic, as a proxy does before its first clients
 // (a proxy once behaved differently for life after such a pause: bench/promotion.mjs).
 await new Promise((r) => setTimeout(r, Number(a['idle-ms'])))
-for (const t of targets.filter((t) => t.admin)) {
-  const res = await fetch(`http://127.0.0.1:${t.admin.port}/admin/keys`, {
-    method: 'POST', headers: { authorization: `Bearer ${t.admin.token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'bench', limits: { rpm: 10_000_000, tpm: 1_000_000_000, budget_tokens: 1_000_000_000_000 } }),
-  })
-  t.headers = [`authorization: Bearer ${(await res.json()).secret}`]
-}
+for (const t of targets.filter((t) => t.admin)) t.headers = [await benchKeyHeader(t.admin)]
 
 const idleRss = Object.fromEntries(targets.map((t) => [t.name, rssMb(t.child.pid)]))
 const scale = Number(a['requests-scale'])

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util'
 import Database from 'better-sqlite3'
 import postgres from 'postgres'
 import { pgBinDir, startCluster, stopCluster } from '../scripts/pg-cluster.mjs'
-import { SLOW_STREAMS, cpuNs, freePort, load, median, peakRssMb, resetPeakRss, waitForUrl } from './processes.mjs'
+import { BENCH_ADMIN_TOKEN, SLOW_STREAMS, benchKeyHeader, cpuNs, fastBackendArgs, freePort, load, median, peakRssMb, resetPeakRss, waitForUrl } from './processes.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { values: opts } = parseArgs({ options: { repeats: { type: 'string', default: '3' }, quick: { type: 'boolean', default: false }, 'no-postgres': { type: 'boolean', default: false }, events: { type: 'boolean', default: false }, before: { type: 'string' } } })
@@ -54,7 +54,7 @@ process.on('SIGINT', () => process.exit(130))
 // --- start everything -------------------------------------------------------------------------
 const backendPort = await freePort()
 const backendUrl = `http://127.0.0.1:${backendPort}`
-await start('backend', process.execPath, [join(root, 'packages/mock-backend/dist/cli.js'), '--port', String(backendPort), '--ttft-ms', '0', '--tps', '0', '--answer-tokens', '64'], {}, 'http://')
+await start('backend', process.execPath, fastBackendArgs(backendPort), {}, 'http://')
 
 const barePort = await freePort()
 const bare = await start('bare', process.execPath, [join(root, 'bench/bare-proxy.mjs')], { BACKEND_URL: backendUrl, PROXY_PORT: String(barePort) }, 'bare proxy ready')
@@ -85,16 +85,11 @@ if (!opts['no-postgres'] && pgBinDir()) {
 // The same proxy in keys mode, one key with generous limits: what checking keys costs.
 const keysPort = await freePort()
 const adminPort = await freePort()
-const adminToken = 'bench-admin-token-0123456789abcdef0123'
 const proxyKeys = await start('proxy-keys', process.execPath, [join(root, 'packages/proxy/dist/server.js')], {
   BACKEND_URL: backendUrl, PROXY_HOST: '127.0.0.1', PROXY_PORT: String(keysPort), DB_PATH: join(tmp, 'keys.db'), LOG_LEVEL: 'warn',
-  AUTH_MODE: 'keys', ADMIN_TOKEN: adminToken, ADMIN_PORT: String(adminPort),
+  AUTH_MODE: 'keys', ADMIN_TOKEN: BENCH_ADMIN_TOKEN, ADMIN_PORT: String(adminPort),
 }, null, `http://127.0.0.1:${keysPort}/health`)
-const benchKey = await (await fetch(`http://127.0.0.1:${adminPort}/admin/keys`, {
-  method: 'POST', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-  body: JSON.stringify({ name: 'bench', limits: { rpm: 10_000_000, tpm: 1_000_000_000, budget_tokens: 1_000_000_000_000 } }),
-})).json()
-targets.push({ name: 'proxy-keys', url: `http://127.0.0.1:${keysPort}`, pid: proxyKeys.pid, headers: [`authorization: Bearer ${benchKey.secret}`] })
+targets.push({ name: 'proxy-keys', url: `http://127.0.0.1:${keysPort}`, pid: proxyKeys.pid, headers: [await benchKeyHeader(adminPort)] })
 
 // The SQLite proxy again with CAPTURE=all (and REDACT=pii, the default): what capturing content costs.
 const capPort = await freePort()

@@ -1,5 +1,6 @@
 // What the benchmarks share: free ports, waiting for a server, the load generator in its own
-// process, per-thread CPU and peak memory of a process from /proc, and the medians they report.
+// process, per-thread CPU and peak memory of a process from /proc, and the medians they report;
+// the simulated backend's arguments and the key a keys-mode proxy is measured with.
 import { spawn } from 'node:child_process'
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -7,6 +8,22 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const here = dirname(fileURLToPath(import.meta.url))
+
+/** The simulated backend as the benchmarks run it: fast mode (no delays), 64-token answers. */
+export const fastBackendArgs = (port) =>
+  [join(here, '../packages/mock-backend/dist/cli.js'), '--port', String(port), '--ttft-ms', '0', '--tps', '0', '--answer-tokens', '64']
+
+/** ADMIN_TOKEN of the keys-mode proxies the benchmarks start. */
+export const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef0123'
+
+/** Creates one key with limits far above any load a benchmark sends; its `Authorization` header line. */
+export async function benchKeyHeader(adminPort) {
+  const res = await fetch(`http://127.0.0.1:${adminPort}/admin/keys`, {
+    method: 'POST', headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'bench', limits: { rpm: 10_000_000, tpm: 1_000_000_000, budget_tokens: 1_000_000_000_000 } }),
+  })
+  return `authorization: Bearer ${(await res.json()).secret}`
+}
 
 export function freePort() {
   return new Promise((resolve) => {

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { freePort, load, waitForUrl } from './processes.mjs'
+import { BENCH_ADMIN_TOKEN, benchKeyHeader, fastBackendArgs, freePort, load, waitForUrl } from './processes.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { values: a } = parseArgs({ options: {
@@ -43,16 +43,15 @@ function start(script, env) {
 }
 
 const backendPort = await freePort()
-children.push(spawn(process.execPath, [join(root, 'packages/mock-backend/dist/cli.js'), '--port', String(backendPort), '--ttft-ms', '0', '--tps', '0', '--answer-tokens', '64'], { stdio: 'ignore' }))
+children.push(spawn(process.execPath, fastBackendArgs(backendPort), { stdio: 'ignore' }))
 const backendUrl = `http://127.0.0.1:${backendPort}`
 await waitForUrl(`${backendUrl}/v1/models`)
 
-const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef0123'
 const targets = []
 for (const [name, script, env] of [
   ['bare', join(root, 'bench/bare-proxy.mjs'), {}],
   ['proxy', a.dist, { PROXY_HOST: '127.0.0.1', DB_PATH: join(tmp, 'proxy.db'), LOG_LEVEL: 'warn' }],
-  ...(a.keys ? [['proxy-keys', a.dist, { PROXY_HOST: '127.0.0.1', DB_PATH: join(tmp, 'keys.db'), LOG_LEVEL: 'warn', AUTH_MODE: 'keys', ADMIN_TOKEN: ADMIN_TOKEN }]] : []),
+  ...(a.keys ? [['proxy-keys', a.dist, { PROXY_HOST: '127.0.0.1', DB_PATH: join(tmp, 'keys.db'), LOG_LEVEL: 'warn', AUTH_MODE: 'keys', ADMIN_TOKEN: BENCH_ADMIN_TOKEN }]] : []),
 ]) {
   const port = await freePort()
   const admin = env.AUTH_MODE ? await freePort() : null
@@ -60,13 +59,7 @@ for (const [name, script, env] of [
   targets.push({ name, child, admin, headers: [], url: `http://127.0.0.1:${port}/v1/chat/completions` })
 }
 for (const t of targets) await waitForUrl(t.url.replace('/v1/chat/completions', t.admin ? '/health' : '/v1/models'))
-for (const t of targets.filter((t) => t.admin)) {
-  const res = await fetch(`http://127.0.0.1:${t.admin}/admin/keys`, {
-    method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'bench', limits: { rpm: 10_000_000, tpm: 1_000_000_000, budget_tokens: 1_000_000_000_000 } }),
-  })
-  t.headers = [`authorization: Bearer ${(await res.json()).secret}`]
-}
+for (const t of targets.filter((t) => t.admin)) t.headers = [await benchKeyHeader(t.admin)]
 await new Promise((r) => setTimeout(r, Number(a['idle-ms'])))
 
 const cell = { stream: a.stream, concurrency: 32, requests: Number(a.requests) / (a.stream ? 2 : 1) }
