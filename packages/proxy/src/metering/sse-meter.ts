@@ -127,7 +127,7 @@ export class SseMeter {
       return false
     }
     this.dataEvents++
-    if (this.model === null) this.model = detached(utf8(readStringField(text, 'model"')))
+    if (this.model === null) this.model = rowValue(readStringField(text, 'model"'))
 
     const output = carriesOutput(text)
     if (output) {
@@ -135,8 +135,8 @@ export class SseMeter {
       this.lastOutputAt = now
       this.outputEvents++
     }
-    const finish = utf8(readStringField(text, 'finish_reason"'))
-    if (finish !== null) this.finishReason = detached(finish)
+    const finish = readStringField(text, 'finish_reason"')
+    if (finish !== null) this.finishReason = rowValue(finish)
     // Errors and usage ride on events without generated output: only those are scanned for them,
     // which spares two scans on nearly every event of a stream.
     if (output && !isErrorEvent) return false
@@ -265,6 +265,9 @@ function utf8<T extends string | null>(latin1: T): T {
   return latin1 !== null && NON_ASCII.test(latin1) ? (Buffer.from(latin1, 'latin1').toString('utf8') as T) : latin1
 }
 const NON_ASCII = /[\x80-\xff]/
+
+/** A value the row keeps: as UTF-8, and a string of its own, not a view on the read it was cut from. */
+const rowValue = <T extends string | null>(latin1: T): T => (latin1 !== null && NON_ASCII.test(latin1) ? utf8(latin1) : detached(latin1))
 
 /** JSON of an event's latin1 text, read as UTF-8. */
 function tryParse(text: string): unknown {
