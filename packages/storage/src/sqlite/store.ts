@@ -17,7 +17,9 @@ export interface SqliteStore {
 /**
  * Binds an object's values in `columns` order into one reused array (booleans as 0 and 1). Positional
  * binding: with named parameters (`@col`) better-sqlite3 looks each name up on the object, ~25% of a
- * rollup upsert; and no copy of the row is made.
+ * rollup upsert; and no copy of the row is made. The array is passed spread (`run(...values)`):
+ * better-sqlite3 reads call arguments directly but an array's elements one API call each (a row
+ * insert 7.1 µs against 8.2 in `write-cost`-like batches of 500).
  */
 const positional = (columns: readonly string[], booleans: readonly string[] = []) => {
   const isBool = columns.map((c) => booleans.includes(c))
@@ -77,21 +79,21 @@ export function createSqliteStore(db: Database.Database, o: { inTransaction?: bo
   const addRollups = (rows: readonly RequestRow[]) => {
     rollupDeltas(rows).forEach((delta, i) => {
       const s = statements[i]
-      for (const r of delta.rollups) s.rollup.run(rollupParams(r))
-      if (s.users) for (const u of delta.users) s.users.run(userParams(u))
-      for (const e of delta.errors) s.errors.run(errorParams(e))
+      for (const r of delta.rollups) s.rollup.run(...rollupParams(r))
+      if (s.users) for (const u of delta.users) s.users.run(...userParams(u))
+      for (const e of delta.errors) s.errors.run(...errorParams(e))
       const sat = satStatements[i]
-      if (sat) for (const r of delta.saturation) sat.run(satParams(r))
+      if (sat) for (const r of delta.saturation) sat.run(...satParams(r))
     })
   }
   const addSaturation = (rows: readonly RequestRow[]) => {
     rollupDeltas(rows).forEach((delta, i) => {
       const sat = satStatements[i]
-      if (sat) for (const r of delta.saturation) sat.run(satParams(r))
+      if (sat) for (const r of delta.saturation) sat.run(...satParams(r))
     })
   }
   const insertAll = db.transaction((rows: readonly RequestRow[]) => {
-    for (const row of rows) insert.run(rowParams(row))
+    for (const row of rows) insert.run(...rowParams(row))
     // Same transaction, so a reader never sees rows without their aggregates or the reverse.
     addRollups(rows)
   })
