@@ -1,4 +1,4 @@
-// node bench/ab.mjs [--cells ns1,ns32,s1,s32] [--repeats 5] [--requests-scale 1] [--variant 'name:KEY=V,KEY=V'] [--prof DIR] [--latency] [--slow] [--idle-ms N]
+// node bench/ab.mjs [--cells ns1,ns32,s1,s32] [--repeats 5] [--requests-scale 1] [--variant 'name:KEY=V,KEY=V'] [--prof DIR] [--latency] [--slow] [--idle-ms N] [--warm 3000]
 // e.g. --variant 'keys:keys=1' (AUTH_MODE=keys, one key with generous limits, as in bench/overhead.mjs)
 // --latency: instead of CPU, latency at concurrency 1 with more samples than bench:overhead takes
 // (5,000 requests per repeat for p50/p99, 40 streams against a 200 ms backend TTFT), the backend
@@ -34,6 +34,7 @@ const { values: a } = parseArgs({
     latency: { type: 'boolean', default: false },
     slow: { type: 'boolean', default: false },
     'idle-ms': { type: 'string', default: '0' },
+    warm: { type: 'string', default: '3000' },
   },
 })
 const tmp = mkdtempSync(join(tmpdir(), 'bench-ab-'))
@@ -115,7 +116,10 @@ for (const cell of a.cells.split(',')) {
   const cpu = Object.fromEntries(targets.map((t) => [t.name, []]))
   const others = Object.fromEntries(targets.map((t) => [t.name, []]))
   let errors = 0
-  for (const t of targets) await load(`http://127.0.0.1:${t.port}/v1/chat/completions`, { ...s, requests: Math.min(300, s.requests), headers: t.headers })
+  // Untimed first: V8 optimizes the code a path runs over its first few thousand requests (the
+  // streaming path ~3,000 streams: TurboFan's compiles on the helper threads, up to 300 µs per
+  // stream, then almost none); the figures are the steady state a running proxy is in.
+  for (const t of targets) await load(`http://127.0.0.1:${t.port}/v1/chat/completions`, { ...s, requests: Number(a.warm), headers: t.headers })
   for (let r = 0; r < Number(a.repeats); r++) {
     for (const t of rotated(targets, r)) {
       const before = cpuNs(t.child.pid)
