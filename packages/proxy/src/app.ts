@@ -13,6 +13,7 @@ import { createRowWriter, type RowWriter } from './recording/row-writer.js'
 import type { KeyGuard, LiveKey } from './keys/guard.js'
 import { presentedSecret } from './keys/secrets.js'
 import { InFlight } from './in-flight.js'
+import type { Abortable } from './upstream/forward.js'
 import { meteredRoute, type MeteredInFlight } from './routes/metered.js'
 import { passthroughRoute } from './routes/passthrough.js'
 import { createBackendDispatcher } from './upstream/dispatcher.js'
@@ -134,7 +135,7 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
     batchSize: options.batchSize,
     flushIntervalMs: options.flushIntervalMs,
   })
-  const aborters = new InFlight<() => void>()
+  const aborters = new InFlight<Abortable>()
   /** Metered requests in flight, each with a promise that settles once its row is recorded. */
   const inflight = new InFlight<MeteredInFlight>()
   const recorded = () => inflight.values().map((r) => r.recorded)
@@ -154,7 +155,7 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
     // Whatever is still running is cut now, whatever the client does (a body trickling in included);
     // each cut request still gets its row, marked proxy_shutdown.
     for (const { ex } of inflight.values()) ex.fail('network_error', 'proxy_shutdown', 'The proxy shut down before the request finished.')
-    for (const abort of aborters.values()) abort()
+    for (const f of aborters.values()) f.abortForShutdown()
     app.server.closeAllConnections()
     await Promise.allSettled(recorded())
   })

@@ -11,14 +11,19 @@ import type { Exchange } from '../metering/exchange.js'
 import { SseMeter } from '../metering/sse-meter.js'
 import { backendRequestHeaders, clientResponseHeaders } from './headers.js'
 
+/** A forwarded request as shutdown sees it. */
+export interface Abortable {
+  abortForShutdown(): void
+}
+
 /** What every forwarded request shares; built once per proxy. */
 export interface ForwardDeps {
   dispatcher: Dispatcher
   /** Base path of the backend URL (e.g. `/openai`), prepended to the client's path. */
   basePath: string
   backendApiKey?: string
-  /** Abort callbacks of in-flight requests, called when the proxy gives up waiting at shutdown. */
-  aborters: InFlight<() => void>
+  /** In-flight requests, aborted when the proxy gives up waiting at shutdown. */
+  aborters: InFlight<Abortable>
   /** Metered requests sent to the backend whose response has not ended yet (each row's `inflight`). */
   upstream: { inflight: number }
 }
@@ -58,243 +63,282 @@ const isEventStream = (headers: IncomingHttpHeaders) => String(headers['content-
  * ProxyError when the backend failed before sending anything (the error handler answers then).
  */
 export function forward(request: FastifyRequest, reply: FastifyReply, deps: ForwardDeps, o: ForwardOptions): Promise<void> {
-  const res = reply.raw
-  const ex = o.exchange
+  return new Promise<void>((resolve, reject) => new Forwarding(request, reply, deps, o, resolve, reject).start())
+}
 
-  return new Promise<void>((resolve, reject) => {
-    let controller: Dispatcher.DispatchController | null = null
-    let started = false
-    let sse: SseMeter | null = null
-    let bodyMeter: BodyMeter | null = null
-    // A compressed response: the meters read a decoded copy; the client gets the original bytes.
-    let decoder: Transform | null = null
-    let makeDecoder: ((first: Buffer) => Transform) | null = null
-    let finishDecoding: (() => void) | null = null
-    let unreadable = false
-    let arrivedAt = 0
-    let clientClosed = false
-    let shuttingDown = false
-    // What goes to the client is gathered per turn of the event loop and written once: the events
-    // of one socket read from the backend become one HTTP chunk (one size line, one write) instead
-    // of one each. Node corks the socket until the next tick anyway, so nothing leaves later.
-    let pending: Buffer[] = []
-    let pendingTick: Dispatcher.DispatchController | null = null
-    // When the chunks of this turn arrived (they came in one read, together).
-    let tickNow = 0
-    // A stream read as it is (not compressed): the SSE meter reads the turn's bytes once, as one
-    // buffer, when they are written, rather than each backend chunk (often one event) on its own.
-    let meterAtFlush: SseMeter | null = null
-    /** What was gathered, metered when it is a stream, as one buffer (null when nothing is left), taken out of `pending`. */
-    const takePending = (): Buffer | null => {
-      if (pending.length === 0) return null
-      const parts = pending
-      pending = []
-      let data = parts.length === 1 ? parts[0] : Buffer.concat(parts)
-      if (meterAtFlush !== null) data = meterAtFlush.push(data, tickNow)
-      if (ex) ex.responseBytes += data.length
-      return data.length > 0 ? data : null
-    }
-    /** Writes what was gathered; false when the client's socket asks us to wait. */
-    const flush = (): boolean => {
-      const data = takePending()
-      return data === null || res.destroyed || res.write(data)
-    }
-    const flushTick = () => {
-      const c = pendingTick!
-      pendingTick = null
-      if (!flush()) {
-        // Backpressure: stop reading from the backend until the client catches up.
-        c.pause()
-        res.once('drain', () => c.resume())
-      }
-    }
+/** process.nextTick's callback: one function for every request (its argument says which). */
+function flushTickOf(f: Forwarding): void {
+  f.flushTick()
+}
 
-    let counted = false
-    const settle = (error?: ProxyError) => {
-      if (counted) {
-        counted = false
-        deps.upstream.inflight--
-      }
-      deps.aborters.delete(aborter)
-      if (error) reject(error)
-      else resolve()
-    }
-    const onShutdown = () => {
-      shuttingDown = true
-      controller?.abort(new Error('the proxy is shutting down'))
-    }
-    const aborter = deps.aborters.add(onShutdown)
+/**
+ * One request on its way: the undici handler and its state. A class, not a dozen closures made per
+ * request: V8 compiled those closures' code again and again over a process's life (`--trace-opt`:
+ * `onResponseData` nine times, `takePending` five, `onResponseEnd` four); methods on a prototype
+ * are compiled once or twice, and a request allocates one object instead of the closures.
+ */
+class Forwarding implements Dispatcher.DispatchHandler, Abortable {
+  private readonly res: FastifyReply['raw']
+  private readonly ex: Exchange | null
+  private controller: Dispatcher.DispatchController | null = null
+  private started = false
+  private sse: SseMeter | null = null
+  private bodyMeter: BodyMeter | null = null
+  // A compressed response: the meters read a decoded copy; the client gets the original bytes.
+  private decoder: Transform | null = null
+  private makeDecoder: ((first: Buffer) => Transform) | null = null
+  private finishDecoding: (() => void) | null = null
+  private unreadable = false
+  private arrivedAt = 0
+  private clientClosed = false
+  private shuttingDown = false
+  // What goes to the client is gathered per turn of the event loop and written once: the events
+  // of one socket read from the backend become one HTTP chunk (one size line, one write) instead
+  // of one each. Node corks the socket until the next tick anyway, so nothing leaves later.
+  private pending: Buffer[] = []
+  private pendingTick: Dispatcher.DispatchController | null = null
+  // When the chunks of this turn arrived (they came in one read, together).
+  private tickNow = 0
+  // A stream read as it is (not compressed): the SSE meter reads the turn's bytes once, as one
+  // buffer, when they are written, rather than each backend chunk (often one event) on its own.
+  private meterAtFlush: SseMeter | null = null
+  private counted = false
+  private readonly aborter: ReturnType<InFlight<Abortable>['add']>
 
-    const onClientClose = () => {
-      if (res.writableFinished) return
-      clientClosed = true
-      if (ex) ex.clientGone = true
-      controller?.abort(new Error('client closed the connection'))
-      if (!started) {
-        reply.hijack()
-        settle()
-      }
-    }
-    res.once('close', onClientClose)
+  constructor(
+    private readonly request: FastifyRequest,
+    private readonly reply: FastifyReply,
+    private readonly deps: ForwardDeps,
+    private readonly o: ForwardOptions,
+    private readonly resolve: () => void,
+    private readonly reject: (err: ProxyError) => void,
+  ) {
+    this.res = reply.raw
+    this.ex = o.exchange
+    this.aborter = deps.aborters.add(this)
+  }
 
-    const handler: Dispatcher.DispatchHandler = {
-      onRequestStart(c) {
-        controller = c
-        if (clientClosed) c.abort(new Error('client closed the connection'))
-        else if (shuttingDown) c.abort(new Error('the proxy is shutting down'))
-      },
-      onResponseStart(c, statusCode, headers) {
-        if (statusCode < 200) return // 1xx informational
-        started = true
-        reply.hijack()
-        let strip = false
-        if (ex) {
-          ex.statusCode = statusCode
-          ex.capture?.begin(statusCode, isEventStream(headers) && statusCode < 300)
-          const encoding = contentEncoding(headers['content-encoding'])
-          if (encoding !== null) {
-            makeDecoder = createDecoder(encoding)
-            unreadable = makeDecoder === null
-            if (unreadable && ex.capture) ex.capture.unreadable = true
-            if (unreadable) request.log.warn({ encoding }, 'the backend answered in a content coding the proxy cannot read; no tokens for this row')
-          }
-          // Compressed bytes cannot be edited without re-encoding them: they pass unchanged.
-          strip = o.stripUsageChunk && encoding === null
-          if (unreadable) {
-            // No meter: the row keeps the status (and the outcome it implies), without tokens.
-          } else if (isEventStream(headers) && statusCode < 300) {
-            sse = new SseMeter(strip, ex.protocol)
-            ex.measureStream(sse)
-            // Compressed: the decoder feeds the meter as it decodes instead.
-            if (makeDecoder === null) meterAtFlush = sse
-          } else {
-            bodyMeter = new BodyMeter()
-          }
-        }
-        const out = clientResponseHeaders(headers, sse !== null && strip)
-        // Added to the fresh object rather than spread into another one.
-        if (o.extraHeaders) for (const name in o.extraHeaders) out[name] = o.extraHeaders[name]
-        res.writeHead(statusCode, out)
-        // Streams: the client gets the headers now, not with the first token.
-        if (sse !== null || isEventStream(headers)) res.flushHeaders()
-      },
-      onResponseData(c, chunk) {
-        if (makeDecoder !== null) decode(chunk)
-        else if (unreadable) {
-          // Passed on, not measured.
-        } else {
-          bodyMeter?.push(chunk)
-          ex?.capture?.push(chunk)
-        }
-        if (chunk.length === 0) return
-        pending.push(chunk)
-        if (pendingTick === null) {
-          // The first chunk of this read: one clock read for all of them (the SSE meter's).
-          if (meterAtFlush !== null) tickNow = performance.now()
-          pendingTick = c
-          process.nextTick(flushTick)
-        }
-      },
-      onResponseEnd() {
-        if (ex) ex.upstreamEndAt = performance.now()
-        // The bytes of this last turn, metered before the meter hears of the end.
-        let last = takePending()
-        if (decoder !== null) {
-          const meter = bodyMeter
-          decoder.once('end', () => {
-            if (sse !== null) sse.end(arrivedAt)
-            else if (meter !== null) ex!.measureBody(meter, ex!.statusCode! >= 400)
-            finishDecoding?.()
-          })
-          decoder.end()
-        } else if (makeDecoder !== null || unreadable) {
-          // Nothing to decode (an empty body).
-        } else if (sse !== null) {
-          // An event left without its closing blank line (already metered, sent as it is).
-          const rest = sse.end(performance.now())
-          if (rest.length > 0) {
-            ex!.responseBytes += rest.length
-            last = last === null ? rest : Buffer.concat([last, rest])
-          }
-        }
-        // The last bytes go with the end: one call, and for a body in one read one write in all.
-        if (last !== null && !res.destroyed) res.end(last)
-        else res.end()
-        // A whole body is read for the row once the client has it: end() wrote it out, and the row
-        // is made at 'close', which comes after this turn.
-        if (bodyMeter !== null && makeDecoder === null) ex!.measureBody(bodyMeter, ex!.statusCode! >= 400)
-        settle()
-      },
-      onResponseError(c, err: Error & { code?: string }) {
-        if (decoder !== null) {
-          decoder.destroy()
-          finishDecoding?.()
-        }
-        if (clientClosed) {
-          settle()
-          return
-        }
-        if (!started) {
-          const failure = shuttingDown
-            ? new ProxyError(503, 'server_error', 'proxy_shutdown', 'The proxy is shutting down; retry the request.')
-            : upstreamFailure(err)
-          ex?.fail('network_error', failure.code, failure.message)
-          settle(failure)
-          return
-        }
-        // Mid-response: the client cannot get a status any more, so it gets the same broken
-        // connection the backend gave us.
-        const type = shuttingDown ? 'proxy_shutdown' : err.code === 'UND_ERR_BODY_TIMEOUT' ? 'backend_timeout' : 'backend_reset'
-        ex?.fail('network_error', type, err.message)
-        request.log.warn({ err }, 'backend failed mid-response')
-        // Metered and counted; not written: the client's connection is cut as the backend's was.
-        takePending()
-        res.destroy()
-        settle()
-      },
-    }
-
-    /** Feeds the decoder; its output reaches the meters stamped with the arrival of the latest chunk. */
-    function decode(chunk: Buffer) {
-      arrivedAt = performance.now()
-      if (decoder === null) {
-        decoder = makeDecoder!(chunk)
-        decoder.on('data', (plain: Buffer) => {
-          if (sse !== null) sse.push(plain, arrivedAt)
-          else bodyMeter?.push(plain)
-          ex?.capture?.push(plain)
-        })
-        if (ex) ex.decoding = new Promise<void>((resolve) => (finishDecoding = resolve))
-        decoder.on('error', (err) => {
-          request.log.warn({ err }, 'could not decode the backend response for metering')
-          finishDecoding?.()
-        })
-      }
-      decoder.write(chunk)
-    }
-
-    const raw = request.raw
+  start(): void {
+    this.res.once('close', () => this.onClientClose())
+    const raw = this.request.raw
+    const ex = this.ex
     if (ex) {
       ex.sentAt = performance.now()
       // Counted as it leaves, itself included: a request alone with the backend is at level 1.
-      ex.inflight = ++deps.upstream.inflight
-      counted = true
+      ex.inflight = ++this.deps.upstream.inflight
+      this.counted = true
     }
-    deps.dispatcher.dispatch(
+    const o = this.o
+    this.deps.dispatcher.dispatch(
       {
-        path: deps.basePath + o.path,
+        path: this.deps.basePath + o.path,
         method: raw.method as Dispatcher.HttpMethod,
         headers: backendRequestHeaders(raw.headers, {
-          backendApiKey: o.keyAuth ? o.keyAuth.upstreamKey : deps.backendApiKey,
+          backendApiKey: o.keyAuth ? o.keyAuth.upstreamKey : this.deps.backendApiKey,
           stripClientKey: o.keyAuth !== undefined,
           apiKeyHeader: ex?.protocol === 'anthropic' ? 'x-api-key' : 'authorization',
           remoteAddress: raw.socket.remoteAddress,
-          protocol: request.protocol,
+          protocol: this.request.protocol,
           bodyLength: o.body?.length ?? null,
         }),
         body: o.body,
       },
-      handler,
+      this,
     )
-  })
+  }
+
+  /** What was gathered, metered when it is a stream, as one buffer (null when nothing is left), taken out of `pending`. */
+  private takePending(): Buffer | null {
+    if (this.pending.length === 0) return null
+    const parts = this.pending
+    this.pending = []
+    let data = parts.length === 1 ? parts[0] : Buffer.concat(parts)
+    if (this.meterAtFlush !== null) data = this.meterAtFlush.push(data, this.tickNow)
+    if (this.ex) this.ex.responseBytes += data.length
+    return data.length > 0 ? data : null
+  }
+
+  /** Writes what was gathered; false when the client's socket asks us to wait. */
+  private flush(): boolean {
+    const data = this.takePending()
+    return data === null || this.res.destroyed || this.res.write(data)
+  }
+
+  flushTick(): void {
+    const c = this.pendingTick!
+    this.pendingTick = null
+    if (!this.flush()) {
+      // Backpressure: stop reading from the backend until the client catches up.
+      c.pause()
+      this.res.once('drain', () => c.resume())
+    }
+  }
+
+  private settle(error?: ProxyError): void {
+    if (this.counted) {
+      this.counted = false
+      this.deps.upstream.inflight--
+    }
+    this.deps.aborters.delete(this.aborter)
+    if (error) this.reject(error)
+    else this.resolve()
+  }
+
+  abortForShutdown(): void {
+    this.shuttingDown = true
+    this.controller?.abort(new Error('the proxy is shutting down'))
+  }
+
+  private onClientClose(): void {
+    if (this.res.writableFinished) return
+    this.clientClosed = true
+    if (this.ex) this.ex.clientGone = true
+    this.controller?.abort(new Error('client closed the connection'))
+    if (!this.started) {
+      this.reply.hijack()
+      this.settle()
+    }
+  }
+
+  onRequestStart(c: Dispatcher.DispatchController): void {
+    this.controller = c
+    if (this.clientClosed) c.abort(new Error('client closed the connection'))
+    else if (this.shuttingDown) c.abort(new Error('the proxy is shutting down'))
+  }
+
+  onResponseStart(c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    if (statusCode < 200) return // 1xx informational
+    this.started = true
+    this.reply.hijack()
+    let strip = false
+    const ex = this.ex
+    if (ex) {
+      ex.statusCode = statusCode
+      ex.capture?.begin(statusCode, isEventStream(headers) && statusCode < 300)
+      const encoding = contentEncoding(headers['content-encoding'])
+      if (encoding !== null) {
+        this.makeDecoder = createDecoder(encoding)
+        this.unreadable = this.makeDecoder === null
+        if (this.unreadable && ex.capture) ex.capture.unreadable = true
+        if (this.unreadable) this.request.log.warn({ encoding }, 'the backend answered in a content coding the proxy cannot read; no tokens for this row')
+      }
+      // Compressed bytes cannot be edited without re-encoding them: they pass unchanged.
+      strip = this.o.stripUsageChunk && encoding === null
+      if (this.unreadable) {
+        // No meter: the row keeps the status (and the outcome it implies), without tokens.
+      } else if (isEventStream(headers) && statusCode < 300) {
+        this.sse = new SseMeter(strip, ex.protocol)
+        ex.measureStream(this.sse)
+        // Compressed: the decoder feeds the meter as it decodes instead.
+        if (this.makeDecoder === null) this.meterAtFlush = this.sse
+      } else {
+        this.bodyMeter = new BodyMeter()
+      }
+    }
+    const out = clientResponseHeaders(headers, this.sse !== null && strip)
+    // Added to the fresh object rather than spread into another one.
+    const extra = this.o.extraHeaders
+    if (extra) for (const name in extra) out[name] = extra[name]
+    this.res.writeHead(statusCode, out)
+    // Streams: the client gets the headers now, not with the first token.
+    if (this.sse !== null || isEventStream(headers)) this.res.flushHeaders()
+  }
+
+  onResponseData(c: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.makeDecoder !== null) this.decode(chunk)
+    else if (this.unreadable) {
+      // Passed on, not measured.
+    } else {
+      this.bodyMeter?.push(chunk)
+      this.ex?.capture?.push(chunk)
+    }
+    if (chunk.length === 0) return
+    this.pending.push(chunk)
+    if (this.pendingTick === null) {
+      // The first chunk of this read: one clock read for all of them (the SSE meter's).
+      if (this.meterAtFlush !== null) this.tickNow = performance.now()
+      this.pendingTick = c
+      process.nextTick(flushTickOf, this)
+    }
+  }
+
+  onResponseEnd(): void {
+    const ex = this.ex
+    if (ex) ex.upstreamEndAt = performance.now()
+    // The bytes of this last turn, metered before the meter hears of the end.
+    let last = this.takePending()
+    const sse = this.sse
+    if (this.decoder !== null) {
+      const meter = this.bodyMeter
+      this.decoder.once('end', () => {
+        if (sse !== null) sse.end(this.arrivedAt)
+        else if (meter !== null) ex!.measureBody(meter, ex!.statusCode! >= 400)
+        this.finishDecoding?.()
+      })
+      this.decoder.end()
+    } else if (this.makeDecoder !== null || this.unreadable) {
+      // Nothing to decode (an empty body).
+    } else if (sse !== null) {
+      // An event left without its closing blank line (already metered, sent as it is).
+      const rest = sse.end(performance.now())
+      if (rest.length > 0) {
+        ex!.responseBytes += rest.length
+        last = last === null ? rest : Buffer.concat([last, rest])
+      }
+    }
+    // The last bytes go with the end: one call, and for a body in one read one write in all.
+    if (last !== null && !this.res.destroyed) this.res.end(last)
+    else this.res.end()
+    // A whole body is read for the row once the client has it: end() wrote it out, and the row
+    // is made at 'close', which comes after this turn.
+    if (this.bodyMeter !== null && this.makeDecoder === null) ex!.measureBody(this.bodyMeter, ex!.statusCode! >= 400)
+    this.settle()
+  }
+
+  onResponseError(c: Dispatcher.DispatchController, err: Error & { code?: string }): void {
+    if (this.decoder !== null) {
+      this.decoder.destroy()
+      this.finishDecoding?.()
+    }
+    if (this.clientClosed) {
+      this.settle()
+      return
+    }
+    if (!this.started) {
+      const failure = this.shuttingDown
+        ? new ProxyError(503, 'server_error', 'proxy_shutdown', 'The proxy is shutting down; retry the request.')
+        : upstreamFailure(err)
+      this.ex?.fail('network_error', failure.code, failure.message)
+      this.settle(failure)
+      return
+    }
+    // Mid-response: the client cannot get a status any more, so it gets the same broken
+    // connection the backend gave us.
+    const type = this.shuttingDown ? 'proxy_shutdown' : err.code === 'UND_ERR_BODY_TIMEOUT' ? 'backend_timeout' : 'backend_reset'
+    this.ex?.fail('network_error', type, err.message)
+    this.request.log.warn({ err }, 'backend failed mid-response')
+    // Metered and counted; not written: the client's connection is cut as the backend's was.
+    this.takePending()
+    this.res.destroy()
+    this.settle()
+  }
+
+  /** Feeds the decoder; its output reaches the meters stamped with the arrival of the latest chunk. */
+  private decode(chunk: Buffer): void {
+    this.arrivedAt = performance.now()
+    if (this.decoder === null) {
+      const decoder = (this.decoder = this.makeDecoder!(chunk))
+      decoder.on('data', (plain: Buffer) => {
+        if (this.sse !== null) this.sse.push(plain, this.arrivedAt)
+        else this.bodyMeter?.push(plain)
+        this.ex?.capture?.push(plain)
+      })
+      if (this.ex) this.ex.decoding = new Promise<void>((resolve) => (this.finishDecoding = resolve))
+      decoder.on('error', (err) => {
+        this.request.log.warn({ err }, 'could not decode the backend response for metering')
+        this.finishDecoding?.()
+      })
+    }
+    this.decoder.write(chunk)
+  }
 }
