@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { BENCH_ADMIN_TOKEN, SLOW_STREAMS, benchKeyHeader, cpuNs, fastBackendArgs, freePort, load, median, medianInterval, peakRssMb, resetPeakRss, rssMb, waitForUrl } from './processes.mjs'
+import { BENCH_ADMIN_TOKEN, SLOW_STREAMS, WARM_REQUESTS, benchKeyHeader, cpuNs, fastBackendArgs, freePort, load, median, medianInterval, peakRssMb, resetPeakRss, rssMb, waitForUrl } from './processes.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { values: a } = parseArgs({
@@ -34,7 +34,7 @@ const { values: a } = parseArgs({
     latency: { type: 'boolean', default: false },
     slow: { type: 'boolean', default: false },
     'idle-ms': { type: 'string', default: '0' },
-    warm: { type: 'string', default: '3000' },
+    warm: { type: 'string', default: String(WARM_REQUESTS) },
   },
 })
 const tmp = mkdtempSync(join(tmpdir(), 'bench-ab-'))
@@ -116,9 +116,7 @@ for (const cell of a.cells.split(',')) {
   const cpu = Object.fromEntries(targets.map((t) => [t.name, []]))
   const others = Object.fromEntries(targets.map((t) => [t.name, []]))
   let errors = 0
-  // Untimed first: V8 optimizes the code a path runs over its first few thousand requests (the
-  // streaming path ~3,000 streams: TurboFan's compiles on the helper threads, up to 300 µs per
-  // stream, then almost none); the figures are the steady state a running proxy is in.
+  // Untimed first (WARM_REQUESTS in processes.mjs says why).
   for (const t of targets) await load(`http://127.0.0.1:${t.port}/v1/chat/completions`, { ...s, requests: Number(a.warm), headers: t.headers })
   for (let r = 0; r < Number(a.repeats); r++) {
     for (const t of rotated(targets, r)) {

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util'
 import Database from 'better-sqlite3'
 import postgres from 'postgres'
 import { pgBinDir, startCluster, stopCluster } from '../scripts/pg-cluster.mjs'
-import { BENCH_ADMIN_TOKEN, SLOW_STREAMS, benchKeyHeader, cpuNs, fastBackendArgs, freePort, load, median, peakRssMb, resetPeakRss, waitForUrl } from './processes.mjs'
+import { BENCH_ADMIN_TOKEN, SLOW_STREAMS, WARM_REQUESTS, benchKeyHeader, cpuNs, fastBackendArgs, freePort, load, median, peakRssMb, resetPeakRss, waitForUrl } from './processes.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { values: opts } = parseArgs({ options: { repeats: { type: 'string', default: '3' }, quick: { type: 'boolean', default: false }, 'no-postgres': { type: 'boolean', default: false }, events: { type: 'boolean', default: false }, before: { type: 'string' } } })
@@ -177,21 +177,15 @@ const scenarios = [
   { name: 'stream c1', stream: true, concurrency: 1, requests: Math.round(600 * scale) },
   { name: 'stream c32', stream: true, concurrency: 32, requests: Math.round(3000 * scale) },
 ]
-// Warm-up: an untimed run of each scenario through every target right before it is timed, so that
-// the figures are the steady state and not V8 optimizing the code each path runs. A proxy makes
-// hundreds of optimizations over its first few thousand requests of a path; the streaming path
-// took ~3,000 streams at concurrency 1 to settle (--trace-opt: 20–30 TurboFan compiles per 300
-// streams until then, on the helper threads, up to 300 µs per stream; perf puts those threads in
-// v8::internal::compiler::*). A longer-running proxy pays that once. Right before, not all at the
-// start: V8 drops the bytecode of functions left unused over several full collections, and their
-// optimized code with it, so a path warmed at the start can be cold again after the other phases.
-const WARM_REQUESTS = Math.round(3000 * scale)
+// Warm-up: an untimed run of each scenario through every target right before it is timed
+// (WARM_REQUESTS in processes.mjs says why).
+const warmRequests = Math.round(WARM_REQUESTS * scale)
 const results = {}
 // When the SQLite proxy ran each scenario: its rows' recorded overhead is compared with the
 // overhead measured from outside (its p50 minus direct's) for the same requests.
 const proxyWindows = Object.fromEntries(scenarios.map((s) => [s.name, []]))
 for (const s of scenarios) {
-  const warm = { ...s, requests: Math.max(s.requests, WARM_REQUESTS) }
+  const warm = { ...s, requests: Math.max(s.requests, warmRequests) }
   for (const t of targets) {
     await load(t.url + '/v1/chat/completions', { ...warm, headers: t.headers })
     if (isProxy(t.name)) sent[t.name] += warm.requests

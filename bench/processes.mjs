@@ -13,6 +13,17 @@ const here = dirname(fileURLToPath(import.meta.url))
 export const fastBackendArgs = (port) =>
   [join(here, '../packages/mock-backend/dist/cli.js'), '--port', String(port), '--ttft-ms', '0', '--tps', '0', '--answer-tokens', '64']
 
+/**
+ * Untimed requests each target gets for a scenario right before it is timed. V8 optimizes the code
+ * a path runs over its first few thousand requests: the streaming path took ~3,000 streams at
+ * concurrency 1 to settle (`--trace-opt`: 20–30 TurboFan compiles per 300 streams until then, on the
+ * helper threads, up to 300 µs per stream; `perf` puts those threads in v8::internal::compiler::*).
+ * A running proxy pays that once; the figures are its steady state. Right before, not all at the
+ * start: V8 drops the bytecode of functions left unused over several full collections, and their
+ * optimized code with it, so a path warmed at the start can be cold again after the other phases.
+ */
+export const WARM_REQUESTS = 3000
+
 /** ADMIN_TOKEN of the keys-mode proxies the benchmarks start. */
 export const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef0123'
 
