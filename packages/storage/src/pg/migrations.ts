@@ -219,6 +219,49 @@ export const PG_MIGRATIONS: { version: number; description: string; sql: string 
         RETURN o[1:k];
       END $$;`,
   },
+  {
+    version: 11,
+    description: "hist_merge adds into the longer histogram in place and walks only the shorter one's buckets",
+    // A batch's histogram is short and the stored one long (an hour's, a day's), and their buckets are
+    // mostly the same: counts are added into the long one where it has the bucket (in place, no new
+    // array); the few buckets it lacks are slotted in between its runs, copied as slices. The loop
+    // per bucket of the long histogram that version 10 ran is down to one comparison.
+    sql: `
+      CREATE OR REPLACE FUNCTION hist_merge(a int4[], b int4[]) RETURNS int4[] LANGUAGE plpgsql IMMUTABLE AS $$
+      DECLARE
+        na int := coalesce(array_length(a, 1), 0);
+        nb int := coalesce(array_length(b, 1), 0);
+        t int4[];
+        extra int4[] := '{}';
+        o int4[] := '{}';
+        i int := 1;
+        s int;
+        bk int;
+      BEGIN
+        IF na = 0 THEN RETURN b; END IF;
+        IF nb = 0 THEN RETURN a; END IF;
+        IF nb > na THEN t := a; a := b; b := t; s := na; na := nb; nb := s; END IF;
+        FOR j IN 1 .. nb BY 2 LOOP
+          bk := b[j];
+          WHILE i <= na AND a[i] < bk LOOP i := i + 2; END LOOP;
+          IF i <= na AND a[i] = bk THEN
+            a[i + 1] := a[i + 1] + b[j + 1]; i := i + 2;
+          ELSE
+            extra := extra || b[j:j + 1];
+          END IF;
+        END LOOP;
+        IF cardinality(extra) = 0 THEN RETURN a; END IF;
+        i := 1;
+        FOR j IN 1 .. cardinality(extra) BY 2 LOOP
+          s := i;
+          WHILE i <= na AND a[i] < extra[j] LOOP i := i + 2; END LOOP;
+          IF i > s THEN o := o || a[s:i - 1]; END IF;
+          o := o || extra[j:j + 1];
+        END LOOP;
+        IF i <= na THEN o := o || a[i:na]; END IF;
+        RETURN o;
+      END $$;`,
+  },
 ]
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1].version
