@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { BENCH_ADMIN_TOKEN, benchKeyHeader, fastBackendArgs, freePort, load, waitForUrl } from './processes.mjs'
+import { BENCH_ADMIN_TOKEN, WARM_REQUESTS, benchKeyHeader, fastBackendArgs, freePort, load, waitForUrl } from './processes.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { values: a } = parseArgs({ options: {
@@ -63,7 +63,8 @@ for (const t of targets.filter((t) => t.admin)) t.headers = [await benchKeyHeade
 await new Promise((r) => setTimeout(r, Number(a['idle-ms'])))
 
 const cell = { stream: a.stream, concurrency: 32, requests: Number(a.requests) / (a.stream ? 2 : 1) }
-for (const t of targets) await load(t.url, { ...cell, requests: 300, headers: t.headers })
+// Untimed first (WARM_REQUESTS in processes.mjs says why).
+for (const t of targets) await load(t.url, { ...cell, requests: WARM_REQUESTS, headers: t.headers })
 console.log(`KB promoted per request by the main thread, ${a.stream ? 'streaming' : 'non-streaming'} c32, ${cell.requests} requests per run, after ${a['idle-ms']} ms idle`)
 for (let r = 0; r < Number(a.runs); r++) {
   const line = []
