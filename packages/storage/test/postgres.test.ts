@@ -1,7 +1,7 @@
 import { LogHistogram, ROW_COLUMNS, mergeHistBlobs, rollupDeltas, type RequestRow } from '@llm-proxy/core'
 import { afterEach, expect, test } from 'vitest'
 import { createTestDatabase } from '../../../tests/support/postgres.js'
-import { PG_MIGRATIONS, PG_SCHEMA_VERSION, connectPg, copySqliteToPg, createPgReader, createPgSink, createSqliteStore, migratePg, openWriterDb, pgSchemaVersion } from '../dist/index.js'
+import { PG_MIGRATIONS, PG_SCHEMA_VERSION, READ_SCHEMA_VERSION, connectPg, copySqliteToPg, createPgReader, createPgSink, createSqliteStore, migratePg, openWriterDb, pgSchemaVersion } from '../dist/index.js'
 import { spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { pathToFileURL } from 'node:url'
@@ -64,6 +64,28 @@ test('a connection that dies under a reserved session is an error to await, not 
   const child = spawnSync(process.execPath, ['--input-type=module', '-e', script, url], { encoding: 'utf8', timeout: 20_000 })
   expect(child.status, child.stderr).toBe(0)
   expect(JSON.parse(child.stdout.trim().split('\n').at(-1)!)).toEqual({ outcome: 'CONNECTION_CLOSED' })
+})
+
+test('the reader needs the version the metrics API reads, not the latest: a database the proxies have not migrated further still answers', async () => {
+  const url = await database()
+  const sql = connectPg(url)
+  cleanups.push(() => sql.end())
+  await migratePg(sql)
+  await createPgSink(url).then(async (sink) => {
+    await sink.insertBatch([sampleRow()])
+    await sink.close()
+  })
+  // As a database written by proxies of an earlier release looks (the versions after it change only how writers write).
+  expect(PG_SCHEMA_VERSION).toBeGreaterThan(READ_SCHEMA_VERSION)
+  await sql.unsafe('DELETE FROM llm_proxy_schema WHERE version > $1', [READ_SCHEMA_VERSION])
+  const reader = createPgReader(url)
+  cleanups.push(() => reader.close())
+  expect(await reader.read(async (s) => (await s!.all<{ n: number }>('SELECT count(*)::int AS n FROM requests'))[0].n)).toBe(1)
+  // One version short of it: not read yet (empty answers), as before the first proxy has migrated.
+  await sql.unsafe('DELETE FROM llm_proxy_schema WHERE version >= $1', [READ_SCHEMA_VERSION])
+  const early = createPgReader(url)
+  cleanups.push(() => early.close())
+  expect(await early.read(async (s) => s)).toBeNull()
 })
 
 test('hist_merge in PostgreSQL equals the merge the readers do', async () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import type { Worker } from 'node:worker_threads'
 import { afterEach, expect, test } from 'vitest'
 // The built package: the writer thread runs from dist/.
-import { LATEST_SCHEMA_VERSION, TransientStorageError, createSqliteReader, createSqliteSink, createSqliteStore, migrate, migrations, openReaderDb, openWriterDb } from '../dist/index.js'
+import { LATEST_SCHEMA_VERSION, READ_SCHEMA_VERSION, TransientStorageError, createSqliteReader, createSqliteSink, createSqliteStore, migrate, migrations, openReaderDb, openWriterDb } from '../dist/index.js'
 import { sampleRow } from './fixtures.js'
 import { satRows } from './sat-rows.js'
 
@@ -84,6 +84,29 @@ test('the reader: null before the file exists, one snapshot per read, a stream o
   expect(streamed).toHaveLength(2)
   await reader.close()
   db.close()
+})
+
+test('the reader needs the version the metrics API reads, not the latest: a database the proxy has not migrated further still answers', async () => {
+  expect(LATEST_SCHEMA_VERSION).toBeGreaterThan(READ_SCHEMA_VERSION)
+  const at = (version: number) => {
+    const file = tmpDb()
+    openWriterDb(file).close()
+    rmSync(file)
+    const db = new Database(file)
+    migrate(db, migrations.filter((m) => m.version <= version))
+    db.prepare(`INSERT INTO requests (id, ts, endpoint, stream, outcome, total_ms) VALUES ('r1', 1, '/v1/chat/completions', 0, 'success', 5)`).run()
+    db.close()
+    return createSqliteReader(file)
+  }
+  // As a file written by a proxy of an earlier release looks (the versions after it change only how writers write).
+  const reader = at(READ_SCHEMA_VERSION)
+  expect(await reader.schemaVersion()).toBe(READ_SCHEMA_VERSION)
+  expect(await reader.read(async (s) => (await s!.all<{ n: number }>('SELECT count(*) AS n FROM requests'))[0].n)).toBe(1)
+  await reader.close()
+  // One version short of it: not read yet (empty answers), as before the proxy has migrated it.
+  const early = at(READ_SCHEMA_VERSION - 1)
+  expect(await early.read(async (s) => s)).toBeNull()
+  await early.close()
 })
 
 test('a database file deleted while in use is noticed, logged and created again', async () => {

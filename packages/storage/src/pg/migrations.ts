@@ -9,6 +9,7 @@ import { capturesDdl } from '../capture-sql.js'
 /**
  * Versioned schema changes for PostgreSQL, run by whichever process starts first under an advisory
  * lock (several proxies may start at once). Append new entries; never edit one that has shipped.
+ * One that adds or changes what the metrics API reads raises READ_SCHEMA_VERSION (read-schema.ts) too.
  */
 export const PG_MIGRATIONS: { version: number; description: string; sql: string }[] = [
   {

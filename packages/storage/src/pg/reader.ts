@@ -1,6 +1,7 @@
 import { StorageUnavailableError, type MetricsReader, type Snapshot } from '../types.js'
 import { connect, isTransientPgError, toPositional, type Sql } from './connect.js'
-import { PG_SCHEMA_VERSION, pgSchemaVersion } from './migrations.js'
+import { pgSchemaVersion } from './migrations.js'
+import { READ_SCHEMA_VERSION } from '../read-schema.js'
 import { RowCache } from '../row-cache.js'
 
 
@@ -14,7 +15,7 @@ export function createPgReader(url: string): MetricsReader {
   const schemaReady = async (): Promise<boolean> => {
     if (ready) return true
     const v = await pgSchemaVersion(sql)
-    return (ready = v !== null && v >= PG_SCHEMA_VERSION)
+    return (ready = v !== null && v >= READ_SCHEMA_VERSION)
   }
   const cache = new RowCache()
   const snapshotOf = (tx: Sql): Snapshot => {

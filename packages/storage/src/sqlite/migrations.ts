@@ -17,6 +17,7 @@ const TOKENS_V2 = ['prompt_tokens', 'completion_tokens', 'total_tokens', 'cached
 /** The measures as versions 2 to 4 knew them (migrations never follow later changes). */
 const MEASURES_V2 = ['latency', 'ttft', 'tpot', 'tps']
 
+// A version that adds or changes what the metrics API reads raises READ_SCHEMA_VERSION (read-schema.ts) too.
 export const migrations: Migration[] = [
   {
     version: 1,

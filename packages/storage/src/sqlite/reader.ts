@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3'
 import { StorageUnavailableError, type MetricsReader, type Snapshot } from '../types.js'
 import { RowCache } from '../row-cache.js'
-import { LATEST_SCHEMA_VERSION } from './migrations.js'
+import { READ_SCHEMA_VERSION } from '../read-schema.js'
 import { openReaderDb } from './open.js'
 
 /**
@@ -26,7 +26,7 @@ export function createSqliteReader(file: string): MetricsReader {
       throw new StorageUnavailableError(`cannot open the database at DB_PATH=${file}: ${(err as Error).message}`, { cause: err })
     }
     if (!opened) return null
-    if (version(opened) < LATEST_SCHEMA_VERSION) {
+    if (version(opened) < READ_SCHEMA_VERSION) {
       opened.close()
       return null
     }
