@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util'
 import Database from 'better-sqlite3'
 import postgres from 'postgres'
 import { pgBinDir, startCluster, stopCluster } from '../scripts/pg-cluster.mjs'
-import { BENCH_ADMIN_TOKEN, SLOW_STREAMS, WARM_REQUESTS, benchKeyHeader, cpuNs, fastBackendArgs, freePort, load, median, peakRssMb, resetPeakRss, waitForUrl } from './processes.mjs'
+import { BENCH_ADMIN_TOKEN, SLOW_STREAMS, WARM_REQUESTS, benchKeyHeader, cpuNs, fastBackendArgs, freePort, load, median, peakRssMb, processTreeCpuNs, resetPeakRss, waitForUrl } from './processes.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { values: opts } = parseArgs({ options: { repeats: { type: 'string', default: '3' }, quick: { type: 'boolean', default: false }, 'no-postgres': { type: 'boolean', default: false }, events: { type: 'boolean', default: false }, before: { type: 'string' } } })
@@ -43,6 +43,9 @@ function start(name, cmd, args, env, readyText, readyUrl) {
 }
 
 let cluster = null
+let postmasterPid = null
+/** PostgreSQL server CPU per proxy-pg request, µs, by scenario. */
+const pgServerUs = {}
 const cleanup = () => {
   for (const c of children) c.kill('SIGKILL')
   if (cluster) stopCluster(cluster.dir, 'immediate')
@@ -81,6 +84,7 @@ if (!opts['no-postgres'] && pgBinDir()) {
     BACKEND_URL: backendUrl, PROXY_HOST: '127.0.0.1', PROXY_PORT: String(port), DATABASE_URL: cluster.url, LOG_LEVEL: 'warn',
   }, null, `http://127.0.0.1:${port}/health`)
   targets.push({ name: 'proxy-pg', url: `http://127.0.0.1:${port}`, pid: proxyPg.pid })
+  postmasterPid = Number(readFileSync(join(cluster.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0])
 }
 // The same proxy in keys mode, one key with generous limits: what checking keys costs.
 const keysPort = await freePort()
@@ -191,6 +195,9 @@ for (const s of scenarios) {
     if (isProxy(t.name)) sent[t.name] += warm.requests
   }
   results[s.name] = Object.fromEntries(targets.map((t) => [t.name, { rps: [], p50: [], p99: [], cpuUs: [], otherUs: [], errors: 0 }]))
+  // PostgreSQL's own CPU, from the first timed run to the end of the scenario: only proxy-pg writes
+  // to the cluster, and its last batch lands while the targets after it run.
+  const pgBefore = postmasterPid ? processTreeCpuNs(postmasterPid) : null
   for (let r = 0; r < REPEATS; r++) {
     for (const t of targets) {
       const before = t.pid ? cpuNs(t.pid) : null
@@ -207,6 +214,7 @@ for (const s of scenarios) {
       if (isProxy(t.name)) sent[t.name] += s.requests
     }
   }
+  if (pgBefore !== null) pgServerUs[s.name] = (processTreeCpuNs(postmasterPid) - pgBefore) / 1000 / (REPEATS * s.requests)
 }
 
 // --- added TTFT with a 200 ms backend TTFT ------------------------------------------------------
@@ -311,6 +319,10 @@ for (const s of scenarios) {
     if (m.nginx) line += `;  vs nginx: CPU ${ratio(p.cpuUs, m.nginx.cpuUs)}×`
     if (name === 'proxy-ev') line += `;  vs proxy: CPU ${ratio(p.cpuUs, m.proxy.cpuUs)}×, p99 ${ratio(p.p99, m.proxy.p99)}×`
     console.log(line)
+  }
+  if (pgServerUs[s.name] !== undefined) {
+    const withServer = median(m['proxy-pg'].cpuUs) + pgServerUs[s.name]
+    console.log(`  PostgreSQL server CPU for proxy-pg's rows: ${f(pgServerUs[s.name], 0)} µs/req (the cluster's processes over the scenario's runs); proxy-pg and its server together ${f(withServer, 0)} µs/req, ${(withServer / median(b.cpuUs)).toFixed(2)}× the bare`)
   }
   console.log(`  keys mode vs the same proxy without keys: CPU ${ratio(m['proxy-keys'].cpuUs, m.proxy.cpuUs)}×`)
   console.log(`  CAPTURE=all vs the same proxy with capture off: CPU ${ratio(m['proxy-cap'].cpuUs, m.proxy.cpuUs)}× (${f(median(m['proxy-cap'].cpuUs) - median(m.proxy.cpuUs), 0)} µs/req more)`)

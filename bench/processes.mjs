@@ -87,6 +87,26 @@ export function cpuNs(pid) {
   return { main, other, total: main + other }
 }
 
+/**
+ * On-CPU nanoseconds of a process and its children, as of now: PostgreSQL's postmaster and its
+ * backends. Live processes from schedstat; children that have exited (a connection closed) count
+ * through the root's cutime + cstime, in clock ticks (USER_HZ, 100 on Linux).
+ */
+export function processTreeCpuNs(rootPid) {
+  let ns = 0
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8')
+      // The fields after the command's closing parenthesis: state, ppid, ..., utime (12th), stime, cutime, cstime.
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (p === String(rootPid)) ns += cpuNs(rootPid).total + (Number(f[13]) + Number(f[14])) * 1e7
+      else if (f[1] === String(rootPid)) ns += cpuNs(Number(p)).total
+    } catch {}
+  }
+  return ns
+}
+
 const statusMb = (pid, field) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024
 /** Resident memory now (VmRSS), MB. */
 export const rssMb = (pid) => statusMb(pid, 'VmRSS')
