@@ -1,5 +1,6 @@
 // node bench/ab.mjs [--cells ns1,ns32,s1,s32] [--repeats 5] [--requests-scale 1] [--variant 'name:KEY=V,KEY=V'] [--prof DIR] [--latency] [--slow] [--idle-ms N] [--warm 3000]
-// e.g. --variant 'keys:keys=1' (AUTH_MODE=keys, one key with generous limits, as in bench/overhead.mjs)
+// e.g. --variant 'keys:keys=1' (AUTH_MODE=keys, one key with generous limits, as in bench/overhead.mjs),
+// --variant 'noflags:flags=' (the proxy without its Node flags, packages/proxy/src/node-flags.ts)
 // --latency: instead of CPU, latency at concurrency 1 with more samples than bench:overhead takes
 // (5,000 requests per repeat for p50/p99, 40 streams against a 200 ms backend TTFT), the backend
 // itself as `direct`, each figure added over direct and as a ratio to the bare pass-through's.
@@ -21,7 +22,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { BENCH_ADMIN_TOKEN, SLOW_STREAMS, WARM_REQUESTS, benchKeyHeader, cpuNs, fastBackendArgs, freePort, load, median, medianInterval, peakRssMb, resetPeakRss, rssMb, waitForUrl } from './processes.mjs'
+import { BENCH_ADMIN_TOKEN, PROXY_NODE_FLAGS, SLOW_STREAMS, WARM_REQUESTS, benchKeyHeader, cpuNs, fastBackendArgs, freePort, load, median, medianInterval, peakRssMb, resetPeakRss, rssMb, waitForUrl } from './processes.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { values: a } = parseArgs({
@@ -64,8 +65,9 @@ const variants = [{ name: 'proxy', env: {} }, ...a.variant.map((v) => {
 })]
 for (const v of variants) {
   const port = await freePort()
-  const { dist = join(root, 'packages/proxy/dist/server.js'), keys, ...env } = v.env
-  const flags = a.prof ? ['--cpu-prof', '--cpu-prof-dir', join(a.prof, v.name)] : []
+  // `flags=…` (space-separated, empty for none) replaces the proxy's Node flags for that variant.
+  const { dist = join(root, 'packages/proxy/dist/server.js'), keys, flags: nodeFlags, ...env } = v.env
+  const flags = [...(nodeFlags === undefined ? PROXY_NODE_FLAGS : nodeFlags.split(' ').filter(Boolean)), ...(a.prof ? ['--cpu-prof', '--cpu-prof-dir', join(a.prof, v.name)] : [])]
   const admin = keys ? await freePort() : null
   if (admin) Object.assign(env, { AUTH_MODE: 'keys', ADMIN_TOKEN: BENCH_ADMIN_TOKEN, ADMIN_PORT: String(admin) })
   targets.push({ name: v.name, port, admin, headers: [], child: start([...flags, dist], {

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util'
 import Database from 'better-sqlite3'
 import postgres from 'postgres'
 import { pgBinDir, startCluster, stopCluster } from '../scripts/pg-cluster.mjs'
-import { BENCH_ADMIN_TOKEN, SLOW_STREAMS, WARM_REQUESTS, benchKeyHeader, cpuNs, fastBackendArgs, freePort, load, median, peakRssMb, processTreeCpuNs, resetPeakRss, waitForUrl } from './processes.mjs'
+import { BENCH_ADMIN_TOKEN, PROXY_NODE_FLAGS, SLOW_STREAMS, WARM_REQUESTS, benchKeyHeader, cpuNs, fastBackendArgs, freePort, load, median, peakRssMb, processTreeCpuNs, resetPeakRss, waitForUrl } from './processes.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { values: opts } = parseArgs({ options: { repeats: { type: 'string', default: '3' }, quick: { type: 'boolean', default: false }, 'no-postgres': { type: 'boolean', default: false }, events: { type: 'boolean', default: false }, before: { type: 'string' } } })
@@ -64,7 +64,7 @@ const bare = await start('bare', process.execPath, [join(root, 'bench/bare-proxy
 
 const proxyPort = await freePort()
 const dbFile = join(tmp, 'metrics.db')
-const proxy = await start('proxy', process.execPath, [join(root, 'packages/proxy/dist/server.js')], {
+const proxy = await start('proxy', process.execPath, [...PROXY_NODE_FLAGS, join(root, 'packages/proxy/dist/server.js')], {
   BACKEND_URL: backendUrl, PROXY_HOST: '127.0.0.1', PROXY_PORT: String(proxyPort), DB_PATH: dbFile, LOG_LEVEL: 'warn',
 }, null, `http://127.0.0.1:${proxyPort}/health`)
 
@@ -80,7 +80,7 @@ let proxyPg = null
 if (!opts['no-postgres'] && pgBinDir()) {
   cluster = await startCluster()
   const port = await freePort()
-  proxyPg = await start('proxy-pg', process.execPath, [join(root, 'packages/proxy/dist/server.js')], {
+  proxyPg = await start('proxy-pg', process.execPath, [...PROXY_NODE_FLAGS, join(root, 'packages/proxy/dist/server.js')], {
     BACKEND_URL: backendUrl, PROXY_HOST: '127.0.0.1', PROXY_PORT: String(port), DATABASE_URL: cluster.url, LOG_LEVEL: 'warn',
   }, null, `http://127.0.0.1:${port}/health`)
   targets.push({ name: 'proxy-pg', url: `http://127.0.0.1:${port}`, pid: proxyPg.pid })
@@ -89,7 +89,7 @@ if (!opts['no-postgres'] && pgBinDir()) {
 // The same proxy in keys mode, one key with generous limits: what checking keys costs.
 const keysPort = await freePort()
 const adminPort = await freePort()
-const proxyKeys = await start('proxy-keys', process.execPath, [join(root, 'packages/proxy/dist/server.js')], {
+const proxyKeys = await start('proxy-keys', process.execPath, [...PROXY_NODE_FLAGS, join(root, 'packages/proxy/dist/server.js')], {
   BACKEND_URL: backendUrl, PROXY_HOST: '127.0.0.1', PROXY_PORT: String(keysPort), DB_PATH: join(tmp, 'keys.db'), LOG_LEVEL: 'warn',
   AUTH_MODE: 'keys', ADMIN_TOKEN: BENCH_ADMIN_TOKEN, ADMIN_PORT: String(adminPort),
 }, null, `http://127.0.0.1:${keysPort}/health`)
@@ -98,7 +98,7 @@ targets.push({ name: 'proxy-keys', url: `http://127.0.0.1:${keysPort}`, pid: pro
 // The SQLite proxy again with CAPTURE=all (and REDACT=pii, the default): what capturing content costs.
 const capPort = await freePort()
 const capDb = join(tmp, 'capture.db')
-const proxyCap = await start('proxy-cap', process.execPath, [join(root, 'packages/proxy/dist/server.js')], {
+const proxyCap = await start('proxy-cap', process.execPath, [...PROXY_NODE_FLAGS, join(root, 'packages/proxy/dist/server.js')], {
   BACKEND_URL: backendUrl, PROXY_HOST: '127.0.0.1', PROXY_PORT: String(capPort), DB_PATH: capDb, LOG_LEVEL: 'warn', CAPTURE: 'all',
 }, null, `http://127.0.0.1:${capPort}/health`)
 targets.push({ name: 'proxy-cap', url: `http://127.0.0.1:${capPort}`, pid: proxyCap.pid })
@@ -126,7 +126,7 @@ if (opts.events) {
   receiver.unref()
   const rurl = `http://127.0.0.1:${receiver.address().port}`
   const port = await freePort()
-  proxyEv = await start('proxy-ev', process.execPath, [join(root, 'packages/proxy/dist/server.js')], {
+  proxyEv = await start('proxy-ev', process.execPath, [...PROXY_NODE_FLAGS, join(root, 'packages/proxy/dist/server.js')], {
     BACKEND_URL: backendUrl, PROXY_HOST: '127.0.0.1', PROXY_PORT: String(port), DB_PATH: evDb, LOG_LEVEL: 'warn',
     EVENT_LOG: evFile, EVENT_WEBHOOK_URL: `${rurl}/hook`, OTEL_EXPORTER_OTLP_ENDPOINT: rurl, OTEL_METRIC_EXPORT_INTERVAL: '5000',
   }, null, `http://127.0.0.1:${port}/health`)
@@ -138,7 +138,7 @@ const beforeDb = join(tmp, 'before.db')
 let proxyBefore = null
 if (opts.before) {
   const port = await freePort()
-  proxyBefore = await start('proxy-before', process.execPath, [join(opts.before, 'packages/proxy/dist/server.js')], {
+  proxyBefore = await start('proxy-before', process.execPath, [...PROXY_NODE_FLAGS, join(opts.before, 'packages/proxy/dist/server.js')], {
     BACKEND_URL: backendUrl, PROXY_HOST: '127.0.0.1', PROXY_PORT: String(port), DB_PATH: beforeDb, LOG_LEVEL: 'warn',
   }, null, `http://127.0.0.1:${port}/health`)
   targets.push({ name: 'proxy-before', url: `http://127.0.0.1:${port}`, pid: proxyBefore.pid })
@@ -296,7 +296,7 @@ if (proxyEv) {
 // --- report -----------------------------------------------------------------------------------
 const f = (v, d = 1) => (v == null ? '—' : v.toFixed(d))
 console.log(`\nLLM metrics proxy overhead — ${new Date().toISOString()} — ${REPEATS} interleaved repeats, medians; ${nginxNote}`)
-console.log(`backend: simulated, fast mode (no delays), 64-token answers; proxy: LOG_LEVEL=warn, SQLite${proxyPg ? '; proxy-pg: the same on PostgreSQL (local cluster)' : ''}${proxyEv ? '; proxy-ev: SQLite with EVENT_LOG, a webhook and OTLP on' : ''}\n`)
+console.log(`backend: simulated, fast mode (no delays), 64-token answers; proxy: node ${PROXY_NODE_FLAGS.join(" ")}, LOG_LEVEL=warn, SQLite${proxyPg ? '; proxy-pg: the same on PostgreSQL (local cluster)' : ''}${proxyEv ? '; proxy-ev: SQLite with EVENT_LOG, a webhook and OTLP on' : ''}\n`)
 let overheadAgrees = true
 for (const s of scenarios) {
   console.log(`${s.name} (${s.requests} requests per run)`)

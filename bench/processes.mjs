@@ -24,6 +24,13 @@ export const fastBackendArgs = (port) =>
  */
 export const WARM_REQUESTS = 3000
 
+/**
+ * The Node flags the proxy runs with wherever it is started (packages/proxy/src/node-flags.ts): the
+ * benchmarks start every proxy with them, another checkout's build included, so the figures are
+ * those of the proxy as users run it. Read from the build (the benchmarks run after one).
+ */
+export const { PROXY_NODE_FLAGS } = await import('../packages/proxy/dist/node-flags.js')
+
 /** ADMIN_TOKEN of the keys-mode proxies the benchmarks start. */
 export const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef0123'
 

@@ -48,6 +48,8 @@ const built = [
 ].every(([pkg, out]) => existsSync(join(root, pkg, out)) && statSync(join(root, pkg, out)).mtimeMs >= newest(join(root, pkg, 'src')))
 if (!existsSync(join(root, 'node_modules', '.modules.yaml'))) run('install', ['install', '--frozen-lockfile'])
 if (!built) run('build', ['build'])
+// Loaded once built: the Node flags the proxy runs with wherever it is started.
+const { PROXY_NODE_FLAGS } = await import('../packages/proxy/dist/node-flags.js')
 
 // --- services -------------------------------------------------------------------------------------
 const children = new Map()
@@ -69,9 +71,9 @@ function pretty(line) {
   }
 }
 
-function service(name, script, extraEnv) {
+function service(name, script, extraEnv, nodeFlags = []) {
   // Own process group: Ctrl-C reaches only this script, which then stops the services in order.
-  const child = spawn(process.execPath, [join(root, script)], { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+  const child = spawn(process.execPath, [...nodeFlags, join(root, script)], { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
   children.set(name, child)
   for (const stream of [child.stdout, child.stderr]) {
     let buf = ''
@@ -159,7 +161,7 @@ if (!backendUrl) {
 
 const proxyUrl = `http://localhost:${proxyPort}`
 try {
-  service('proxy', 'packages/proxy/dist/server.js', { BACKEND_URL: backendUrl, PROXY_PORT: String(proxyPort), DB_PATH: dbPath })
+  service('proxy', 'packages/proxy/dist/server.js', { BACKEND_URL: backendUrl, PROXY_PORT: String(proxyPort), DB_PATH: dbPath }, PROXY_NODE_FLAGS)
   service('metrics', 'packages/metrics-api/dist/server.js', { METRICS_PORT: String(metricsPort), DB_PATH: dbPath })
   service('dashboard', 'frontend/dist-server/server.js', {
     DASHBOARD_PORT: String(dashboardPort), METRICS_API_URL: `http://127.0.0.1:${metricsPort}`, PROXY_PUBLIC_URL: proxyUrl,

@@ -166,7 +166,8 @@ describe.each(blocks.map((b) => [b.where, b] as const))('%s', (_where, b) => {
       expect(b.code).toMatch(/^\[Install\]$/m)
       for (const [, name] of b.code.matchAll(/^Environment=([A-Z_][A-Z0-9_]*)=/gm)) expect(configVars, `${b.where}: ${name}`).toContain(name)
       const dir = /^WorkingDirectory=\/opt\/llm-proxy\/(.+)$/m.exec(b.code)![1]
-      const program = /^ExecStart=\/usr\/bin\/node (\S+)$/m.exec(b.code)![1]
+      // Node flags may come first; the program is the last word.
+      const program = /^ExecStart=\/usr\/bin\/node (?:--\S+ )*(\S+)$/m.exec(b.code)![1]
       expect(existsSync(join(root, dir, program)), `${b.where}: ${dir}/${program} (after pnpm build)`).toBe(true)
     } else if (b.lang === 'yaml' && why.startsWith('compose override')) {
       // A compose file merged over ours: valid Compose, its proxy variables ones the proxy reads.

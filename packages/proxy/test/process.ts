@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
+import { PROXY_NODE_FLAGS } from '../src/node-flags.js'
 
+// Started as users start it: with the Node flags of every launch point.
 export const serverJs = fileURLToPath(new URL('../dist/server.js', import.meta.url))
 
 export interface ProxyProcess {
@@ -16,7 +18,7 @@ export interface ProxyProcess {
  * its output if it exits first). `uid`/`gid` run it as another user (root only).
  */
 export async function startProxyProcess(env: Record<string, string>, o: { uid?: number; gid?: number } = {}): Promise<ProxyProcess> {
-  const child = spawn(process.execPath, [serverJs], { env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'], uid: o.uid, gid: o.gid })
+  const child = spawn(process.execPath, [...PROXY_NODE_FLAGS, serverJs], { env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'], uid: o.uid, gid: o.gid })
   let out = ''
   child.stdout!.on('data', (c) => (out += c))
   child.stderr!.on('data', (c) => (out += c))
@@ -31,7 +33,7 @@ export async function startProxyProcess(env: Record<string, string>, o: { uid?: 
 
 /** Runs the proxy expecting it to refuse to start; resolves with its exit code and output. */
 export async function runProxyToExit(env: Record<string, string>, o: { uid?: number; gid?: number } = {}): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, [serverJs], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], uid: o.uid, gid: o.gid })
+  const child = spawn(process.execPath, [...PROXY_NODE_FLAGS, serverJs], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], uid: o.uid, gid: o.gid })
   let out = ''
   child.stdout!.on('data', (c) => (out += c))
   child.stderr!.on('data', (c) => (out += c))
