@@ -62,9 +62,11 @@ await start('backend', process.execPath, fastBackendArgs(backendPort), {}, 'http
 const barePort = await freePort()
 const bare = await start('bare', process.execPath, [join(root, 'bench/bare-proxy.mjs')], { BACKEND_URL: backendUrl, PROXY_PORT: String(barePort) }, 'bare proxy ready')
 
+/** Node's arguments for the proxy built in a checkout: its Node flags, then its server. */
+const proxyArgs = (checkout) => [...PROXY_NODE_FLAGS, join(checkout, 'packages/proxy/dist/server.js')]
 const proxyPort = await freePort()
 const dbFile = join(tmp, 'metrics.db')
-const proxy = await start('proxy', process.execPath, [...PROXY_NODE_FLAGS, join(root, 'packages/proxy/dist/server.js')], {
+const proxy = await start('proxy', process.execPath, proxyArgs(root), {
   BACKEND_URL: backendUrl, PROXY_HOST: '127.0.0.1', PROXY_PORT: String(proxyPort), DB_PATH: dbFile, LOG_LEVEL: 'warn',
 }, null, `http://127.0.0.1:${proxyPort}/health`)
 
@@ -80,7 +82,7 @@ let proxyPg = null
 if (!opts['no-postgres'] && pgBinDir()) {
   cluster = await startCluster()
   const port = await freePort()
-  proxyPg = await start('proxy-pg', process.execPath, [...PROXY_NODE_FLAGS, join(root, 'packages/proxy/dist/server.js')], {
+  proxyPg = await start('proxy-pg', process.execPath, proxyArgs(root), {
     BACKEND_URL: backendUrl, PROXY_HOST: '127.0.0.1', PROXY_PORT: String(port), DATABASE_URL: cluster.url, LOG_LEVEL: 'warn',
   }, null, `http://127.0.0.1:${port}/health`)
   targets.push({ name: 'proxy-pg', url: `http://127.0.0.1:${port}`, pid: proxyPg.pid })
@@ -89,7 +91,7 @@ if (!opts['no-postgres'] && pgBinDir()) {
 // The same proxy in keys mode, one key with generous limits: what checking keys costs.
 const keysPort = await freePort()
 const adminPort = await freePort()
-const proxyKeys = await start('proxy-keys', process.execPath, [...PROXY_NODE_FLAGS, join(root, 'packages/proxy/dist/server.js')], {
+const proxyKeys = await start('proxy-keys', process.execPath, proxyArgs(root), {
   BACKEND_URL: backendUrl, PROXY_HOST: '127.0.0.1', PROXY_PORT: String(keysPort), DB_PATH: join(tmp, 'keys.db'), LOG_LEVEL: 'warn',
   AUTH_MODE: 'keys', ADMIN_TOKEN: BENCH_ADMIN_TOKEN, ADMIN_PORT: String(adminPort),
 }, null, `http://127.0.0.1:${keysPort}/health`)
@@ -98,7 +100,7 @@ targets.push({ name: 'proxy-keys', url: `http://127.0.0.1:${keysPort}`, pid: pro
 // The SQLite proxy again with CAPTURE=all (and REDACT=pii, the default): what capturing content costs.
 const capPort = await freePort()
 const capDb = join(tmp, 'capture.db')
-const proxyCap = await start('proxy-cap', process.execPath, [...PROXY_NODE_FLAGS, join(root, 'packages/proxy/dist/server.js')], {
+const proxyCap = await start('proxy-cap', process.execPath, proxyArgs(root), {
   BACKEND_URL: backendUrl, PROXY_HOST: '127.0.0.1', PROXY_PORT: String(capPort), DB_PATH: capDb, LOG_LEVEL: 'warn', CAPTURE: 'all',
 }, null, `http://127.0.0.1:${capPort}/health`)
 targets.push({ name: 'proxy-cap', url: `http://127.0.0.1:${capPort}`, pid: proxyCap.pid })
@@ -126,7 +128,7 @@ if (opts.events) {
   receiver.unref()
   const rurl = `http://127.0.0.1:${receiver.address().port}`
   const port = await freePort()
-  proxyEv = await start('proxy-ev', process.execPath, [...PROXY_NODE_FLAGS, join(root, 'packages/proxy/dist/server.js')], {
+  proxyEv = await start('proxy-ev', process.execPath, proxyArgs(root), {
     BACKEND_URL: backendUrl, PROXY_HOST: '127.0.0.1', PROXY_PORT: String(port), DB_PATH: evDb, LOG_LEVEL: 'warn',
     EVENT_LOG: evFile, EVENT_WEBHOOK_URL: `${rurl}/hook`, OTEL_EXPORTER_OTLP_ENDPOINT: rurl, OTEL_METRIC_EXPORT_INTERVAL: '5000',
   }, null, `http://127.0.0.1:${port}/health`)
@@ -138,7 +140,7 @@ const beforeDb = join(tmp, 'before.db')
 let proxyBefore = null
 if (opts.before) {
   const port = await freePort()
-  proxyBefore = await start('proxy-before', process.execPath, [...PROXY_NODE_FLAGS, join(opts.before, 'packages/proxy/dist/server.js')], {
+  proxyBefore = await start('proxy-before', process.execPath, proxyArgs(opts.before), {
     BACKEND_URL: backendUrl, PROXY_HOST: '127.0.0.1', PROXY_PORT: String(port), DB_PATH: beforeDb, LOG_LEVEL: 'warn',
   }, null, `http://127.0.0.1:${port}/health`)
   targets.push({ name: 'proxy-before', url: `http://127.0.0.1:${port}`, pid: proxyBefore.pid })
@@ -296,7 +298,7 @@ if (proxyEv) {
 // --- report -----------------------------------------------------------------------------------
 const f = (v, d = 1) => (v == null ? '—' : v.toFixed(d))
 console.log(`\nLLM metrics proxy overhead — ${new Date().toISOString()} — ${REPEATS} interleaved repeats, medians; ${nginxNote}`)
-console.log(`backend: simulated, fast mode (no delays), 64-token answers; proxy: node ${PROXY_NODE_FLAGS.join(" ")}, LOG_LEVEL=warn, SQLite${proxyPg ? '; proxy-pg: the same on PostgreSQL (local cluster)' : ''}${proxyEv ? '; proxy-ev: SQLite with EVENT_LOG, a webhook and OTLP on' : ''}\n`)
+console.log(`backend: simulated, fast mode (no delays), 64-token answers; proxy: node ${PROXY_NODE_FLAGS.join(' ')}, LOG_LEVEL=warn, SQLite${proxyPg ? '; proxy-pg: the same on PostgreSQL (local cluster)' : ''}${proxyEv ? '; proxy-ev: SQLite with EVENT_LOG, a webhook and OTLP on' : ''}\n`)
 let overheadAgrees = true
 for (const s of scenarios) {
   console.log(`${s.name} (${s.requests} requests per run)`)
