@@ -102,17 +102,17 @@ export const meteredRoute: FastifyPluginAsync<MeteredRouteOptions> = async (app,
       const ua = request.headers['user-agent']
       const ex = new Exchange(o.endpoint, request.ip ?? null, ua ? ua.slice(0, 256) : null, o.pricer)
       request.exchange = ex
-      tapFor(o.capture, ex, null)
       // 'close' comes after the last byte was written, or when the client went away: the row is made
       // then, once, whatever path the request took (proxied, refused by the parser, failed).
       let settle!: () => void
       const inFlight = o.inflight.add({ ex, recorded: new Promise<void>((resolve) => (settle = resolve)) })
       reply.raw.once('close', () => onClosed(o, request, reply, inFlight, settle))
-      if (o.guard) {
-        // Before the body is read: a request without a usable key costs nothing more.
-        const auth = o.guard.authenticate(presentedSecret(request.headers), request.raw.socket)
-        if (!('error' in auth)) tapFor(o.capture, ex, auth.key.rec.capture)
-        const admitted: Refusal | { headers: Record<string, string> } = 'error' in auth ? auth : o.guard.admit(auth.key)
+      // Before the body is read: a request without a usable key costs nothing more.
+      const auth = o.guard ? o.guard.authenticate(presentedSecret(request.headers), request.raw.socket) : null
+      // One tap, for the key's capture policy when there is a key (the default policy otherwise).
+      tapFor(o.capture, ex, auth !== null && !('error' in auth) ? auth.key.rec.capture : null)
+      if (auth !== null) {
+        const admitted: Refusal | { headers: Record<string, string> } = 'error' in auth ? auth : o.guard!.admit(auth.key)
         if (isRefusal(admitted)) {
           ex.keyId = admitted.keyId
           ex.fail('client_error', admitted.rowType, admitted.error.message)
