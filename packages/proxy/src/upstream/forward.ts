@@ -66,6 +66,10 @@ export function forward(request: FastifyRequest, reply: FastifyReply, deps: Forw
   return new Promise<void>((resolve, reject) => new Forwarding(request, reply, deps, o, resolve, reject).start())
 }
 
+/** Why the backend request is aborted: said when it happens, or when the request starts after it. */
+const CLIENT_CLOSED = 'client closed the connection'
+const SHUTTING_DOWN = 'the proxy is shutting down'
+
 /** process.nextTick's callback: one function for every request (its argument says which). */
 function flushTickOf(f: Forwarding): void {
   f.flushTick()
@@ -186,14 +190,14 @@ class Forwarding implements Dispatcher.DispatchHandler, Abortable {
 
   abortForShutdown(): void {
     this.shuttingDown = true
-    this.controller?.abort(new Error('the proxy is shutting down'))
+    this.controller?.abort(new Error(SHUTTING_DOWN))
   }
 
   private onClientClose(): void {
     if (this.res.writableFinished) return
     this.clientClosed = true
     if (this.ex) this.ex.clientGone = true
-    this.controller?.abort(new Error('client closed the connection'))
+    this.controller?.abort(new Error(CLIENT_CLOSED))
     if (!this.started) {
       this.reply.hijack()
       this.settle()
@@ -202,8 +206,8 @@ class Forwarding implements Dispatcher.DispatchHandler, Abortable {
 
   onRequestStart(c: Dispatcher.DispatchController): void {
     this.controller = c
-    if (this.clientClosed) c.abort(new Error('client closed the connection'))
-    else if (this.shuttingDown) c.abort(new Error('the proxy is shutting down'))
+    if (this.clientClosed) c.abort(new Error(CLIENT_CLOSED))
+    else if (this.shuttingDown) c.abort(new Error(SHUTTING_DOWN))
   }
 
   onResponseStart(c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
