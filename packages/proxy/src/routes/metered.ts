@@ -92,6 +92,41 @@ function recordRow(o: MeteredRouteOptions, request: FastifyRequest, endedAt: num
   settle()
 }
 
+/** What goes to the backend: the client's bytes, or a copy that asks for usage (`strip`: its chunk is removed again). */
+interface Outgoing {
+  body: Buffer
+  strip: boolean
+}
+
+/**
+ * Reads the client's body for the row, checks it, and makes what goes upstream. Apart from the
+ * handler: a suspended async function keeps its locals alive, and the parsed body (a tree the size
+ * of the prompt, or larger) stayed in memory for as long as the response streamed.
+ */
+function outgoingBody(o: MeteredRouteOptions, request: FastifyRequest, ex: Exchange, injectUsage: boolean): Outgoing {
+  const raw = request.body as Buffer | undefined
+  ex.requestBytes = raw?.length ?? 0
+  // The client's bytes as sent (not the copy with stream_options added); parsed after the response.
+  if (ex.capture !== null && raw) ex.capture.request = raw
+  if (!raw || raw.length === 0) throw invalidJson('the body is empty.')
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(raw.toString('utf8'))
+  } catch (err) {
+    throw invalidJson((err as Error).message)
+  }
+  if (!isObject(parsed)) throw notAnObject()
+  ex.readRequest(parsed, raw.length)
+  if (request.key && !o.guard!.allowsModel(request.key, ex.modelRequested)) {
+    ex.fail('client_error', 'model_not_found', `model ${ex.modelRequested ?? '(none)'} is not allowed for this key`)
+    throw new ProxyError(404, 'invalid_request_error', 'model_not_found', `The model \`${ex.modelRequested ?? ''}\` does not exist or you do not have access to it.`, 'model')
+  }
+  if (ex.stream && injectUsage && !(isObject(parsed.stream_options) && parsed.stream_options.include_usage === true)) {
+    return { body: withIncludeUsage(raw, parsed), strip: true }
+  }
+  return { body: raw, strip: false }
+}
+
 /** A metered endpoint: every request that reaches it yields exactly one row, whatever happens. */
 export const meteredRoute: FastifyPluginAsync<MeteredRouteOptions> = async (app, o) => {
   // stream_options is a chat/completions field; the Responses API and Anthropic report usage in every stream.
@@ -129,33 +164,10 @@ export const meteredRoute: FastifyPluginAsync<MeteredRouteOptions> = async (app,
     },
     async handler(request, reply) {
       const ex = request.exchange!
-      const raw = request.body as Buffer | undefined
-      ex.requestBytes = raw?.length ?? 0
-      // The client's bytes as sent (not the copy with stream_options added); parsed after the response.
-      if (ex.capture !== null && raw) ex.capture.request = raw
-      if (!raw || raw.length === 0) throw invalidJson('the body is empty.')
-      let parsed: unknown
-      try {
-        parsed = JSON.parse(raw.toString('utf8'))
-      } catch (err) {
-        throw invalidJson((err as Error).message)
-      }
-      if (!isObject(parsed)) throw notAnObject()
-      ex.readRequest(parsed, raw.length)
-      if (request.key && !o.guard!.allowsModel(request.key, ex.modelRequested)) {
-        ex.fail('client_error', 'model_not_found', `model ${ex.modelRequested ?? '(none)'} is not allowed for this key`)
-        throw new ProxyError(404, 'invalid_request_error', 'model_not_found', `The model \`${ex.modelRequested ?? ''}\` does not exist or you do not have access to it.`, 'model')
-      }
-
-      let body = raw
-      let strip = false
-      if (ex.stream && supportsStreamOptions && o.streamUsage === 'inject') {
-        const asked = isObject(parsed.stream_options) && parsed.stream_options.include_usage === true
-        if (!asked) {
-          body = withIncludeUsage(raw, parsed)
-          strip = true
-        }
-      }
+      const { body, strip } = outgoingBody(o, request, ex, supportsStreamOptions && o.streamUsage === 'inject')
+      // Fastify's reference to the client's bytes would keep them for the whole response (a second
+      // copy when usage was asked for); undici holds what it sends, the capture tap what it keeps.
+      request.body = undefined
       const keyAuth = request.key ? { upstreamKey: request.key.upstreamKey ?? o.forwardDeps.backendApiKey } : undefined
       // The path that was routed (a percent-encoded one arrives decoded here), never the raw one.
       await forward(request, reply, o.forwardDeps, { path: o.endpoint + queryOf(request.raw.url ?? ''), body, exchange: ex, stripUsageChunk: strip, keyAuth, extraHeaders: request.rateHeaders ?? undefined })

@@ -212,6 +212,9 @@ class Forwarding implements Dispatcher.DispatchHandler, Abortable {
 
   onResponseStart(c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     if (statusCode < 200) return // 1xx informational
+    // undici's controller keeps the head's raw bytes (a Buffer per name and value, and the socket read
+    // they were cut from) for the life of the request; the parsed headers are all we read.
+    c.rawHeaders = null
     this.started = true
     this.reply.hijack()
     let strip = false
