@@ -1,4 +1,4 @@
-// node bench/ab.mjs [--cells ns1,ns32,s1,s32] [--repeats 5] [--requests-scale 1] [--variant 'name:KEY=V,KEY=V'] [--prof DIR] [--latency] [--slow] [--idle-ms N] [--warm 3000]
+// node bench/ab.mjs [--cells ns1,ns32,s1,s32] [--repeats 5] [--requests-scale 1] [--variant 'name:KEY=V,KEY=V'] [--prof DIR] [--latency] [--slow] [--slow-prompt-kb N] [--idle-ms N] [--warm 3000]
 // e.g. --variant 'keys:keys=1' (AUTH_MODE=keys, one key with generous limits, as in bench/overhead.mjs),
 // --variant 'noflags:flags=' (the proxy without its Node flags, packages/proxy/src/node-flags.ts)
 // --latency: instead of CPU, latency at concurrency 1 with more samples than bench:overhead takes
@@ -6,6 +6,8 @@
 // itself as `direct`, each figure added over direct and as a ratio to the bare pass-through's.
 // --slow: after the cells, 1,000 concurrent slow streams (20 ms between tokens) on each target, its
 // peak RSS counted from there (as bench:overhead measures it: after the other phases, same process).
+// --slow-prompt-kb N: those streams carry a conversation of N KB each (the benchmark's one-line prompt
+// by default; what a proxy holds per stream grows with what the client sent).
 // A short A/B for work on the proxy's CPU cost: the bare pass-through, the proxy as built, and any
 // variants (other env vars, or another build with dist=/path/to/server.js), interleaved per repeat
 // (the order rotated by one each repeat),
@@ -34,6 +36,7 @@ const { values: a } = parseArgs({
     prof: { type: 'string' },
     latency: { type: 'boolean', default: false },
     slow: { type: 'boolean', default: false },
+    'slow-prompt-kb': { type: 'string', default: '0' },
     'idle-ms': { type: 'string', default: '0' },
     warm: { type: 'string', default: String(WARM_REQUESTS) },
   },
@@ -145,10 +148,10 @@ if (a.slow) {
   const peaks = []
   for (const t of targets) {
     resetPeakRss(t.child.pid)
-    const r = await load(`http://127.0.0.1:${t.port}/v1/chat/completions`, { ...SLOW_STREAMS, headers: [...SLOW_STREAMS.headers, ...(t.headers ?? [])] })
+    const r = await load(`http://127.0.0.1:${t.port}/v1/chat/completions`, { ...SLOW_STREAMS, headers: [...SLOW_STREAMS.headers, ...(t.headers ?? [])], promptBytes: Number(a['slow-prompt-kb']) * 1024 })
     peaks.push(`${t.name} ${peakRssMb(t.child.pid).toFixed(0)}${r.errors ? ` (${r.errors} errors)` : ''}`)
   }
-  console.log('1,000 slow streams, peak RSS (MB): ' + peaks.join(', '))
+  console.log(`1,000 slow streams${Number(a['slow-prompt-kb']) > 0 ? ` of ${a['slow-prompt-kb']} KB prompts` : ''}, peak RSS (MB): ` + peaks.join(', '))
 }
 if (a.prof) {
   // SIGTERM so the profiles are written.

@@ -12,6 +12,8 @@ const { values: a } = parseArgs({
     stream: { type: 'boolean', default: false },
     header: { type: 'string', multiple: true, default: [] },
     'max-tokens': { type: 'string', default: '64' },
+    // A conversation of about this many bytes instead of the one-line prompt (real prompts carry history).
+    'prompt-bytes': { type: 'string', default: '0' },
   },
 })
 const url = new URL(a.url)
@@ -22,9 +24,12 @@ for (const h of a.header) {
   const i = h.indexOf(':')
   headers[h.slice(0, i).trim().toLowerCase()] = h.slice(i + 1).trim()
 }
+const promptBytes = Number(a['prompt-bytes'])
+const turn = 'Earlier in this conversation the user asked about the proxy and the assistant answered at length. '
+const history = promptBytes > 0 ? Array.from({ length: 10 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: turn.repeat(Math.ceil(promptBytes / 10 / turn.length)).slice(0, Math.floor(promptBytes / 10)) })) : []
 const body = JSON.stringify({
   model: 'mock-llama-3.2-1b',
-  messages: [{ role: 'user', content: 'Benchmark prompt: tell me something.' }],
+  messages: [...history, { role: 'user', content: 'Benchmark prompt: tell me something.' }],
   stream: a.stream,
   max_tokens: Number(a['max-tokens']),
 })

@@ -65,9 +65,10 @@ export async function waitForUrl(url) {
 }
 
 /** Runs bench/load.mjs against `url`; resolves with its JSON line (count, errors, rps, percentiles). */
-export function load(url, { requests, concurrency, stream, headers = [] }) {
+export function load(url, { requests, concurrency, stream, headers = [], promptBytes = 0 }) {
   const args = [join(here, 'load.mjs'), '--url', url, '--requests', String(requests), '--concurrency', String(concurrency)]
   if (stream) args.push('--stream')
+  if (promptBytes > 0) args.push('--prompt-bytes', String(promptBytes))
   for (const h of headers) args.push('--header', h)
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
