@@ -145,13 +145,14 @@ for (const cell of a.cells.split(',')) {
 }
 console.log('RSS (MB), idle → now (peak): ' + targets.map((t) => `${t.name} ${idleRss[t.name].toFixed(0)} → ${rssMb(t.child.pid).toFixed(0)} (${peakRssMb(t.child.pid).toFixed(0)})`).join(', '))
 if (a.slow) {
+  const promptKb = Number(a['slow-prompt-kb'])
   const peaks = []
   for (const t of targets) {
     resetPeakRss(t.child.pid)
-    const r = await load(`http://127.0.0.1:${t.port}/v1/chat/completions`, { ...SLOW_STREAMS, headers: [...SLOW_STREAMS.headers, ...(t.headers ?? [])], promptBytes: Number(a['slow-prompt-kb']) * 1024 })
+    const r = await load(`http://127.0.0.1:${t.port}/v1/chat/completions`, { ...SLOW_STREAMS, headers: [...SLOW_STREAMS.headers, ...(t.headers ?? [])], promptBytes: promptKb * 1024 })
     peaks.push(`${t.name} ${peakRssMb(t.child.pid).toFixed(0)}${r.errors ? ` (${r.errors} errors)` : ''}`)
   }
-  console.log(`1,000 slow streams${Number(a['slow-prompt-kb']) > 0 ? ` of ${a['slow-prompt-kb']} KB prompts` : ''}, peak RSS (MB): ` + peaks.join(', '))
+  console.log(`1,000 slow streams${promptKb > 0 ? ` of ${promptKb} KB prompts` : ''}, peak RSS (MB): ` + peaks.join(', '))
 }
 if (a.prof) {
   // SIGTERM so the profiles are written.

@@ -26,7 +26,8 @@ for (const h of a.header) {
 }
 const promptBytes = Number(a['prompt-bytes'])
 const turn = 'Earlier in this conversation the user asked about the proxy and the assistant answered at length. '
-const history = promptBytes > 0 ? Array.from({ length: 10 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: turn.repeat(Math.ceil(promptBytes / 10 / turn.length)).slice(0, Math.floor(promptBytes / 10)) })) : []
+const turnText = turn.repeat(Math.ceil(promptBytes / 10 / turn.length)).slice(0, Math.floor(promptBytes / 10))
+const history = promptBytes > 0 ? Array.from({ length: 10 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: turnText })) : []
 const body = JSON.stringify({
   model: 'mock-llama-3.2-1b',
   messages: [...history, { role: 'user', content: 'Benchmark prompt: tell me something.' }],

@@ -86,7 +86,7 @@ if (!opts['no-postgres'] && pgBinDir()) {
     BACKEND_URL: backendUrl, PROXY_HOST: '127.0.0.1', PROXY_PORT: String(port), DATABASE_URL: cluster.url, LOG_LEVEL: 'warn',
   }, null, `http://127.0.0.1:${port}/health`)
   targets.push({ name: 'proxy-pg', url: `http://127.0.0.1:${port}`, pid: proxyPg.pid })
-  postmasterPid = Number(readFileSync(join(cluster.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0])
+  postmasterPid = cluster.pid
 }
 // The same proxy in keys mode, one key with generous limits: what checking keys costs.
 const keysPort = await freePort()

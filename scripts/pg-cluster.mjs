@@ -4,7 +4,7 @@
 //   node scripts/pg-cluster.mjs start   → prints the URL (postgres://postgres@127.0.0.1:PORT/postgres)
 //   node scripts/pg-cluster.mjs stop DIR
 import { execFileSync, spawnSync } from 'node:child_process'
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -34,7 +34,7 @@ function run(bin, args) {
   return r.stdout
 }
 
-/** Starts a cluster; resolves with its URL and data directory. */
+/** Starts a cluster; resolves with its URL, data directory, port and the postmaster's pid (a resumed cluster has another). */
 export async function startCluster() {
   const bin = pgBinDir()
   if (!bin) throw new Error('PostgreSQL is not installed (apt-get install postgresql; .ci/run does)')
@@ -51,7 +51,8 @@ export async function startCluster() {
   // Durability is not what these tests measure; fsync off keeps them fast.
   const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`
   run(join(bin, 'pg_ctl'), ['-D', data, '-o', opts, '-l', join(dir, 'log'), '-w', 'start'])
-  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, dir, port }
+  const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0])
+  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, dir, port, pid }
 }
 
 export function stopCluster(dir, mode = 'fast') {

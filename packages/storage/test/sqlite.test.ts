@@ -1,8 +1,8 @@
 import { LogHistogram, ROW_COLUMNS, mergeHistBlobs, rollupDeltas, type RequestRow } from '@llm-proxy/core'
 import Database from 'better-sqlite3'
-import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import type { Worker } from 'node:worker_threads'
 import { afterEach, expect, test } from 'vitest'
 // The built package: the writer thread runs from dist/.
@@ -90,8 +90,7 @@ test('the reader needs the version the metrics API reads, not the latest: a data
   expect(LATEST_SCHEMA_VERSION).toBeGreaterThan(READ_SCHEMA_VERSION)
   const at = (version: number) => {
     const file = tmpDb()
-    openWriterDb(file).close()
-    rmSync(file)
+    mkdirSync(dirname(file), { recursive: true })
     const db = new Database(file)
     migrate(db, migrations.filter((m) => m.version <= version))
     db.prepare(`INSERT INTO requests (id, ts, endpoint, stream, outcome, total_ms) VALUES ('r1', 1, '/v1/chat/completions', 0, 'success', 5)`).run()

@@ -130,7 +130,7 @@ function outgoingBody(o: MeteredRouteOptions, request: FastifyRequest, ex: Excha
 /** A metered endpoint: every request that reaches it yields exactly one row, whatever happens. */
 export const meteredRoute: FastifyPluginAsync<MeteredRouteOptions> = async (app, o) => {
   // stream_options is a chat/completions field; the Responses API and Anthropic report usage in every stream.
-  const supportsStreamOptions = o.endpoint === '/v1/chat/completions' || o.endpoint === '/v1/completions'
+  const injectUsage = (o.endpoint === '/v1/chat/completions' || o.endpoint === '/v1/completions') && o.streamUsage === 'inject'
 
   app.post(o.endpoint, {
     onRequest(request, reply, done) {
@@ -164,7 +164,7 @@ export const meteredRoute: FastifyPluginAsync<MeteredRouteOptions> = async (app,
     },
     async handler(request, reply) {
       const ex = request.exchange!
-      const { body, strip } = outgoingBody(o, request, ex, supportsStreamOptions && o.streamUsage === 'inject')
+      const { body, strip } = outgoingBody(o, request, ex, injectUsage)
       // Fastify's reference to the client's bytes would keep them for the whole response (a second
       // copy when usage was asked for); undici holds what it sends, the capture tap what it keeps.
       request.body = undefined
