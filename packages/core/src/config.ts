@@ -4,6 +4,15 @@ import { ConfigError, boolFlag, byteSize, httpUrl, logLevel, parseEnv, port, pos
 
 export const DEFAULT_DB_PATH = './data/metrics.db'
 
+/**
+ * The nice value of the proxy's background threads (the row writer, the capture builder) unless
+ * STORAGE_THREAD_NICE says otherwise. On two cores a writer thread busy with a batch at the requests'
+ * priority made requests wait for a core: at concurrency 1 the slowest 1% were mostly requests that
+ * ran while it worked. At +10 the kernel lets a request's thread in first, and the writer still gets
+ * about a tenth of a core that requests keep busy (docs/technical/performance.md).
+ */
+export const DEFAULT_STORAGE_THREAD_NICE = 10
+
 const days = z.coerce.number({ error: 'expected a number of days' }).int('expected a whole number of days').positive('expected a number of days above 0')
 
 /** Whose requests' content is kept: nobody's, failed ones, or all. */
@@ -40,6 +49,8 @@ export const proxyEnvSchema = z.object({
   TRUST_PROXY: boolFlag(false),
   ALLOW_OPEN_RELAY: boolFlag(false),
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
+  // The writer and capture threads' nice value: they yield a busy core to requests (0: they do not).
+  STORAGE_THREAD_NICE: z.coerce.number({ error: 'expected a number' }).int('expected a whole number').min(0, 'expected 0 to 19').max(19, 'expected 0 to 19').default(DEFAULT_STORAGE_THREAD_NICE),
   // Off unless set: deleting data is never a default.
   // Prices for local and custom models (YAML or JSON); wins over the built-in price table.
   PRICES_FILE: z.string().optional(),
@@ -88,6 +99,8 @@ export interface ProxyConfig {
   idleTimeoutMs: number
   trustProxy: boolean
   shutdownTimeoutMs: number
+  /** Nice value (0–19) of the threads that write rows and build captures. */
+  storageThreadNice: number
   retentionDays?: number
   /** Parsed `PRICES_FILE` rules; empty when unset. */
   prices: PriceRule[]
@@ -156,6 +169,7 @@ export function loadProxyConfig(env: Env): ProxyConfig {
     idleTimeoutMs: e.UPSTREAM_IDLE_TIMEOUT_MS,
     trustProxy: e.TRUST_PROXY,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    storageThreadNice: e.STORAGE_THREAD_NICE,
     retentionDays: e.RETENTION_DAYS,
     prices,
     authMode: e.AUTH_MODE,

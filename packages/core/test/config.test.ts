@@ -13,6 +13,12 @@ describe('loadProxyConfig', () => {
     expect(c.bodyLimit).toBe(50 * 1024 * 1024)
     expect(c.streamUsage).toBe('inject')
     expect(c.retentionDays).toBeUndefined()
+    expect(c.storageThreadNice).toBe(10)
+  })
+
+  test('STORAGE_THREAD_NICE takes 0 to 19', () => {
+    expect(loadProxyConfig({ STORAGE_THREAD_NICE: '0' }).storageThreadNice).toBe(0)
+    expect(loadProxyConfig({ STORAGE_THREAD_NICE: '19' }).storageThreadNice).toBe(19)
   })
 
   test('BACKEND_URL overrides host and port and loses its trailing slash', () => {
@@ -48,6 +54,10 @@ describe('loadProxyConfig', () => {
     ['CAPTURE_MAX_BYTES', 'big'],
     ['CAPTURE_RETENTION_DAYS', '0'],
     ['REDACT', 'none'],
+    ['STORAGE_THREAD_NICE', '20'],
+    ['STORAGE_THREAD_NICE', '-1'],
+    ['STORAGE_THREAD_NICE', '2.5'],
+    ['STORAGE_THREAD_NICE', 'low'],
   ])('a bad %s names the variable', (name, value) => {
     expect(() => loadProxyConfig({ [name]: value })).toThrowError(ConfigError)
     expect(() => loadProxyConfig({ [name]: value })).toThrowError(new RegExp(`${name}: .*got "${value}"`))

@@ -21,7 +21,7 @@ import { createBackendDispatcher } from './upstream/dispatcher.js'
 export type ProxyAppConfig = Pick<
   ProxyConfig,
   'backendUrl' | 'backendApiKey' | 'bodyLimit' | 'streamUsage' | 'connectTimeoutMs' | 'headersTimeoutMs' | 'idleTimeoutMs' | 'trustProxy'
-> & Partial<Pick<ProxyConfig, 'bodyTimeoutMs' | 'prices'>>
+> & Partial<Pick<ProxyConfig, 'bodyTimeoutMs' | 'prices' | 'storageThreadNice'>>
 
 export interface ProxyOptions {
   config: ProxyAppConfig
@@ -218,7 +218,7 @@ export function buildProxy(options: ProxyOptions): FastifyInstance {
   const guard = options.keyGuard ?? null
   // With CAPTURE=off a key may still capture its own requests; without keys nothing ever can.
   const cap = options.capture
-  const captures = cap && (cap.config.mode !== 'off' || guard !== null) ? createCaptureWriter({ store: cap.store, redact: cap.config.redact, logger: app.log }) : null
+  const captures = cap && (cap.config.mode !== 'off' || guard !== null) ? createCaptureWriter({ store: cap.store, redact: cap.config.redact, logger: app.log, nice: config.storageThreadNice }) : null
   app.decorate('captures', captures)
   const capture = captures && cap ? { mode: cap.config.mode, maxBytes: cap.config.maxBytes, writer: captures } : null
   for (const endpoint of METERED_ENDPOINTS) {

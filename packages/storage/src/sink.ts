@@ -11,9 +11,12 @@ export { createPgSink, createSqliteSink }
 export interface StorageTarget {
   databaseUrl?: string
   dbPath: string
+  /** The writer thread's nice value (STORAGE_THREAD_NICE). */
+  storageThreadNice?: number
 }
 
 /** The proxy's sink for the configured engine; rejects when the database cannot be written. */
 export function openRowSink(t: StorageTarget, log?: (level: 'warn' | 'error' | 'info', message: string, data?: Record<string, unknown>) => void): Promise<RowSink> {
-  return t.databaseUrl ? createPgSink(t.databaseUrl, { log }) : createSqliteSink({ file: t.dbPath, log })
+  const nice = t.storageThreadNice
+  return t.databaseUrl ? createPgSink(t.databaseUrl, { log, nice }) : createSqliteSink({ file: t.dbPath, log, nice })
 }

@@ -1,4 +1,4 @@
-import type { RequestRow } from '@llm-proxy/core'
+import { DEFAULT_STORAGE_THREAD_NICE, type RequestRow } from '@llm-proxy/core'
 import type { CaptureRecord, CaptureStore } from '@llm-proxy/storage/sink'
 import type { FastifyBaseLogger } from 'fastify'
 import { Worker } from 'node:worker_threads'
@@ -34,6 +34,8 @@ export function createCaptureWriter(o: {
   maxPendingBytes?: number
   batchSize?: number
   flushIntervalMs?: number
+  /** The capture thread's nice value; DEFAULT_STORAGE_THREAD_NICE when absent. */
+  nice?: number
 }): CaptureWriter {
   const maxPending = o.maxPending ?? 1_000
   // Waiting requests keep their bodies alive: large ones (images) are bounded by bytes too.
@@ -88,7 +90,7 @@ export function createCaptureWriter(o: {
 
   const thread = (): Worker => {
     if (worker) return worker
-    const w = new Worker(WORKER_URL)
+    const w = new Worker(WORKER_URL, { workerData: { nice: o.nice ?? DEFAULT_STORAGE_THREAD_NICE } })
     w.on('message', (m: BuildReply) => {
       done(m.id)
       if (m.ok) built.push(m.record)

@@ -1,4 +1,5 @@
 import { startSinkWorker, type SinkLog } from '../sink-worker.js'
+import { DEFAULT_STORAGE_THREAD_NICE } from '@llm-proxy/core'
 import type { RowSink } from '../types.js'
 
 /**
@@ -6,6 +7,6 @@ import type { RowSink } from '../types.js'
  * writes each batch in one transaction with its rollups (insertBatchPg); this side only posts
  * messages. Rejects when the database cannot be reached or migrated.
  */
-export function createPgSink(url: string, o: { log?: SinkLog } = {}): Promise<RowSink> {
-  return startSinkWorker(new URL('./worker.js', import.meta.url), { engine: 'postgres', workerData: { url }, log: o.log })
+export function createPgSink(url: string, o: { log?: SinkLog; nice?: number } = {}): Promise<RowSink> {
+  return startSinkWorker(new URL('./worker.js', import.meta.url), { engine: 'postgres', workerData: { url, nice: o.nice ?? DEFAULT_STORAGE_THREAD_NICE }, log: o.log })
 }

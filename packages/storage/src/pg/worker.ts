@@ -8,10 +8,13 @@ import { connect, isTransientPgError } from './connect.js'
 import { createPgKeys } from './keys.js'
 import { migratePg } from './migrations.js'
 import { insertBatchPg } from './insert-batch.js'
+import { lowerThreadPriority } from '../thread-priority.js'
 
 const port = parentPort!
 const post = (m: WorkerReply) => port.postMessage(m)
-const sql = connect((workerData as { url: string }).url, { max: 2, application: 'llm-proxy' })
+const { url, nice } = workerData as { url: string; nice: number }
+lowerThreadPriority(nice)
+const sql = connect(url, { max: 2, application: 'llm-proxy' })
 const keys = createPgKeys(sql)
 const captures = createPgCaptures(sql)
 

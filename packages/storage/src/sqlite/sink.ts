@@ -1,6 +1,7 @@
 import type { Worker } from 'node:worker_threads'
 import type { RowSink } from '../types.js'
 import { startSinkWorker, type SinkLog } from '../sink-worker.js'
+import { DEFAULT_STORAGE_THREAD_NICE } from '@llm-proxy/core'
 
 export interface SqliteSinkOptions {
   file: string
@@ -8,6 +9,8 @@ export interface SqliteSinkOptions {
   log?: SinkLog
   /** Sees each writer thread as it starts (tests stop one to check it is started again). */
   onWorker?: (w: Worker) => void
+  /** The writer thread's nice value; DEFAULT_STORAGE_THREAD_NICE when absent. */
+  nice?: number
 }
 
 /**
@@ -16,5 +19,5 @@ export interface SqliteSinkOptions {
  * proven writable, or rejects with why not.
  */
 export function createSqliteSink(o: SqliteSinkOptions): Promise<RowSink> {
-  return startSinkWorker(new URL('./worker.js', import.meta.url), { engine: 'sqlite', workerData: { file: o.file }, log: o.log, onWorker: o.onWorker })
+  return startSinkWorker(new URL('./worker.js', import.meta.url), { engine: 'sqlite', workerData: { file: o.file, nice: o.nice ?? DEFAULT_STORAGE_THREAD_NICE }, log: o.log, onWorker: o.onWorker })
 }

@@ -8,8 +8,10 @@ import { createSqliteCaptures } from './captures.js'
 import { createSqliteKeys } from './keys.js'
 import type { WorkerReply, WorkerRequest } from '../sink-worker-protocol.js'
 import { createSqliteStore, type SqliteStore } from './store.js'
+import { lowerThreadPriority } from '../thread-priority.js'
 
-const file = (workerData as { file: string }).file
+const { file, nice } = workerData as { file: string; nice: number }
+lowerThreadPriority(nice)
 const port = parentPort!
 const post = (m: WorkerReply) => port.postMessage(m)
 
