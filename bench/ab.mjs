@@ -1,4 +1,4 @@
-// node bench/ab.mjs [--cells ns1,ns32,s1,s32] [--repeats 5] [--requests-scale 1] [--variant 'name:KEY=V,KEY=V'] [--prof DIR] [--latency] [--slow] [--slow-prompt-kb N] [--idle-ms N] [--warm 3000]
+// node bench/ab.mjs [--cells ns1,ns32,s1,s32] [--repeats 5] [--requests-scale 1] [--variant 'name:KEY=V,KEY=V'] [--prof DIR] [--latency [--no-ttft]] [--slow] [--slow-prompt-kb N] [--idle-ms N] [--warm 3000]
 // e.g. --variant 'keys:keys=1' (AUTH_MODE=keys, one key with generous limits, as in bench/overhead.mjs),
 // --variant 'noflags:flags=' (the proxy without its Node flags, packages/proxy/src/node-flags.ts)
 // --latency: instead of CPU, latency at concurrency 1 with more samples than bench:overhead takes
@@ -35,6 +35,7 @@ const { values: a } = parseArgs({
     variant: { type: 'string', multiple: true, default: [] },
     prof: { type: 'string' },
     latency: { type: 'boolean', default: false },
+    'no-ttft': { type: 'boolean', default: false },
     slow: { type: 'boolean', default: false },
     'slow-prompt-kb': { type: 'string', default: '0' },
     'idle-ms': { type: 'string', default: '0' },
@@ -95,6 +96,7 @@ if (a.latency) {
     'p99 c1 stream': { stream: true, requests: Math.round(1000 * scale), pick: (r) => r.p99 },
     'TTFT, 200 ms backend': { stream: true, requests: Math.round(40 * scale), headers: ['x-mock-ttft-ms: 200'], pick: (r) => r.ttftP50 },
   }
+  if (a['no-ttft']) delete phases['TTFT, 200 ms backend']
   console.log(`latency at c1 — ${new Date().toISOString()} — ${a.repeats} interleaved repeats, medians (ms), added = target − direct`)
   for (const [label, ph] of Object.entries(phases)) {
     const got = Object.fromEntries(all.map((t) => [t.name, []]))
@@ -105,6 +107,14 @@ if (a.latency) {
     const direct = median(got.direct)
     const added = (name) => median(got[name]) - direct
     console.log(`${label.padEnd(22)} direct ${direct.toFixed(2)}  |  ` + targets.map((t) => `${t.name} +${added(t.name).toFixed(2)}` + (t.name === 'bare' ? '' : ` (${(added(t.name) / added('bare')).toFixed(2)}× bare's, bare + ${(added(t.name) - added('bare')).toFixed(2)})`)).join('  |  '))
+    // Paired by repeat, as the CPU figures are: each repeat's added figure over the bare's of the same
+    // repeat, their median with its 95% interval (from 6 repeats), so a ratio can be told from the noise.
+    const paired = (name) => got[name].map((v, r) => (v - got.direct[r]) / (got.bare[r] - got.direct[r]))
+    const fmt = (rs) => {
+      const ci = medianInterval(rs)
+      return `${median(rs).toFixed(2)}×${ci ? ` [95% ${ci[0].toFixed(2)}–${ci[1].toFixed(2)}]` : ''}`
+    }
+    console.log(`${''.padEnd(22)} paired by repeat, / bare's added: ` + targets.filter((t) => t.name !== 'bare').map((t) => `${t.name} ${fmt(paired(t.name))}`).join('  |  '))
   }
   process.exit(0)
 }
