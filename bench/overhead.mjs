@@ -232,6 +232,21 @@ for (let r = 0; r < REPEATS; r++) {
   }
 }
 
+// --- p99 at concurrency 1, with samples large enough for it -----------------------------------
+// The cells above take 3,000 non-streamed and 600 streamed requests per run: the p99 of 600 is their
+// 6th slowest, which moves by a millisecond from run to run. As `bench/ab.mjs --latency` measures it.
+const tail = { 'non-stream': { stream: false, requests: Math.round(5000 * scale) }, stream: { stream: true, requests: Math.round(1000 * scale) } }
+const tailP99 = Object.fromEntries(Object.keys(tail).map((k) => [k, Object.fromEntries(targets.map((t) => [t.name, []]))]))
+for (const [mode, ph] of Object.entries(tail)) {
+  for (let r = 0; r < REPEATS; r++) {
+    for (const t of targets) {
+      const res = await load(t.url + '/v1/chat/completions', { ...ph, concurrency: 1, headers: t.headers })
+      tailP99[mode][t.name].push(res.p99)
+      if (isProxy(t.name)) sent[t.name] += ph.requests
+    }
+  }
+}
+
 // Peak RSS over the whole run so far, then reset (Linux: clear_refs 5) to measure the slow streams alone.
 const rssPeak = Object.fromEntries(targets.filter((t) => t.pid).map((t) => [t.name, peakRssMb(t.pid)]))
 
@@ -343,6 +358,16 @@ for (const s of scenarios) {
 }
 console.log('TTFT with a 200 ms backend TTFT (stream, c1, p50 of each run, median of runs)')
 for (const t of targets) console.log(`  ${t.name.padEnd(8)} ${f(median(ttft[t.name]), 2)} ms   (+${f(median(ttft[t.name]) - median(ttft.direct), 2)} ms over direct)`)
+console.log(`\np99 at c1 (${tail['non-stream'].requests} non-streamed / ${tail.stream.requests} streamed requests per run, median of runs), added over direct and against the bare's added p99; paired: each run's ratio to the bare's run beside it, their median`)
+for (const [mode, by] of Object.entries(tailP99)) {
+  const addedBy = (name) => by[name].map((v, r) => v - by.direct[r])
+  const bareAdded = median(by.bare) - median(by.direct)
+  console.log(`  ${mode.padEnd(10)} direct ${f(median(by.direct), 2)} ms  |  bare +${f(bareAdded, 2)}  |  ` + targets.map((t) => t.name).filter(isProxy).map((name) => {
+    const own = median(by[name]) - median(by.direct)
+    const paired = median(addedBy(name).map((v, r) => v / addedBy('bare')[r]))
+    return `${name} +${f(own, 2)} (${(own / bareAdded).toFixed(2)}× the bare's, paired ${paired.toFixed(2)}×)`
+  }).join('  |  '))
+}
 console.log(`\n1,000 concurrent slow streams (20 ms between tokens) through the proxy: ${slow.errors} errors, p50 ${f(slow.p50, 0)} ms`)
 console.log(`peak RSS during the slow streams (MB): proxy ${slowRss.proxy.toFixed(0)}, bare ${slowRss.bare.toFixed(0)}`)
 console.log(`peak RSS over the whole run (MB): ${Object.entries(rssPeak).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`)
