@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { BENCH_ADMIN_TOKEN, PROXY_NODE_FLAGS, SLOW_STREAMS, WARM_REQUESTS, benchKeyHeader, cpuNs, fastBackendArgs, freePort, load, median, medianInterval, peakRssMb, resetPeakRss, rssMb, waitForUrl } from './processes.mjs'
+import { BENCH_ADMIN_TOKEN, PROXY_NODE_FLAGS, SLOW_STREAMS, WARM_REQUESTS, benchKeyHeader, cpuNs, fastBackendArgs, freePort, load, median, medianInterval, pairedAddedRatios, peakRssMb, resetPeakRss, rssMb, waitForUrl } from './processes.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { values: a } = parseArgs({
@@ -109,12 +109,11 @@ if (a.latency) {
     console.log(`${label.padEnd(22)} direct ${direct.toFixed(2)}  |  ` + targets.map((t) => `${t.name} +${added(t.name).toFixed(2)}` + (t.name === 'bare' ? '' : ` (${(added(t.name) / added('bare')).toFixed(2)}× bare's, bare + ${(added(t.name) - added('bare')).toFixed(2)})`)).join('  |  '))
     // Paired by repeat, as the CPU figures are: each repeat's added figure over the bare's of the same
     // repeat, their median with its 95% interval (from 6 repeats), so a ratio can be told from the noise.
-    const paired = (name) => got[name].map((v, r) => (v - got.direct[r]) / (got.bare[r] - got.direct[r]))
     const fmt = (rs) => {
       const ci = medianInterval(rs)
       return `${median(rs).toFixed(2)}×${ci ? ` [95% ${ci[0].toFixed(2)}–${ci[1].toFixed(2)}]` : ''}`
     }
-    console.log(`${''.padEnd(22)} paired by repeat, / bare's added: ` + targets.filter((t) => t.name !== 'bare').map((t) => `${t.name} ${fmt(paired(t.name))}`).join('  |  '))
+    console.log(`${''.padEnd(22)} paired by repeat, / bare's added: ` + targets.filter((t) => t.name !== 'bare').map((t) => `${t.name} ${fmt(pairedAddedRatios(got, t.name))}`).join('  |  '))
   }
   process.exit(0)
 }

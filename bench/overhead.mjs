@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util'
 import Database from 'better-sqlite3'
 import postgres from 'postgres'
 import { pgBinDir, startCluster, stopCluster } from '../scripts/pg-cluster.mjs'
-import { BENCH_ADMIN_TOKEN, PROXY_NODE_FLAGS, SLOW_STREAMS, WARM_REQUESTS, benchKeyHeader, cpuNs, fastBackendArgs, freePort, load, median, peakRssMb, processTreeCpuNs, resetPeakRss, waitForUrl } from './processes.mjs'
+import { BENCH_ADMIN_TOKEN, PROXY_NODE_FLAGS, SLOW_STREAMS, WARM_REQUESTS, benchKeyHeader, cpuNs, fastBackendArgs, freePort, load, median, pairedAddedRatios, peakRssMb, processTreeCpuNs, resetPeakRss, waitForUrl } from './processes.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { values: opts } = parseArgs({ options: { repeats: { type: 'string', default: '3' }, quick: { type: 'boolean', default: false }, 'no-postgres': { type: 'boolean', default: false }, events: { type: 'boolean', default: false }, before: { type: 'string' } } })
@@ -360,11 +360,10 @@ console.log('TTFT with a 200 ms backend TTFT (stream, c1, p50 of each run, media
 for (const t of targets) console.log(`  ${t.name.padEnd(8)} ${f(median(ttft[t.name]), 2)} ms   (+${f(median(ttft[t.name]) - median(ttft.direct), 2)} ms over direct)`)
 console.log(`\np99 at c1 (${tail['non-stream'].requests} non-streamed / ${tail.stream.requests} streamed requests per run, median of runs), added over direct and against the bare's added p99; paired: each run's ratio to the bare's run beside it, their median`)
 for (const [mode, by] of Object.entries(tailP99)) {
-  const addedBy = (name) => by[name].map((v, r) => v - by.direct[r])
   const bareAdded = median(by.bare) - median(by.direct)
   console.log(`  ${mode.padEnd(10)} direct ${f(median(by.direct), 2)} ms  |  bare +${f(bareAdded, 2)}  |  ` + targets.map((t) => t.name).filter(isProxy).map((name) => {
     const own = median(by[name]) - median(by.direct)
-    const paired = median(addedBy(name).map((v, r) => v / addedBy('bare')[r]))
+    const paired = median(pairedAddedRatios(by, name))
     return `${name} +${f(own, 2)} (${(own / bareAdded).toFixed(2)}× the bare's, paired ${paired.toFixed(2)}×)`
   }).join('  |  '))
 }

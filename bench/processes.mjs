@@ -85,15 +85,29 @@ export function load(url, { requests, concurrency, stream, headers = [], promptB
 export function cpuNs(pid) {
   let main = 0
   let other = 0
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0])
-      if (tid === String(pid)) main += ns
-      else other += ns
-    } catch {}
+  for (const [tid, ns] of threadCpuNs(pid)) {
+    if (tid === String(pid)) main += ns
+    else other += ns
   }
   return { main, other, total: main + other }
 }
+
+/** On-CPU nanoseconds of each thread of a process, by thread id (a thread that ended while read is left out). */
+export function threadCpuNs(pid) {
+  const out = new Map()
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      out.set(tid, Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]))
+    } catch {}
+  }
+  return out
+}
+
+/**
+ * A target's added latency over direct against the bare pass-through's, run by run: `by` holds each
+ * target's figure per run (`direct`, `bare` and `name` among them), the runs of one repeat side by side.
+ */
+export const pairedAddedRatios = (by, name) => by[name].map((v, r) => (v - by.direct[r]) / (by.bare[r] - by.direct[r]))
 
 /**
  * On-CPU nanoseconds of a process and its children, as of now: PostgreSQL's postmaster and its

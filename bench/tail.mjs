@@ -8,14 +8,14 @@
 // order), and the p99 of the requests that overlapped none of them: what the tail would be without.
 // `--env STORAGE_THREAD_NICE=0` runs the proxy with that variable (repeat --env for more).
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { Pool } from 'undici'
-import { PROXY_NODE_FLAGS, fastBackendArgs, freePort, waitForUrl } from './processes.mjs'
+import { PROXY_NODE_FLAGS, fastBackendArgs, freePort, threadCpuNs, waitForUrl } from './processes.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const { values: a } = parseArgs({
@@ -57,18 +57,12 @@ async function one() {
 const now = () => performance.timeOrigin + performance.now()
 
 // Warm-up (bench/processes.mjs, WARM_REQUESTS); the busiest other thread over its second part is the writer.
-const threadCpu = () => Object.fromEntries(readdirSync(`/proc/${target.pid}/task`).map((tid) => {
-  try {
-    return [tid, Number(readFileSync(`/proc/${target.pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0])]
-  } catch {
-    return [tid, 0]
-  }
-}))
 for (let i = 0; i < 2000; i++) await one()
-const before = threadCpu()
+const before = threadCpuNs(target.pid)
 for (let i = 0; i < 2000; i++) await one()
-const after = threadCpu()
-const writer = Object.keys(after).filter((tid) => tid !== String(target.pid)).sort((x, y) => (after[y] - (before[y] ?? 0)) - (after[x] - (before[x] ?? 0)))[0]
+const after = threadCpuNs(target.pid)
+const used = (tid) => after.get(tid) - (before.get(tid) ?? 0)
+const writer = [...after.keys()].filter((tid) => tid !== String(target.pid)).sort((x, y) => used(y) - used(x))[0]
 
 // The writer's CPU per millisecond, sampled from this process (its own timer: at most ~1 ms late).
 const writerFile = `/proc/${target.pid}/task/${writer}/schedstat`

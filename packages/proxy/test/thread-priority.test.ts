@@ -1,6 +1,6 @@
-import { readFileSync, readdirSync } from 'node:fs'
 import { setTimeout as delay } from 'node:timers/promises'
 import { afterEach, expect, test } from 'vitest'
+import { niceByThread } from '../../../tests/support/threads.js'
 import { freePort, tmpDir } from './helpers.js'
 import { runProxyToExit, startProxyProcess, type ProxyProcess } from './process.js'
 
@@ -13,20 +13,6 @@ afterEach(async () => {
   }
   for (const remove of dirs.splice(0)) remove()
 })
-
-/** The nice value of each thread of a process (field 19 of /proc/PID/task/TID/stat). */
-function niceByThread(pid: number): Map<number, number> {
-  const out = new Map<number, number>()
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
-      out.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]))
-    } catch {
-      // The thread ended while being read.
-    }
-  }
-  return out
-}
 
 /** Starts a proxy with capture on, whose backend is down, and makes one request (captured: it fails). */
 async function proxyWithBothThreads(env: Record<string, string>): Promise<number> {

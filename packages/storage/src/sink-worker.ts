@@ -1,4 +1,4 @@
-import type { RequestRow } from '@llm-proxy/core'
+import { DEFAULT_STORAGE_THREAD_NICE, type RequestRow } from '@llm-proxy/core'
 import { Worker } from 'node:worker_threads'
 import { TransientStorageError, type CaptureRecord, type CaptureStore, type KeyStore, type RowSink } from './types.js'
 import type { KeyMethod, WorkerReply, WorkerRequest } from './sink-worker-protocol.js'
@@ -15,7 +15,7 @@ const RESTART_MS = { first: 250, max: 5_000 }
  * A thread that stops later (a crash in a driver, say) is started again; calls made meanwhile fail
  * as transient, so the row writer keeps its rows and retries.
  */
-export async function startSinkWorker(script: URL, o: { engine: RowSink['engine']; workerData: unknown; log?: SinkLog; onWorker?: (w: Worker) => void }): Promise<RowSink> {
+export async function startSinkWorker(script: URL, o: { engine: RowSink['engine']; workerData: object; nice?: number; log?: SinkLog; onWorker?: (w: Worker) => void }): Promise<RowSink> {
   const thread = `the ${o.engine === 'sqlite' ? 'SQLite' : 'PostgreSQL'} writer thread`
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
   let nextId = 1
@@ -25,7 +25,8 @@ export async function startSinkWorker(script: URL, o: { engine: RowSink['engine'
   let closing = false
 
   const start = async (): Promise<Worker> => {
-    const w = new Worker(script, { workerData: o.workerData })
+    // The thread lowers its own priority (thread-priority.ts) to this nice value.
+    const w = new Worker(script, { workerData: { ...o.workerData, nice: o.nice ?? DEFAULT_STORAGE_THREAD_NICE } })
     o.onWorker?.(w)
     await new Promise<void>((resolve, reject) => {
       const onExit = (code: number) => reject(new Error(`${thread} exited (code ${code}) before it was ready`))

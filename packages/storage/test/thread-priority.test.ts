@@ -1,8 +1,9 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, expect, test } from 'vitest'
 import { createTestDatabase } from '../../../tests/support/postgres.js'
+import { niceByThread as niceOf } from '../../../tests/support/threads.js'
 import { createPgSink, createSqliteSink, openReaderDb, type RowSink } from '../dist/index.js'
 import { sampleRow } from './fixtures.js'
 
@@ -11,21 +12,7 @@ afterEach(async () => {
   for (const f of cleanups.splice(0).reverse()) await f()
 })
 
-/** Each thread of this process with its nice value (field 19 of /proc/self/task/TID/stat). */
-function niceByThread(): Map<number, number> {
-  const out = new Map<number, number>()
-  for (const tid of readdirSync('/proc/self/task')) {
-    try {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
-      // The command name may hold spaces and parentheses: the fields start after the last ')'.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      out.set(Number(tid), Number(fields[16]))
-    } catch {
-      // The thread ended while being read.
-    }
-  }
-  return out
-}
+const niceByThread = () => niceOf(process.pid)
 const threadsAt = (nice: number) => [...niceByThread()].filter(([, n]) => n === nice).map(([tid]) => tid)
 
 // 13: a value nothing else in a test process has (the process itself runs at 0, or at what CI gave it).

@@ -1,5 +1,4 @@
 import { startSinkWorker, type SinkLog } from '../sink-worker.js'
-import { DEFAULT_STORAGE_THREAD_NICE } from '@llm-proxy/core'
 import type { RowSink } from '../types.js'
 
 /**
@@ -8,5 +7,5 @@ import type { RowSink } from '../types.js'
  * messages. Rejects when the database cannot be reached or migrated.
  */
 export function createPgSink(url: string, o: { log?: SinkLog; nice?: number } = {}): Promise<RowSink> {
-  return startSinkWorker(new URL('./worker.js', import.meta.url), { engine: 'postgres', workerData: { url, nice: o.nice ?? DEFAULT_STORAGE_THREAD_NICE }, log: o.log })
+  return startSinkWorker(new URL('./worker.js', import.meta.url), { engine: 'postgres', workerData: { url }, nice: o.nice, log: o.log })
 }

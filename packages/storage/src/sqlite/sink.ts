@@ -1,7 +1,6 @@
 import type { Worker } from 'node:worker_threads'
 import type { RowSink } from '../types.js'
 import { startSinkWorker, type SinkLog } from '../sink-worker.js'
-import { DEFAULT_STORAGE_THREAD_NICE } from '@llm-proxy/core'
 
 export interface SqliteSinkOptions {
   file: string
@@ -19,5 +18,5 @@ export interface SqliteSinkOptions {
  * proven writable, or rejects with why not.
  */
 export function createSqliteSink(o: SqliteSinkOptions): Promise<RowSink> {
-  return startSinkWorker(new URL('./worker.js', import.meta.url), { engine: 'sqlite', workerData: { file: o.file, nice: o.nice ?? DEFAULT_STORAGE_THREAD_NICE }, log: o.log, onWorker: o.onWorker })
+  return startSinkWorker(new URL('./worker.js', import.meta.url), { engine: 'sqlite', workerData: { file: o.file }, nice: o.nice, log: o.log, onWorker: o.onWorker })
 }
