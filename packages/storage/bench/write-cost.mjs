@@ -5,10 +5,12 @@
 // --ids: the proxy's time-ordered request ids (v7, the default) or random UUIDs (v4, before).
 // --proxy-like: rows 0.2 ms apart, one model (a busy proxy's batch: one minute, few rollup keys);
 // by default rows are 2 s apart over many models and outcomes (a seed or a copy: many keys per batch).
+// With a PostgreSQL server on this machine it also gives that server's CPU per row (its backend for
+// this connection, from /proc): what the writer's statements cost the server, beside the client's time.
 import { SAT_LEVELS } from '@llm-proxy/core'
 import { connectPg, createSqliteStore, insertBatchPg, migratePg, openWriterDb } from '@llm-proxy/storage'
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -47,8 +49,12 @@ if (a.pg) {
   const sql = connectPg(a.pg, { max: 1 })
   await migratePg(sql)
   await sql.unsafe('TRUNCATE requests, rollup_minute, rollup_hour, rollup_halfday, rollup_day, users_hour, users_day, errors_minute, errors_hour, errors_halfday, errors_day, saturation_hour, saturation_day')
+  const [{ pid }] = await sql`SELECT pg_backend_pid() AS pid`
+  const serverNs = () => (existsSync(`/proc/${pid}/schedstat`) ? Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) : NaN)
+  const s0 = serverNs()
   const t = performance.now()
   for (const b of batches) await insertBatchPg(sql, b)
-  console.log(`PostgreSQL ${label}: ${((performance.now() - t) * 1000 / ROWS).toFixed(1)} µs/row (${ROWS} rows, batches of ${BATCH})`)
+  const server = (serverNs() - s0) / 1000 / ROWS
+  console.log(`PostgreSQL ${label}: ${((performance.now() - t) * 1000 / ROWS).toFixed(1)} µs/row (${ROWS} rows, batches of ${BATCH})${Number.isNaN(server) ? '' : `, the server's CPU ${server.toFixed(1)} µs/row`}`)
   await sql.end()
 }

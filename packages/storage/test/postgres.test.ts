@@ -1,7 +1,7 @@
 import { LogHistogram, ROW_COLUMNS, mergeHistBlobs, rollupDeltas, type RequestRow } from '@llm-proxy/core'
 import { afterEach, expect, test } from 'vitest'
 import { createTestDatabase } from '../../../tests/support/postgres.js'
-import { PG_MIGRATIONS, PG_SCHEMA_VERSION, READ_SCHEMA_VERSION, connectPg, copySqliteToPg, createPgReader, createPgSink, createSqliteStore, migratePg, openWriterDb, pgSchemaVersion } from '../dist/index.js'
+import { PG_MIGRATIONS, PG_SCHEMA_VERSION, READ_SCHEMA_VERSION, connectPg, copySqliteToPg, createPgReader, createPgSink, createSqliteStore, insertBatchPg, migratePg, openWriterDb, pgSchemaVersion } from '../dist/index.js'
 import { spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { pathToFileURL } from 'node:url'
@@ -135,6 +135,10 @@ test('concurrent writers on the same buckets never lose a count; a retried batch
   )
   await Promise.all(batches.map((batch, i) => sinks[i % 3].insertBatch(batch)))
   await sinks[0].insertBatch(batches[0]) // as after a commit whose acknowledgement was lost
+  // Rows already stored beside one that is not: only the new one is stored and counted.
+  const fresh = sampleRow({ ts: T, model: 'a', total_ms: 5, user: 'u', inflight: 4 })
+  await sinks[1].insertBatch([...batches[1].slice(0, 3), fresh])
+  const all = [...batches.flat(), fresh]
   const reader = createPgReader(url)
   cleanups.push(() => reader.close())
   const [raw, rolled, users] = await reader.read(async (s) => [
@@ -142,18 +146,32 @@ test('concurrent writers on the same buckets never lose a count; a retried batch
     (await s!.all<{ n: number; ms: number }>('SELECT sum(requests) AS n, sum(latency_sum) AS ms FROM rollup_minute'))[0],
     (await s!.all<{ n: number }>('SELECT sum(requests) AS n FROM users_hour'))[0],
   ])
-  expect(raw.n).toBe(1200)
+  expect(raw.n).toBe(1201)
   expect(rolled).toEqual(raw)
-  expect(users.n).toBe(batches.flat().filter((r) => r.user).length)
+  expect(users.n).toBe(all.filter((r) => r.user).length)
   const hist = new LogHistogram()
   for (const r of (await reader.read((s) => s!.all<{ latency_hist: Buffer }>('SELECT latency_hist FROM rollup_day')))) hist.mergeBlob(r.latency_hist)
-  expect(hist.total).toBe(1200)
+  expect(hist.total).toBe(1201)
   // Saturation rollups: the same requests, per level group, whatever writer added them.
   const [sat] = await reader.read((s) => s!.all<{ n: number; ms: number; inflight: number }>('SELECT sum(requests) AS n, sum(latency_sum) AS ms, sum(inflight_sum) AS inflight FROM saturation_hour'))
-  expect(sat).toEqual({ ...raw, inflight: batches.flat().reduce((n, r) => n + r.inflight!, 0) })
+  expect(sat).toEqual({ ...raw, inflight: all.reduce((n, r) => n + r.inflight!, 0) })
   const satHist = new LogHistogram()
   for (const r of (await reader.read((s) => s!.all<{ latency_hist: Buffer }>('SELECT latency_hist FROM saturation_day')))) satHist.mergeBlob(r.latency_hist)
-  expect(satHist.total).toBe(1200)
+  expect(satHist.total).toBe(1201)
+})
+
+test('a batch PostgreSQL refuses is an error to await, and the connection writes the next one (patched client)', async () => {
+  // The rows go by COPY; postgres@3.4.9 never settled a COPY the server refused after its end, and
+  // the transaction around it never ended (porsager/postgres#1173): patches/postgres@3.4.9.patch.
+  const url = await database()
+  const sql = connectPg(url, { max: 1 })
+  cleanups.push(() => sql.end())
+  await migratePg(sql)
+  const bad = { ...sampleRow({ ts: Date.UTC(2026, 0, 10) }), outcome: null } as unknown as RequestRow
+  await expect(insertBatchPg(sql, [sampleRow({ ts: Date.UTC(2026, 0, 10) }), bad])).rejects.toMatchObject({ code: '23502' })
+  await insertBatchPg(sql, [sampleRow({ ts: Date.UTC(2026, 0, 10) })])
+  const [{ n, open }] = await sql.unsafe<{ n: number; open: number }[]>(`SELECT (SELECT count(*)::int FROM requests) AS n, (SELECT count(*)::int FROM pg_stat_activity WHERE state LIKE 'idle in transaction%') AS open`)
+  expect({ n, open }).toEqual({ n: 1, open: 0 })
 })
 
 test('every column of a row comes back as written; text PostgreSQL cannot hold (NUL, lone surrogates) is mended, not a failed batch', async () => {
