@@ -109,21 +109,35 @@ export function threadCpuNs(pid) {
  */
 export const pairedAddedRatios = (by, name) => by[name].map((v, r) => (v - by.direct[r]) / (by.bare[r] - by.direct[r]))
 
+/** The fields of /proc/PID/stat after the command's closing parenthesis: state, ppid, ..., utime (12th), stime, cutime, cstime. */
+const statFields = (pid) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+}
+
+/** The pids of a process's live children (PostgreSQL's postmaster: its backends and workers). */
+export function childPids(rootPid) {
+  const out = []
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue
+    try {
+      if (statFields(p)[1] === String(rootPid)) out.push(Number(p))
+    } catch {}
+  }
+  return out
+}
+
 /**
  * On-CPU nanoseconds of a process and its children, as of now: PostgreSQL's postmaster and its
  * backends. Live processes from schedstat; children that have exited (a connection closed) count
  * through the root's cutime + cstime, in clock ticks (USER_HZ, 100 on Linux).
  */
 export function processTreeCpuNs(rootPid) {
-  let ns = 0
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue
+  const f = statFields(rootPid)
+  let ns = cpuNs(rootPid).total + (Number(f[13]) + Number(f[14])) * 1e7
+  for (const pid of childPids(rootPid)) {
     try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8')
-      // The fields after the command's closing parenthesis: state, ppid, ..., utime (12th), stime, cutime, cstime.
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      if (p === String(rootPid)) ns += cpuNs(rootPid).total + (Number(f[13]) + Number(f[14])) * 1e7
-      else if (f[1] === String(rootPid)) ns += cpuNs(Number(p)).total
+      ns += cpuNs(pid).total
     } catch {}
   }
   return ns

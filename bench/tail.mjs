@@ -7,6 +7,9 @@
 // slowest 1% overlapped a collection, a posted message or a millisecond the writer worked (in that
 // order), and the p99 of the requests that overlapped none of them: what the tail would be without.
 // `--env STORAGE_THREAD_NICE=0` runs the proxy with that variable (repeat --env for more).
+// `--pg`: the proxy writes to a PostgreSQL cluster started for the run, whose processes' CPU is
+// sampled every millisecond too (their work runs at their own priority, not the writer's): the
+// slowest 1% that overlapped none of the above but a millisecond PostgreSQL worked are counted apart.
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -15,7 +18,8 @@ import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { Pool } from 'undici'
-import { PROXY_NODE_FLAGS, fastBackendArgs, freePort, threadCpuNs, waitForUrl } from './processes.mjs'
+import { PROXY_NODE_FLAGS, childPids, fastBackendArgs, freePort, threadCpuNs, waitForUrl } from './processes.mjs'
+import { startCluster, stopCluster } from '../scripts/pg-cluster.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const { values: a } = parseArgs({
@@ -24,13 +28,17 @@ const { values: a } = parseArgs({
     requests: { type: 'string', default: '20000' },
     env: { type: 'string', multiple: true, default: [] },
     dist: { type: 'string', default: join(here, '../packages/proxy/dist/server.js') },
+    pg: { type: 'boolean', default: false },
   },
 })
 const N = Number(a.requests)
+
 const tmp = mkdtempSync(join(tmpdir(), 'bench-tail-'))
 const children = []
+const cluster = a.pg ? await startCluster() : null
 process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL')
+  if (cluster) stopCluster(cluster.dir, 'immediate')
   rmSync(tmp, { recursive: true, force: true })
 })
 
@@ -39,7 +47,7 @@ children.push(spawn(process.execPath, fastBackendArgs(backendPort), { stdio: 'ig
 await waitForUrl(`http://127.0.0.1:${backendPort}/v1/models`)
 const port = await freePort()
 const script = a.target === 'bare' ? [join(here, 'bare-proxy.mjs')] : [...PROXY_NODE_FLAGS, a.dist]
-const env = Object.fromEntries(a.env.map((kv) => kv.split(/=(.*)/s).slice(0, 2)))
+const env = { ...(cluster ? { DATABASE_URL: cluster.url } : {}), ...Object.fromEntries(a.env.map((kv) => kv.split(/=(.*)/s).slice(0, 2))) }
 const target = spawn(process.execPath, ['--require', join(here, 'tail-preload.cjs'), ...script], {
   env: { ...process.env, TAIL_OUT: join(tmp, 'events.json'), BACKEND_URL: `http://127.0.0.1:${backendPort}`, PROXY_HOST: '127.0.0.1', PROXY_PORT: String(port), DB_PATH: join(tmp, 'metrics.db'), LOG_LEVEL: 'warn', ...env },
   stdio: ['ignore', 'ignore', 'inherit'],
@@ -67,15 +75,30 @@ const writer = [...after.keys()].filter((tid) => tid !== String(target.pid)).sor
 // The writer's CPU per millisecond, sampled from this process (its own timer: at most ~1 ms late).
 const writerFile = `/proc/${target.pid}/task/${writer}/schedstat`
 const writerNs = () => Number(readFileSync(writerFile, 'utf8').split(' ')[0])
+// PostgreSQL's processes (the postmaster's children: the proxy's backends, the WAL writer, ...) as
+// they are after the warm-up; the proxy's pool keeps its connections.
+const pgFiles = cluster ? childPids(cluster.pid).map((pid) => `/proc/${pid}/schedstat`) : []
+const pgNs = () => pgFiles.reduce((n, file) => {
+  try {
+    return n + Number(readFileSync(file, 'utf8').split(' ')[0])
+  } catch {
+    return n // a process that has ended
+  }
+}, 0)
 const busy = []
+const pgBusy = []
 let last = writerNs()
+let lastPg = pgNs()
 let lastAt = now()
 const sampler = setInterval(() => {
   const ns = writerNs()
+  const pg = cluster ? pgNs() : 0
   const at = now()
-  // A millisecond in which the writer ran for more than 0.3 ms counts as busy, over the sample's span.
+  // A millisecond in which the writer (or PostgreSQL) ran for more than 0.3 ms counts as busy, over the sample's span.
   if ((ns - last) / 1e6 > 0.3) busy.push([lastAt, at - lastAt])
+  if ((pg - lastPg) / 1e6 > 0.3) pgBusy.push([lastAt, at - lastAt])
   last = ns
+  lastPg = pg
   lastAt = at
 }, 1)
 
@@ -99,7 +122,7 @@ const events = await (async () => {
 })()
 
 const overlaps = (spans) => ([s, d]) => spans.some(([t, len]) => t < s + d && t + len > s)
-const [gc, posted, working] = [overlaps(events.gcs), overlaps(events.posts), overlaps(busy)]
+const [gc, posted, working, pgWorking] = [overlaps(events.gcs), overlaps(events.posts), overlaps(busy), overlaps(pgBusy)]
 const pct = (list, q) => {
   const sorted = list.map((r) => r[1]).sort((x, y) => x - y)
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]
@@ -110,6 +133,7 @@ const count = (pred) => slowest.filter(pred).length
 const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1] ?? 0
 console.log(`${a.target}${a.env.length ? ` (${a.env.join(' ')})` : ''}: ${N} requests, p50 ${pct(requests, 0.5).toFixed(3)} ms, p99 ${p99.toFixed(3)} ms`)
 console.log(`  ${events.gcs.length} collections (median ${median(events.gcs.map((g) => g[1])).toFixed(2)} ms), ${events.posts.length} messages posted to threads (median ${median(events.posts.map((p) => p[1])).toFixed(2)} ms), the writer busy in ${busy.length} samples`)
-console.log(`  slowest 1% (${slowest.length}): during a collection ${count(gc)}, else a posted message ${count((r) => !gc(r) && posted(r))}, else while the writer worked ${count((r) => !gc(r) && !posted(r) && working(r))}, none of these ${count((r) => !gc(r) && !posted(r) && !working(r))}`)
-console.log(`  p99 without the requests that overlapped: a collection ${pct(requests.filter((r) => !gc(r)), 0.99).toFixed(3)}, a message ${pct(requests.filter((r) => !posted(r)), 0.99).toFixed(3)}, the writer's work ${pct(requests.filter((r) => !working(r)), 0.99).toFixed(3)}, any ${pct(requests.filter((r) => !gc(r) && !posted(r) && !working(r)), 0.99).toFixed(3)} ms`)
+const none = (r) => !gc(r) && !posted(r) && !working(r)
+console.log(`  slowest 1% (${slowest.length}): during a collection ${count(gc)}, else a posted message ${count((r) => !gc(r) && posted(r))}, else while the writer worked ${count((r) => !gc(r) && !posted(r) && working(r))}, none of these ${count(none)}${cluster ? ` (of which while PostgreSQL worked ${count((r) => none(r) && pgWorking(r))}; PostgreSQL busy in ${pgBusy.length} samples, ${pgFiles.length} processes)` : ''}`)
+console.log(`  p99 without the requests that overlapped: a collection ${pct(requests.filter((r) => !gc(r)), 0.99).toFixed(3)}, a message ${pct(requests.filter((r) => !posted(r)), 0.99).toFixed(3)}, the writer's work ${pct(requests.filter((r) => !working(r)), 0.99).toFixed(3)}${cluster ? `, PostgreSQL's work ${pct(requests.filter((r) => !pgWorking(r)), 0.99).toFixed(3)}` : ''}, any ${pct(requests.filter((r) => none(r) && !(cluster && pgWorking(r))), 0.99).toFixed(3)} ms`)
 process.exit(0)
