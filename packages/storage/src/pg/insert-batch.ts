@@ -95,7 +95,11 @@ async function copyRows(tx: Tx, rows: readonly RequestRow[]): Promise<void> {
     copy.end(Buffer.from(copyRowsText(rows)))
   })
 }
-const alreadyStored = (err: unknown) => (err as { code?: string; constraint_name?: string })?.code === '23505' && (err as { constraint_name?: string }).constraint_name === 'requests_id_key'
+/** A unique violation on the row's id (the constraint PostgreSQL named for `id … UNIQUE` in version 1). */
+const alreadyStored = (err: unknown) => {
+  const e = err as { code?: string; constraint_name?: string } | null
+  return e?.code === '23505' && e.constraint_name === 'requests_id_key'
+}
 
 /**
  * Writes one batch in one transaction: its rows, then their rollups, merged into what other proxies
