@@ -3,26 +3,20 @@ import Database from 'better-sqlite3'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { CAPTURE_COLUMNS } from './capture-sql.js'
-import { histToPg, type Sql } from './pg/connect.js'
+import { type Sql } from './pg/connect.js'
+import { copyLineOf } from './pg/copy-text.js'
 import { migratePg } from './pg/migrations.js'
 import { LATEST_SCHEMA_VERSION, migrate } from './sqlite/migrations.js'
 import { quoted } from './sql-names.js'
 
 
-/** One value in COPY's text format: `\\N` for null, backslash escapes, no NUL bytes. */
-function copyValue(column: string, v: unknown): string {
-  if (v === null || v === undefined) return '\\N'
-  if (column.endsWith('_hist')) return histToPg(v as Buffer) ?? '\\N'
-  if (typeof v === 'number' || typeof v === 'bigint') return String(v)
-  return String(v).replace(/\u0000/g, '').replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!)
-}
-
 /** Rows as COPY text, a few hundred lines a chunk. */
 function* copyLines(rows: Iterable<Record<string, unknown>>, columns: readonly string[], count: (n: number) => void): Generator<string> {
+  const lineOf = copyLineOf(columns)
   let chunk = ''
   let n = 0
   for (const r of rows) {
-    chunk += columns.map((c) => copyValue(c, r[c])).join('\t') + '\n'
+    chunk += lineOf(r)
     if (++n % 500 === 0) {
       count(n)
       yield chunk

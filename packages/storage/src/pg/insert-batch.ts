@@ -2,6 +2,7 @@ import { BOOL_COLUMNS, ERROR_COLUMNS, LEVELS, MEASURES, ROLLUP_COLUMNS, ROLLUP_K
 import type postgres from 'postgres'
 import type { Sql } from './connect.js'
 import { quoted } from '../sql-names.js'
+import { copyLineOf } from './copy-text.js'
 
 
 /**
@@ -62,24 +63,7 @@ type Tx = postgres.TransactionSql<Record<string, never>>
 const run = (tx: Tx, table: string, rows: readonly object[]) => tx.unsafe<{ id: string }[]>(STATEMENTS[table], [JSON.stringify(rows)], { prepare: true })
 
 const COPY_ROWS = `COPY requests (${ROW_COLUMNS.map(quoted).join(', ')}) FROM STDIN`
-const COPY_SPECIAL = /[\\\n\r\t]/g
-const copyEscape = (c: string) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t')
-/** One value in COPY's text format: `\N` for null, booleans as the smallint columns' 0 and 1. */
-const copyValue = (v: unknown): string =>
-  v === null || v === undefined ? '\\N'
-    : typeof v === 'number' ? (Number.isFinite(v) ? String(v) : '\\N')
-      : typeof v === 'boolean' ? (v ? '1' : '0')
-        : String(v).replace(COPY_SPECIAL, copyEscape)
-
-/** The rows as COPY text: a line per row, tab between columns, in ROW_COLUMNS order. */
-function copyRowsText(rows: readonly RequestRow[]): string {
-  let text = ''
-  for (const row of rows) {
-    for (let i = 0; i < ROW_COLUMNS.length; i++) text += (i === 0 ? '' : '\t') + copyValue(row[ROW_COLUMNS[i]])
-    text += '\n'
-  }
-  return text
-}
+const rowLine = copyLineOf(ROW_COLUMNS)
 
 /**
  * The rows through COPY FROM STDIN: PostgreSQL's bulk path, about half the server's CPU per row of
@@ -92,7 +76,7 @@ async function copyRows(tx: Tx, rows: readonly RequestRow[]): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     copy.on('error', reject)
     copy.on('finish', resolve)
-    copy.end(Buffer.from(copyRowsText(rows)))
+    copy.end(Buffer.from(rows.map(rowLine).join('')))
   })
 }
 /** A unique violation on the row's id (the constraint PostgreSQL named for `id … UNIQUE` in version 1). */
