@@ -92,12 +92,15 @@ export function cpuNs(pid) {
   return { main, other, total: main + other }
 }
 
+/** On-CPU nanoseconds so far from a schedstat file (/proc/PID/schedstat or /proc/PID/task/TID/schedstat). */
+export const schedstatNs = (file) => Number(readFileSync(file, 'utf8').split(' ')[0])
+
 /** On-CPU nanoseconds of each thread of a process, by thread id (a thread that ended while read is left out). */
 export function threadCpuNs(pid) {
   const out = new Map()
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      out.set(tid, Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]))
+      out.set(tid, schedstatNs(`/proc/${pid}/task/${tid}/schedstat`))
     } catch {}
   }
   return out

@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { Pool } from 'undici'
-import { PROXY_NODE_FLAGS, childPids, fastBackendArgs, freePort, threadCpuNs, waitForUrl } from './processes.mjs'
+import { PROXY_NODE_FLAGS, childPids, fastBackendArgs, freePort, schedstatNs, threadCpuNs, waitForUrl } from './processes.mjs'
 import { startCluster, stopCluster } from '../scripts/pg-cluster.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -74,31 +74,35 @@ const writer = [...after.keys()].filter((tid) => tid !== String(target.pid)).sor
 
 // The writer's CPU per millisecond, sampled from this process (its own timer: at most ~1 ms late).
 const writerFile = `/proc/${target.pid}/task/${writer}/schedstat`
-const writerNs = () => Number(readFileSync(writerFile, 'utf8').split(' ')[0])
 // PostgreSQL's processes (the postmaster's children: the proxy's backends, the WAL writer, ...) as
 // they are after the warm-up; the proxy's pool keeps its connections.
 const pgFiles = cluster ? childPids(cluster.pid).map((pid) => `/proc/${pid}/schedstat`) : []
 const pgNs = () => pgFiles.reduce((n, file) => {
   try {
-    return n + Number(readFileSync(file, 'utf8').split(' ')[0])
+    return n + schedstatNs(file)
   } catch {
     return n // a process that has ended
   }
 }, 0)
-const busy = []
-const pgBusy = []
-let last = writerNs()
-let lastPg = pgNs()
+/** The spans in which `read` (CPU ns so far) grew by more than 0.3 ms a millisecond: busy. */
+const busySpans = (read) => {
+  const spans = []
+  let last = read()
+  return {
+    spans,
+    sample(from, to) {
+      const ns = read()
+      if ((ns - last) / 1e6 > 0.3) spans.push([from, to - from])
+      last = ns
+    },
+  }
+}
+const sampled = [busySpans(() => schedstatNs(writerFile)), ...(cluster ? [busySpans(pgNs)] : [])]
+const [busy, pgBusy = []] = sampled.map((s) => s.spans)
 let lastAt = now()
 const sampler = setInterval(() => {
-  const ns = writerNs()
-  const pg = cluster ? pgNs() : 0
   const at = now()
-  // A millisecond in which the writer (or PostgreSQL) ran for more than 0.3 ms counts as busy, over the sample's span.
-  if ((ns - last) / 1e6 > 0.3) busy.push([lastAt, at - lastAt])
-  if ((pg - lastPg) / 1e6 > 0.3) pgBusy.push([lastAt, at - lastAt])
-  last = ns
-  lastPg = pg
+  for (const s of sampled) s.sample(lastAt, at)
   lastAt = at
 }, 1)
 

@@ -1,4 +1,5 @@
 import { BOOL_COLUMNS, ERROR_COLUMNS, LEVELS, MEASURES, ROLLUP_COLUMNS, ROLLUP_KEY, ROLLUP_SUMS, ROW_COLUMNS, SAT_COLUMNS, SAT_KEY, SAT_MEASURES, SAT_LEVELS, SAT_SUMS, USER_COLUMNS, USER_LEVELS, rollupDeltas, type RequestRow } from '@llm-proxy/core/shapes'
+import { finished } from 'node:stream/promises'
 import type postgres from 'postgres'
 import type { Sql } from './connect.js'
 import { quoted } from '../sql-names.js'
@@ -73,11 +74,8 @@ const rowLine = copyLineOf(ROW_COLUMNS)
  */
 async function copyRows(tx: Tx, rows: readonly RequestRow[]): Promise<void> {
   const copy = await tx.unsafe(COPY_ROWS).writable()
-  await new Promise<void>((resolve, reject) => {
-    copy.on('error', reject)
-    copy.on('finish', resolve)
-    copy.end(Buffer.from(rows.map(rowLine).join('')))
-  })
+  copy.end(Buffer.from(rows.map(rowLine).join('')))
+  await finished(copy)
 }
 /** A unique violation on the row's id (the constraint PostgreSQL named for `id … UNIQUE` in version 1). */
 const alreadyStored = (err: unknown) => {
